@@ -1,0 +1,1 @@
+"""SFT Coach engine: everything the app does, callable from plain Python (no gradio here)."""
