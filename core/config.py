@@ -1,0 +1,221 @@
+"""The run configuration, and the one place that turns it into TRL and PEFT objects.
+
+``RunConfig`` holds everything a training run needs, validated when it is
+created: every error names the field and says how to fix it (TRL's
+``SFTConfig`` style). ``build_sft_config`` is the only function that builds a
+``trl.SFTConfig``, so a TRL upgrade touches one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from core.device import DeviceInfo, precision_flags
+from core.models import OFFLINE_MODEL_ID
+
+METHODS = ("lora", "qlora", "full")
+LORA_TARGETS = ("all-linear", "attention")
+# Llama-style attention projections; "attention only" in sft-facts §3 (LoRA / QLoRA).
+ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+class ConfigError(ValueError):
+    """A setting is out of range; the message names the field and the fix."""
+
+
+@dataclass
+class RunConfig:
+    """Everything one training run needs. Defaults are the Quick demo preset."""
+
+    model_id: str = OFFLINE_MODEL_ID
+    """Hub id, local folder, or the offline default."""
+    dataset: str = "json_extraction"
+    """A built-in demo name, or a folder/JSONL file holding rows in one of TRL's formats."""
+    method: str = "lora"
+    """'lora', 'qlora' (4-bit base, CUDA only) or 'full' fine-tuning."""
+    learning_rate: float = 1e-3
+    """Peak learning rate after warmup."""
+    per_device_batch_size: int = 4
+    """Examples per forward pass; lower it first when memory runs out."""
+    gradient_accumulation_steps: int = 1
+    """Forward passes per optimizer step; effective batch = batch size x this."""
+    max_length: int = 512
+    """Longest tokenized example; longer ones are truncated (TRL's default)."""
+    max_steps: int = 60
+    """Optimizer steps to train for; -1 means use num_epochs instead."""
+    num_epochs: float = 1.0
+    """Passes over the training data when max_steps is -1."""
+    warmup_ratio: float = 0.1
+    """Fraction of the steps spent ramping the learning rate up (~10%, sft-facts §3)."""
+    lora_r: int = 16
+    """LoRA rank; 16 to start, 32 or 64 if underfitting (sft-facts §3)."""
+    lora_alpha: int = 32
+    """LoRA scaling; 2 x rank (sft-facts §3)."""
+    lora_dropout: float = 0.0
+    """Dropout on the LoRA path; 0.0 (sft-facts §3)."""
+    lora_target: str = "all-linear"
+    """'all-linear' (more capacity) or 'attention' (q/k/v/o only)."""
+    gradient_checkpointing: bool = False
+    """Trade ~20% speed for activation memory; only worth it when memory is short (sft-facts §7)."""
+    logging_steps: int = 1
+    """Log metrics every this many steps (1 keeps the live curve smooth)."""
+    sample_every: int = 20
+    """Generate answers to the probe prompts every this many steps (0 = only at start and end)."""
+    sample_max_new_tokens: int = 64
+    """Token budget for each probe answer, so sampling stays a small share of training time."""
+    num_probe_prompts: int = 3
+    """How many held-out prompts to follow during training."""
+    save_steps: int = 0
+    """Save a checkpoint every this many steps (0 = only at the end)."""
+    seed: int = 42
+    """Seed for data order, LoRA initialisation and the train/validation split."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Reserved for advanced SFTConfig fields set by later steps."""
+
+    def __post_init__(self) -> None:
+        def fail(name: str, fix: str) -> None:
+            raise ConfigError(f"Setting '{name}' = {getattr(self, name)!r} is not valid: {fix}")
+
+        if not str(self.model_id).strip():
+            fail("model_id", f"pick a model, e.g. '{OFFLINE_MODEL_ID}'.")
+        if not str(self.dataset).strip():
+            fail("dataset", "pick a built-in demo dataset or load your own.")
+        if self.method not in METHODS:
+            fail("method", f"use one of {', '.join(METHODS)}.")
+        if not (0 < self.learning_rate < 1):
+            fail("learning_rate", "use a positive value below 1, typically 1e-5 to 1e-3.")
+        for name in ("per_device_batch_size", "gradient_accumulation_steps", "logging_steps"):
+            if int(getattr(self, name)) < 1:
+                fail(name, "use a whole number of at least 1.")
+        if self.max_length < 16:
+            fail("max_length", "use at least 16 tokens; 512-2048 is typical.")
+        if self.max_steps == 0 or self.max_steps < -1:
+            fail("max_steps", "use a positive number of steps, or -1 to train for num_epochs.")
+        if self.max_steps == -1 and self.num_epochs <= 0:
+            fail("num_epochs", "use a positive number of epochs (2-5 is typical).")
+        if not (0 <= self.warmup_ratio < 1):
+            fail("warmup_ratio", "use a fraction between 0 and 1, e.g. 0.1.")
+        if self.method != "full":
+            if self.lora_r < 1:
+                fail("lora_r", "use a rank of at least 1; 16 is a good start.")
+            if self.lora_alpha < 1:
+                fail("lora_alpha", "use a positive value; 2 x rank is the usual choice.")
+            if not (0 <= self.lora_dropout < 1):
+                fail("lora_dropout", "use a fraction between 0 and 1; 0.0 is the usual choice.")
+            if self.lora_target not in LORA_TARGETS:
+                fail("lora_target", f"use one of {', '.join(LORA_TARGETS)}.")
+        for name in ("sample_every", "save_steps"):
+            if getattr(self, name) < 0:
+                fail(name, "use 0 (off) or a positive number of steps.")
+        if not (1 <= self.sample_max_new_tokens <= 1024):
+            fail("sample_max_new_tokens", "use between 1 and 1024 tokens.")
+        if not (0 <= self.num_probe_prompts <= 10):
+            fail("num_probe_prompts", "use between 0 and 10 prompts.")
+
+    @property
+    def effective_batch_size(self) -> int:
+        return self.per_device_batch_size * self.gradient_accumulation_steps
+
+    @property
+    def uses_peft(self) -> bool:
+        return self.method in ("lora", "qlora")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """Build from a dict, naming any key that is not a setting."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"Unknown setting(s): {', '.join(unknown)}. Known settings: {', '.join(sorted(known))}.")
+        return cls(**values)
+
+    def check_device(self, device: DeviceInfo) -> None:
+        """Raise when the configuration cannot run on ``device`` (e.g. QLoRA without CUDA)."""
+        if self.method == "qlora" and not device.is_cuda:
+            raise ConfigError(
+                "Setting 'method' = 'qlora' is not valid here: QLoRA's 4-bit base model needs bitsandbytes and a "
+                f"CUDA GPU, and this machine has {device.describe()}. Use 'lora' instead."
+            )
+
+
+def build_lora_config(config: RunConfig):
+    """The ``peft.LoraConfig`` for a LoRA/QLoRA run, or None for full fine-tuning."""
+    if not config.uses_peft:
+        return None
+    from peft import LoraConfig
+
+    targets = "all-linear" if config.lora_target == "all-linear" else ATTENTION_MODULES
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def build_model_init_kwargs(config: RunConfig, device: DeviceInfo) -> dict[str, Any]:
+    """How the trainer loads the base model: dtype, and 4-bit quantization for QLoRA on CUDA."""
+    config.check_device(device)
+    kwargs: dict[str, Any] = {}
+    if device.is_cuda:
+        kwargs["dtype"] = "bfloat16" if device.bf16 else "float16"
+    else:
+        kwargs["dtype"] = "float32"  # CPU and MPS train in float32 here
+    if config.method == "qlora":
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        # 4-bit NF4 with double quantization, the QLoRA recipe; 4-bit and 8-bit are never both on (sft-facts §3).
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16 if device.bf16 else torch.float16,
+        )
+        kwargs["device_map"] = {"": 0}
+    return kwargs
+
+
+def build_sft_config(config: RunConfig, output_dir: str | Path, device: DeviceInfo, run_name: str = "sft-coach"):
+    """Turn a ``RunConfig`` into a ``trl.SFTConfig``: the only place that does."""
+    from trl import SFTConfig
+
+    config.check_device(device)
+    save_strategy = "steps" if config.save_steps else "no"
+    return SFTConfig(
+        output_dir=str(output_dir),
+        run_name=run_name,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.per_device_batch_size,
+        per_device_eval_batch_size=config.per_device_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        max_length=config.max_length,
+        max_steps=config.max_steps,
+        num_train_epochs=config.num_epochs,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float below 1 is a ratio of total steps
+        lr_scheduler_type="cosine",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        save_strategy=save_strategy,
+        save_steps=config.save_steps or 500,
+        save_total_limit=3,
+        seed=config.seed,
+        data_seed=config.seed,
+        activation_checkpointing=config.gradient_checkpointing,
+        use_cpu=device.kind == "cpu",
+        dataloader_num_workers=0,
+        report_to=["trackio"],
+        project="sft-coach",
+        trackio_static_space_id=False,  # never deploy a dashboard Space from here
+        disable_tqdm=True,
+        model_init_kwargs=build_model_init_kwargs(config, device),
+        **precision_flags(device),
+        **config.extra,
+    )

@@ -1,0 +1,1 @@
+"""Loading, detecting, converting and checking datasets."""

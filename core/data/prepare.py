@@ -1,0 +1,106 @@
+"""Turn the dataset the user picked into what the trainer gets: train/eval splits and probe prompts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.data.convert import ColumnMapping, prompt_messages, reference_answer, to_conversational_prompt_completion
+
+
+class DataError(ValueError):
+    """The dataset can't be used as it is; the message says which file/row and what to do."""
+
+
+@dataclass
+class PreparedData:
+    """Rows ready for ``SFTTrainer`` plus the held-out prompts to watch during training."""
+
+    train_rows: list[dict]
+    eval_rows: list[dict]
+    probes: list[dict] = field(default_factory=list)  # {"messages": [...prompt...], "reference": str}
+    description: str = ""
+
+    def to_datasets(self):
+        from datasets import Dataset
+
+        train = Dataset.from_list(self.train_rows)
+        evaluation = Dataset.from_list(self.eval_rows) if self.eval_rows else None
+        return train, evaluation
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path.name}, line {number}: not valid JSON ({err.msg}).") from err
+    return rows
+
+
+def _probes_from(rows: list[dict], count: int) -> list[dict]:
+    probes = []
+    for row in rows[:count]:
+        probes.append({"messages": prompt_messages(row), "reference": reference_answer(row)})
+    return probes
+
+
+def load_demo_rows(name: str) -> tuple[list[dict], list[dict], str]:
+    """Rows of a built-in demo, converted to a TRL format with the demo's suggested mapping."""
+    from core.demo_data import DEMO_DATASETS, generate_demo
+
+    demo = DEMO_DATASETS[name]
+    splits = generate_demo(name, seed=0)
+    train, test = splits["train"], splits["test"]
+    if demo.suggested_mapping:
+        mapping = ColumnMapping(**demo.suggested_mapping)
+        train = [to_conversational_prompt_completion(r, mapping) for r in train]
+        test = [to_conversational_prompt_completion(r, mapping) for r in test]
+    return train, test, demo.title
+
+
+def prepare_training_data(
+    source: str, num_probes: int = 3, eval_fraction: float = 0.05, seed: int = 42
+) -> PreparedData:
+    """Load ``source`` (a demo name, a JSONL file, or a folder with train.jsonl [+ test.jsonl]).
+
+    Demos come with a held-out test split: it becomes the validation set and
+    supplies the probe prompts. Other data gets a seeded ``eval_fraction``
+    split (~5%) and probes from it.
+    """
+    from core.demo_data import DEMO_DATASETS
+
+    if source in DEMO_DATASETS:
+        train, held_out, title = load_demo_rows(source)
+        return PreparedData(train, held_out, _probes_from(held_out, num_probes), f"Built-in demo: {title}")
+    path = Path(source).expanduser()
+    if path.is_dir():
+        train_file, test_file = path / "train.jsonl", path / "test.jsonl"
+        if not train_file.is_file():
+            raise DataError(f"The folder {path} has no train.jsonl.")
+        train = _read_jsonl(train_file)
+        held_out = _read_jsonl(test_file) if test_file.is_file() else []
+    elif path.is_file():
+        train, held_out = _read_jsonl(path), []
+    else:
+        raise DataError(
+            f"'{source}' is neither a built-in demo ({', '.join(DEMO_DATASETS)}) nor an existing file or folder."
+        )
+    if not train:
+        raise DataError(f"{path} has no rows to train on.")
+    if not held_out and len(train) >= 20:
+        import random
+
+        order = list(range(len(train)))
+        random.Random(seed).shuffle(order)
+        n_eval = max(1, int(len(train) * eval_fraction))
+        held = set(order[:n_eval])
+        held_out = [train[i] for i in sorted(held)]
+        train = [row for i, row in enumerate(train) if i not in held]
+    conversational = [r for r in held_out if "messages" in r or isinstance(r.get("prompt"), list)]
+    return PreparedData(train, held_out, _probes_from(conversational, num_probes), f"File: {path.name}")

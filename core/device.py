@@ -1,0 +1,50 @@
+"""What hardware training will run on, and the precision settings that follow from it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The device a run will use."""
+
+    kind: str  # "cuda", "mps" or "cpu"
+    name: str
+    memory_gb: float  # GPU memory, or system RAM on CPU
+    bf16: bool  # the device computes in bfloat16 natively
+    cpu_count: int
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.kind == "cuda"
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.memory_gb:.0f} GB{' GPU memory' if self.kind != 'cpu' else ' RAM'})"
+
+
+def detect_device() -> DeviceInfo:
+    """Inspect the machine once; imports torch, so call it lazily."""
+    import psutil
+    import torch
+
+    cpus = os.cpu_count() or 1
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return DeviceInfo("cuda", props.name, props.total_memory / 2**30, torch.cuda.is_bf16_supported(), cpus)
+    ram = psutil.virtual_memory().total / 2**30
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return DeviceInfo("mps", "Apple GPU (MPS)", ram, False, cpus)
+    return DeviceInfo("cpu", f"CPU, {cpus} cores", ram, False, cpus)
+
+
+def precision_flags(device: DeviceInfo) -> dict[str, bool]:
+    """bf16 where the GPU supports it, fp16 on older GPUs, float32 on CPU/MPS.
+
+    SFTConfig turns bf16 on unless fp16 is set, which must not happen on a CPU
+    (sft-facts §7), so both flags are always set explicitly.
+    """
+    if device.is_cuda:
+        return {"bf16": device.bf16, "fp16": not device.bf16}
+    return {"bf16": False, "fp16": False}

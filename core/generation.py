@@ -1,0 +1,50 @@
+"""Generating answers from a model: probe samples during training, and chat later."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class GenerationResult:
+    answers: list[str]
+    seconds: float
+
+
+def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 64) -> GenerationResult:
+    """Greedy answers to chat prompts, rendered with the model's own chat template.
+
+    Greedy decoding makes the step-by-step sample table comparable: a change
+    in the answer comes from the weights, not from sampling noise. The model
+    is put in eval mode for the call and restored afterwards, so this can run
+    between training steps.
+    """
+    import torch
+
+    if not prompts:
+        return GenerationResult([], 0.0)
+    start = time.perf_counter()
+    was_training = model.training
+    model.eval()
+    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
+    try:
+        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = {k: v.to(model.device) for k, v in batch.items()}
+        with torch.no_grad():
+            output = model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+    finally:
+        tokenizer.padding_side = side
+        if was_training:
+            model.train()
+    new_tokens = output[:, batch["input_ids"].shape[1] :]
+    answers = [tokenizer.decode(t, skip_special_tokens=True).strip() for t in new_tokens]
+    return GenerationResult(answers, time.perf_counter() - start)
