@@ -57,6 +57,7 @@ class JobSnapshot:
     total_steps: int
     metrics: list[dict[str, Any]]
     samples: list[dict[str, Any]]
+    probes: list[dict[str, str]]
     result_dir: str | None
     load_check: str | None
 
@@ -96,6 +97,7 @@ class Job:
     total_steps: int = 0
     metrics: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    probes: list[dict[str, str]] = field(default_factory=list)
     result_dir: str | None = None
     load_check: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -142,6 +144,12 @@ class Job:
                 handle.write(json.dumps(entry) + "\n")
         return entry
 
+    def set_probes(self, probes: list[dict[str, str]]) -> None:
+        """The held-out prompts followed during training: [{"prompt": text, "reference": expected answer}]."""
+        with self.lock:
+            self.probes = [dict(p) for p in probes]
+            _write_json(self.run_dir / "probes.json", {"probes": self.probes})
+
     def record_samples(self, step: int, prompts: list[str], answers: list[str], seconds: float) -> None:
         entry = {"step": int(step), "prompts": prompts, "answers": answers, "seconds": round(seconds, 3)}
         with self.lock:
@@ -177,6 +185,7 @@ class Job:
                 total_steps=self.total_steps,
                 metrics=list(self.metrics),
                 samples=list(self.samples),
+                probes=list(self.probes),
                 result_dir=self.result_dir,
                 load_check=self.load_check,
             )

@@ -93,6 +93,7 @@ def run_training(job: Job) -> None:
     model_path = resolve_model(config.model_id, progress=job.set_message)
     job.set_message("Preparing the dataset...")
     data = prepare_training_data(config.dataset, num_probes=config.num_probe_prompts, seed=config.seed)
+    job.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in data.probes])
     train_dataset, _ = data.to_datasets()
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:

@@ -1,0 +1,66 @@
+"""The launched app, driven through its API with gradio_client: start -> poll -> finish."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core.models import TINY_MODEL_ID
+from tests.app_server import AppServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_model_path):
+    folder = tmp_path_factory.mktemp("app")
+    app = AppServer(folder / "data", folder / "server.log")
+    app.wait_until_up()
+    yield app
+    app.stop()
+
+
+def _wait_for(client, run_id: str, phases: tuple[str, ...], timeout: float = 300) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = client.predict(run_id, api_name="/run_status")
+        if status["phase"] in phases:
+            return status
+        time.sleep(0.5)
+    raise TimeoutError(f"run {run_id} never reached {phases}; last status: {status}")
+
+
+def test_start_poll_finish_through_the_api(server):
+    from gradio_client import Client
+
+    client = Client(server.url, verbose=False)
+    run_id = client.predict(TINY_MODEL_ID, "json_extraction", 6, api_name="/start_training")
+    status = _wait_for(client, run_id, ("finished", "failed", "stopped"))
+    assert status["phase"] == "finished", status
+    assert len(status["losses"]) == 6
+    assert status["samples"][0]["step"] == 0
+    assert status["load_check"].startswith("Reloaded from disk")
+    assert "Traceback" not in server.log()
+
+
+def test_bad_requests_get_clear_errors_and_the_app_keeps_serving(server):
+    from gradio_client import Client
+
+    client = Client(server.url, verbose=False)
+    with pytest.raises(Exception, match="no run with id"):
+        client.predict("not-a-run", api_name="/run_status")
+    with pytest.raises(Exception, match="max_steps"):
+        client.predict(TINY_MODEL_ID, "json_extraction", -5, api_name="/start_training")
+    run_id = client.predict(TINY_MODEL_ID, "json_extraction", 2, api_name="/start_training")
+    assert _wait_for(client, run_id, ("finished", "failed"))["phase"] == "finished"
+
+
+def test_a_failing_run_is_reported_and_the_next_one_works(server):
+    from gradio_client import Client
+
+    client = Client(server.url, verbose=False)
+    run_id = client.predict("/nonexistent/model/folder", "json_extraction", 2, api_name="/start_training")
+    status = _wait_for(client, run_id, ("finished", "failed"))
+    assert status["phase"] == "failed"
+    assert "config.json" in status["error"]
+    run_id = client.predict(TINY_MODEL_ID, "json_extraction", 2, api_name="/start_training")
+    assert _wait_for(client, run_id, ("finished", "failed"))["phase"] == "finished"

@@ -1,0 +1,102 @@
+"""Real TRL training through the job manager: the tiny model for speed, the offline SmolLM2 for the real thing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from core.config import RunConfig
+from core.jobs import JobManager
+from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID, load_trained_model
+
+
+def _train(tmp_path, **settings):
+    manager = JobManager(tmp_path / "runs")
+    job = manager.start(RunConfig(**settings))
+    return manager, job, manager.wait(job.job_id, timeout=900)
+
+
+def test_tiny_model_trains_on_the_json_demo_and_records_everything(tmp_path, tiny_model_path):
+    _, job, snap = _train(tmp_path, model_id=TINY_MODEL_ID, max_steps=4, sample_every=2, sample_max_new_tokens=8)
+    assert snap.phase == "finished", snap.error_detail
+    assert [m["step"] for m in snap.metrics] == [1, 2, 3, 4]
+    for key in ("loss", "learning_rate", "grad_norm", "mean_token_accuracy", "entropy", "num_tokens", "epoch"):
+        assert key in snap.metrics[-1], key
+    assert [s["step"] for s in snap.samples] == [0, 2, 4]
+    assert len(snap.probes) == 3 and all(p["reference"].startswith("{") for p in snap.probes)
+    lines = (job.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
+    assert (job.run_dir / "final" / "adapter_config.json").is_file()
+    assert snap.load_check.startswith("Reloaded from disk")
+
+
+def test_word_problems_demo_trains_as_prompt_completion(tmp_path, tiny_model_path):
+    _, _, snap = _train(
+        tmp_path, model_id=TINY_MODEL_ID, dataset="word_problems", max_steps=2, sample_every=0, sample_max_new_tokens=4
+    )
+    assert snap.phase == "finished", snap.error_detail
+    assert "<think>" in snap.probes[0]["reference"]
+
+
+def test_full_fine_tune_saves_a_whole_model(tmp_path, tiny_model_path):
+    _, job, snap = _train(
+        tmp_path,
+        model_id=TINY_MODEL_ID,
+        method="full",
+        max_steps=2,
+        sample_every=0,
+        num_probe_prompts=1,
+        sample_max_new_tokens=4,
+    )
+    assert snap.phase == "finished", snap.error_detail
+    assert (job.run_dir / "final" / "config.json").is_file()
+
+
+def test_stop_mid_run_saves_what_was_trained(tmp_path, tiny_model_path):
+    manager = JobManager(tmp_path / "runs")
+    job = manager.start(
+        RunConfig(model_id=TINY_MODEL_ID, max_steps=400, sample_every=0, num_probe_prompts=1, sample_max_new_tokens=4)
+    )
+    deadline = time.time() + 300
+    while job.snapshot().step < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    assert manager.stop(job.job_id)
+    snap = manager.wait(job.job_id, timeout=300)
+    assert snap.phase == "stopped", snap.error_detail
+    assert 3 <= snap.step < 400
+    assert (job.run_dir / "final" / "adapter_config.json").is_file()
+
+
+def test_a_broken_dataset_fails_the_run_and_the_manager_keeps_working(tmp_path, tiny_model_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{not json\n')
+    manager = JobManager(tmp_path / "runs")
+    snap = manager.wait(manager.start(RunConfig(model_id=TINY_MODEL_ID, dataset=str(bad))).job_id, timeout=300)
+    assert snap.phase == "failed"
+    assert "line 2" in snap.error
+    good = manager.start(RunConfig(model_id=TINY_MODEL_ID, max_steps=1, sample_every=0, num_probe_prompts=0))
+    assert manager.wait(good.job_id, timeout=300).phase == "finished"
+
+
+@pytest.mark.slow
+def test_offline_smollm2_learns_the_json_format(tmp_path, offline_model_path):
+    """The real thing: a few steps of the Quick demo on SmolLM2-135M; the loss falls and the result reloads."""
+    _, job, snap = _train(
+        tmp_path,
+        model_id=OFFLINE_MODEL_ID,
+        max_steps=12,
+        sample_every=0,
+        num_probe_prompts=2,
+        sample_max_new_tokens=48,
+    )
+    assert snap.phase == "finished", snap.error_detail
+    losses = [m["loss"] for m in snap.metrics]
+    assert len(losses) == 12
+    assert sum(losses[-3:]) / 3 < 0.6 * sum(losses[:3]) / 3, losses
+    first, last = snap.samples[0], snap.samples[-1]
+    assert (first["step"], last["step"]) == (0, 12)
+    assert all(answer.lstrip().startswith("{") for answer in last["answers"]), last["answers"]
+    model, tokenizer = load_trained_model(job.run_dir / "final")
+    assert model.peft_config  # the LoRA adapter was applied on top of the reloaded base

@@ -1,0 +1,28 @@
+"""The app's look: one theme and a little CSS shared by every step."""
+
+from __future__ import annotations
+
+CSS = """
+.coach-card {border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 14px 16px;
+             background: var(--block-background-fill);}
+.coach-badge {color: white; border-radius: 999px; padding: 2px 10px; font-weight: 600; font-size: 0.85em;}
+.coach-run-id {color: var(--body-text-color-subdued); font-size: 0.8em; margin-left: 8px;}
+.coach-message {margin: 8px 0;}
+.coach-bar {height: 8px; background: var(--border-color-primary); border-radius: 4px; overflow: hidden;}
+.coach-bar > div {height: 100%; background: var(--color-accent); transition: width 0.5s;}
+.coach-stats {width: 100%; margin-top: 10px; border-collapse: collapse;}
+.coach-stats td {padding: 4px 8px 0 0; vertical-align: top; border: none;}
+.coach-stats small, .coach-muted {color: var(--body-text-color-subdued);}
+.coach-samples {overflow-x: auto;}
+.coach-samples table {border-collapse: collapse; width: 100%; font-size: 0.9em;}
+.coach-samples th, .coach-samples td {border: 1px solid var(--border-color-primary); padding: 6px 8px;
+                                      vertical-align: top; text-align: left; white-space: pre-wrap;}
+.coach-samples thead th {background: var(--background-fill-secondary);}
+.coach-expected td {background: var(--background-fill-secondary);}
+"""
+
+
+def theme():
+    import gradio as gr
+
+    return gr.themes.Soft(primary_hue="indigo")
