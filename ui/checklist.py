@@ -1,0 +1,52 @@
+"""Step 1, "Should I fine-tune?": five questions and a verdict that stays visible in later steps."""
+
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from core.checklist import QUESTIONS, judge
+
+CHOICES = ["Yes", "No", "Not sure"]
+DECISION_COLOURS = {"fine-tune": "#16a34a", "borderline": "#d97706", "try-prompting-first": "#dc2626"}
+
+
+def _as_bool(choice: str | None) -> bool | None:
+    return {"Yes": True, "No": False}.get(choice or "")
+
+
+def render_verdict(choices: list[str | None], dataset_rows: int | None = None) -> str:
+    verdict = judge({q.key: _as_bool(c) for q, c in zip(QUESTIONS, choices, strict=True)}, dataset_rows)
+    colour = DECISION_COLOURS.get(verdict.decision, "#6b7280") if verdict.answered else "#6b7280"
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in verdict.reasons)
+    return (
+        f"<div class='coach-card' style='border-left: 6px solid {colour}'>"
+        f"<b>{html.escape(verdict.title)}</b>"
+        f"{f'<ul>{reasons}</ul>' if reasons else ''}"
+        "<small class='coach-muted'>From the SFT decision checklist (mostly yes: fine-tune; mostly no: prompt "
+        "first). You can go on either way; this verdict stays at the top of the page.</small></div>"
+    )
+
+
+def build_checklist_step(dataset_rows: gr.State) -> dict:
+    """Lay out the checklist; returns the verdict HTML component for the banner."""
+    gr.Markdown(
+        "Fine-tuning changes how a model behaves and formats its answers, not what it knows. "
+        "Answer five questions to see whether it is the right tool for your problem."
+    )
+    radios = []
+    for question in QUESTIONS:
+        radios.append(
+            gr.Radio(CHOICES, label=question.text, info=question.why, value=None, elem_id=f"q-{question.key}")
+        )
+    verdict = gr.HTML(render_verdict([None] * len(QUESTIONS)), elem_id="checklist-verdict")
+
+    def update(*values):
+        *choices, rows = values
+        return render_verdict(list(choices), rows)
+
+    for radio in radios:
+        radio.change(update, [*radios, dataset_rows], verdict, show_progress="hidden")
+    dataset_rows.change(update, [*radios, dataset_rows], verdict, show_progress="hidden")
+    return {"verdict": verdict, "radios": radios}
