@@ -67,8 +67,14 @@ class RunConfig:
     """Token budget for each probe answer, so sampling stays a small share of training time."""
     num_probe_prompts: int = 3
     """How many held-out prompts to follow during training."""
-    save_steps: int = 0
-    """Save a checkpoint every this many steps (0 = only at the end)."""
+    save_steps: int = 20
+    """Save a resumable checkpoint every this many steps (0 = none; Stop always saves one)."""
+    eval_steps: int = 20
+    """Measure the validation loss every this many steps (0 = never)."""
+    max_eval_rows: int = 32
+    """Validation rows used per evaluation, so evaluating stays a small share of training time."""
+    early_stopping_patience: int = 0
+    """Stop when the validation loss has not improved for this many evaluations (0 = off)."""
     seed: int = 42
     """Seed for data order, LoRA initialisation and the train/validation split."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -106,9 +112,11 @@ class RunConfig:
                 fail("lora_dropout", "use a fraction between 0 and 1; 0.0 is the usual choice.")
             if self.lora_target not in LORA_TARGETS:
                 fail("lora_target", f"use one of {', '.join(LORA_TARGETS)}.")
-        for name in ("sample_every", "save_steps"):
+        for name in ("sample_every", "save_steps", "eval_steps", "max_eval_rows", "early_stopping_patience"):
             if getattr(self, name) < 0:
                 fail(name, "use 0 (off) or a positive number of steps.")
+        if self.early_stopping_patience and not self.eval_steps:
+            fail("early_stopping_patience", "early stopping needs evaluations: set eval_steps above 0 too.")
         if not (1 <= self.sample_max_new_tokens <= 1024):
             fail("sample_max_new_tokens", "use between 1 and 1024 tokens.")
         if not (0 <= self.num_probe_prompts <= 10):
@@ -141,6 +149,36 @@ class RunConfig:
                 "Setting 'method' = 'qlora' is not valid here: QLoRA's 4-bit base model needs bitsandbytes and a "
                 f"CUDA GPU, and this machine has {device.describe()}. Use 'lora' instead."
             )
+
+
+def retry_settings_after_oom(config: RunConfig) -> tuple[dict[str, Any], str]:
+    """Settings that need less memory, and a sentence saying what changed and why.
+
+    In order of what costs least: halve the per-device batch and double the
+    accumulation (the effective batch, hence the training, stays the same);
+    at batch 1, turn on gradient checkpointing (~20% slower, sft-facts §7);
+    then halve the max length; a full fine-tune switches to LoRA first.
+    """
+    if config.method == "full":
+        return {"method": "lora"}, "Switch to LoRA: only small adapter weights get gradients and optimizer states."
+    if config.per_device_batch_size > 1:
+        batch = config.per_device_batch_size // 2
+        accumulation = config.gradient_accumulation_steps * config.per_device_batch_size // batch
+        return (
+            {"per_device_batch_size": batch, "gradient_accumulation_steps": accumulation},
+            f"Batch size {config.per_device_batch_size} -> {batch} with accumulation "
+            f"{config.gradient_accumulation_steps} -> {accumulation}: same effective batch, less memory per step.",
+        )
+    if not config.gradient_checkpointing:
+        return {
+            "gradient_checkpointing": True
+        }, "Turn on gradient checkpointing: ~20% slower, far less activation memory."
+    if config.max_length > 256:
+        return (
+            {"max_length": config.max_length // 2},
+            f"Max length {config.max_length} -> {config.max_length // 2}: longer rows will be truncated.",
+        )
+    return {}, "The settings are already as small as they go: pick a smaller model or QLoRA on a GPU."
 
 
 def build_lora_config(config: RunConfig):
@@ -183,12 +221,18 @@ def build_model_init_kwargs(config: RunConfig, device: DeviceInfo) -> dict[str, 
     return kwargs
 
 
-def build_sft_config(config: RunConfig, output_dir: str | Path, device: DeviceInfo, run_name: str = "sft-coach"):
+def build_sft_config(
+    config: RunConfig, output_dir: str | Path, device: DeviceInfo, run_name: str = "sft-coach", has_eval: bool = True
+):
     """Turn a ``RunConfig`` into a ``trl.SFTConfig``: the only place that does."""
     from trl import SFTConfig
 
     config.check_device(device)
-    save_strategy = "steps" if config.save_steps else "no"
+    evaluate = has_eval and config.eval_steps > 0
+    save_steps = config.save_steps or 500
+    early_stopping = evaluate and config.early_stopping_patience > 0
+    if early_stopping:
+        save_steps = config.eval_steps  # the best model is chosen among saved checkpoints, so save at every eval
     return SFTConfig(
         output_dir=str(output_dir),
         run_name=run_name,
@@ -203,9 +247,14 @@ def build_sft_config(config: RunConfig, output_dir: str | Path, device: DeviceIn
         lr_scheduler_type="cosine",
         logging_steps=config.logging_steps,
         logging_first_step=True,
-        save_strategy=save_strategy,
-        save_steps=config.save_steps or 500,
+        save_strategy="steps" if (config.save_steps or early_stopping) else "no",
+        save_steps=save_steps,
         save_total_limit=3,
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=config.eval_steps or None,
+        load_best_model_at_end=early_stopping,
+        metric_for_best_model="eval_loss" if early_stopping else None,
+        greater_is_better=False if early_stopping else None,
         seed=config.seed,
         data_seed=config.seed,
         activation_checkpointing=config.gradient_checkpointing,

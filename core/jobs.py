@@ -1,42 +1,75 @@
-"""The training job manager: one per process, one training at a time, in a background thread.
+"""The training job manager: one per process, one training at a time, a fair queue behind it.
 
 The UI never holds a job. It asks the manager for a ``JobSnapshot`` (a plain
 copy taken under the job's lock) on each timer tick, so a closed tab neither
 stops nor loses a run (STYLE.md, "Data flows one way"). Everything a job
-records also goes to its run folder:
-
-    runs/<run id>/config.json    the RunConfig
-    runs/<run id>/state.json     phase, message, error, step counts, result paths
-    runs/<run id>/metrics.jsonl  one line per logged step (loss, learning_rate, ...)
-    runs/<run id>/samples.jsonl  one line per probe generation round
+records also goes to its run folder (see ``core/run_store.py``), and a new
+manager over the same folder lists every past run after a restart; a run that
+was active when the app stopped is marked *interrupted* and can be resumed
+from its last complete checkpoint.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import secrets
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import RunConfig
+from core.config import ConfigError, RunConfig
+from core.run_store import (
+    append_jsonl,
+    last_complete_checkpoint,
+    read_json,
+    read_jsonl,
+    rewrite_jsonl,
+    write_json,
+)
 
-PHASES = ("queued", "preparing", "training", "stopping", "finished", "failed", "stopped")
+PHASES = ("queued", "preparing", "training", "stopping", "finished", "failed", "stopped", "interrupted", "cancelled")
 ACTIVE_PHASES = ("queued", "preparing", "training", "stopping")
-# Metrics TRL logs during training (sft-facts §4); anything else in a log line is kept too.
-METRIC_KEYS = ("loss", "learning_rate", "grad_norm", "mean_token_accuracy", "entropy", "num_tokens", "epoch")
+RUNNING_PHASES = ("preparing", "training", "stopping")
+RESUMABLE_PHASES = ("stopped", "failed", "interrupted")
 
 
 class JobBusyError(RuntimeError):
-    """Another training run is still active."""
+    """A limit on queued runs was reached."""
 
 
 class StopTraining(Exception):
     """Raised inside a trainer function that honours a stop request before training began."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Optional limits for a shared (workshop) Space, set by environment variables; 0 means no limit."""
+
+    max_steps: int = 0  # SFT_COACH_MAX_STEPS
+    max_queued_per_owner: int = 0  # SFT_COACH_MAX_QUEUED
+    max_dataset_rows: int = 0  # SFT_COACH_MAX_ROWS
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        def number(name: str) -> int:
+            value = os.environ.get(name, "").strip()
+            return int(value) if value.isdigit() else 0
+
+        return cls(number("SFT_COACH_MAX_STEPS"), number("SFT_COACH_MAX_QUEUED"), number("SFT_COACH_MAX_ROWS"))
+
+    def describe(self) -> str:
+        parts = []
+        if self.max_steps:
+            parts.append(f"at most {self.max_steps} steps per run")
+        if self.max_queued_per_owner:
+            parts.append(f"at most {self.max_queued_per_owner} waiting run(s) per person")
+        if self.max_dataset_rows:
+            parts.append(f"at most {self.max_dataset_rows:,} training rows")
+        return "This Space allows " + ", ".join(parts) + "." if parts else ""
 
 
 @dataclass
@@ -50,16 +83,20 @@ class JobSnapshot:
     error_detail: str | None
     config: dict[str, Any]
     run_dir: str
+    owner: str | None
     created_at: float
     started_at: float | None
     finished_at: float | None
     step: int
     total_steps: int
     metrics: list[dict[str, Any]]
+    eval_metrics: list[dict[str, Any]]
     samples: list[dict[str, Any]]
     probes: list[dict[str, str]]
     result_dir: str | None
     load_check: str | None
+    best_checkpoint: str | None
+    queue_position: int | None = None
 
     @property
     def is_active(self) -> bool:
@@ -72,11 +109,16 @@ class JobSnapshot:
         return (self.finished_at or time.time()) - self.started_at
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    """Write atomically, so a crash never leaves a half-written state file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    tmp.replace(path)
+def _memory_gb() -> float:
+    """Memory the training uses now: CUDA allocated on a GPU, else this process's resident set."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return torch.cuda.memory_allocated() / 2**30
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**30
 
 
 @dataclass
@@ -86,6 +128,7 @@ class Job:
     job_id: str
     config: RunConfig
     run_dir: Path
+    owner: str | None = None
     phase: str = "queued"
     message: str = "Waiting to start."
     error: str | None = None
@@ -96,10 +139,13 @@ class Job:
     step: int = 0
     total_steps: int = 0
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    eval_metrics: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     probes: list[dict[str, str]] = field(default_factory=list)
     result_dir: str | None = None
     load_check: str | None = None
+    best_checkpoint: str | None = None
+    resume_from: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -113,7 +159,7 @@ class Job:
                 self.message = message
             if phase == "training" and self.started_at is None:
                 self.started_at = time.time()
-            if phase in ("finished", "failed", "stopped"):
+            if phase not in ACTIVE_PHASES:
                 self.finished_at = time.time()
             self._save_state()
 
@@ -130,37 +176,44 @@ class Job:
             self.step = int(step)
 
     def record_metrics(self, step: int, logs: dict[str, Any]) -> dict[str, Any]:
-        """Store one logged step (and append it to metrics.jsonl); adds wall time and tokens/s."""
+        """Store one logged training step (and append it to metrics.jsonl); adds wall time, tokens/s, memory."""
         now = time.time()
         entry: dict[str, Any] = {"step": int(step), "time": now}
-        entry.update({k: v for k, v in logs.items() if isinstance(v, int | float)})
+        entry.update({k: v for k, v in logs.items() if isinstance(v, int | float) and not isinstance(v, bool)})
+        entry["memory_gb"] = round(_memory_gb(), 3)
         with self.lock:
             previous = self.metrics[-1] if self.metrics else None
             if previous and "num_tokens" in entry and "num_tokens" in previous and now > previous["time"]:
                 entry["tokens_per_second"] = (entry["num_tokens"] - previous["num_tokens"]) / (now - previous["time"])
             self.metrics.append(entry)
             self.step = max(self.step, int(step))
-            with (self.run_dir / "metrics.jsonl").open("a") as handle:
-                handle.write(json.dumps(entry) + "\n")
+            append_jsonl(self.run_dir / "metrics.jsonl", entry)
         return entry
+
+    def record_eval(self, step: int, logs: dict[str, Any]) -> None:
+        entry = {"step": int(step), "time": time.time()}
+        entry.update({k: v for k, v in logs.items() if isinstance(v, int | float) and not isinstance(v, bool)})
+        with self.lock:
+            self.eval_metrics.append(entry)
+            append_jsonl(self.run_dir / "eval.jsonl", entry)
 
     def set_probes(self, probes: list[dict[str, str]]) -> None:
         """The held-out prompts followed during training: [{"prompt": text, "reference": expected answer}]."""
         with self.lock:
             self.probes = [dict(p) for p in probes]
-            _write_json(self.run_dir / "probes.json", {"probes": self.probes})
+            write_json(self.run_dir / "probes.json", {"probes": self.probes})
 
     def record_samples(self, step: int, prompts: list[str], answers: list[str], seconds: float) -> None:
         entry = {"step": int(step), "prompts": prompts, "answers": answers, "seconds": round(seconds, 3)}
         with self.lock:
             self.samples.append(entry)
-            with (self.run_dir / "samples.jsonl").open("a") as handle:
-                handle.write(json.dumps(entry) + "\n")
+            append_jsonl(self.run_dir / "samples.jsonl", entry)
 
-    def set_result(self, result_dir: str, load_check: str | None) -> None:
+    def set_result(self, result_dir: str, load_check: str | None, best_checkpoint: str | None = None) -> None:
         with self.lock:
             self.result_dir = result_dir
             self.load_check = load_check
+            self.best_checkpoint = best_checkpoint
             self._save_state()
 
     @property
@@ -168,7 +221,7 @@ class Job:
         return self.stop_event.is_set()
 
     # -- read by everyone else ---------------------------------------------------------------
-    def snapshot(self) -> JobSnapshot:
+    def snapshot(self, queue_position: int | None = None) -> JobSnapshot:
         with self.lock:
             return JobSnapshot(
                 job_id=self.job_id,
@@ -178,33 +231,59 @@ class Job:
                 error_detail=self.error_detail,
                 config=self.config.to_dict(),
                 run_dir=str(self.run_dir),
+                owner=self.owner,
                 created_at=self.created_at,
                 started_at=self.started_at,
                 finished_at=self.finished_at,
                 step=self.step,
                 total_steps=self.total_steps,
                 metrics=list(self.metrics),
+                eval_metrics=list(self.eval_metrics),
                 samples=list(self.samples),
                 probes=list(self.probes),
                 result_dir=self.result_dir,
                 load_check=self.load_check,
+                best_checkpoint=self.best_checkpoint,
+                queue_position=queue_position,
             )
 
+    _STATE_FIELDS = (
+        "job_id", "phase", "message", "error", "owner", "created_at", "started_at", "finished_at", "step",
+        "total_steps", "result_dir", "load_check", "best_checkpoint", "resume_from",
+    )  # fmt: skip
+
     def _save_state(self) -> None:
-        state = {
-            "job_id": self.job_id,
-            "phase": self.phase,
-            "message": self.message,
-            "error": self.error,
-            "created_at": self.created_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "step": self.step,
-            "total_steps": self.total_steps,
-            "result_dir": self.result_dir,
-            "load_check": self.load_check,
-        }
-        _write_json(self.run_dir / "state.json", state)
+        write_json(self.run_dir / "state.json", {name: getattr(self, name) for name in self._STATE_FIELDS})
+
+    @classmethod
+    def from_disk(cls, run_dir: Path) -> Job | None:
+        """Rebuild a job from its folder; None when the folder is not a run. Active runs come back interrupted."""
+        state = read_json(run_dir / "state.json")
+        config_values = read_json(run_dir / "config.json")
+        if state is None or config_values is None:
+            return None
+        try:
+            config = RunConfig.from_dict(config_values)
+        except (ConfigError, TypeError):
+            return None
+        job = cls(job_id=run_dir.name, config=config, run_dir=run_dir)
+        for name in cls._STATE_FIELDS[1:]:
+            if name in state:
+                setattr(job, name, state[name])
+        metrics = read_jsonl(run_dir / "metrics.jsonl")
+        job.metrics = metrics.rows
+        job.eval_metrics = read_jsonl(run_dir / "eval.jsonl").rows
+        job.samples = read_jsonl(run_dir / "samples.jsonl").rows
+        job.probes = (read_json(run_dir / "probes.json") or {}).get("probes", [])
+        if job.phase in ACTIVE_PHASES:
+            checkpoint = last_complete_checkpoint(run_dir)
+            where = f"from its last checkpoint (step {checkpoint.step})" if checkpoint else "from the start"
+            job.phase = "interrupted"
+            job.message = f"The app stopped while this run was in progress. You can resume it {where}."
+            job._save_state()
+        if metrics.skipped:
+            job.message += f" ({metrics.skipped} damaged line(s) in metrics.jsonl were skipped.)"
+        return job
 
 
 TrainerFn = Callable[[Job], None]
@@ -216,10 +295,14 @@ def _default_trainer(job: Job) -> None:
     run_training(job)
 
 
+def is_out_of_memory(err: BaseException) -> bool:
+    return isinstance(err, MemoryError) or "out of memory" in str(err).lower()
+
+
 def describe_exception(err: BaseException) -> str:
     """A beginner-readable sentence for an exception raised inside training."""
     text = str(err).strip() or type(err).__name__
-    if isinstance(err, MemoryError) or "out of memory" in text.lower():
+    if is_out_of_memory(err):
         return (
             "Training ran out of memory. Try a smaller batch size with more gradient accumulation, "
             f"a shorter max length, or LoRA instead of a full fine-tune. ({text[:300]})"
@@ -230,40 +313,99 @@ def describe_exception(err: BaseException) -> str:
 class JobManager:
     """Owns every training job of this process. Create one in ``app.py`` and pass it in."""
 
-    def __init__(self, runs_dir: str | Path, trainer: TrainerFn | None = None) -> None:
+    def __init__(self, runs_dir: str | Path, trainer: TrainerFn | None = None, limits: Limits | None = None) -> None:
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.limits = limits or Limits.from_env()
         self._trainer = trainer or _default_trainer
         self._jobs: dict[str, Job] = {}
+        self._queue: list[str] = []
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        self._recover()
 
-    def start(self, config: RunConfig) -> Job:
-        """Start a run in a background thread; raises JobBusyError while another run is active."""
-        with self._lock:
-            active = self._active_locked()
-            if active is not None:
+    def _recover(self) -> None:
+        """List the runs already on disk (after a restart); active ones become interrupted."""
+        for folder in sorted(self.runs_dir.iterdir()):
+            if folder.is_dir():
+                job = Job.from_disk(folder)
+                if job is not None:
+                    self._jobs[job.job_id] = job
+
+    # -- submitting -------------------------------------------------------------------------------
+    def _check_limits(self, config: RunConfig, owner: str | None) -> None:
+        limits = self.limits
+        if limits.max_steps and (config.max_steps == -1 or config.max_steps > limits.max_steps):
+            raise ConfigError(
+                f"Setting 'max_steps' = {config.max_steps} is over this Space's limit of {limits.max_steps} "
+                "steps per run (set by the organiser). Use fewer steps."
+            )
+        if limits.max_queued_per_owner and owner is not None:
+            waiting = [j for j in self._jobs.values() if j.owner == owner and j.phase in ACTIVE_PHASES]
+            if len(waiting) >= limits.max_queued_per_owner:
                 raise JobBusyError(
-                    f"Run {active.job_id} is still {active.phase}. Only one training runs at a time: "
-                    "wait for it to finish or stop it first."
+                    f"You already have {len(waiting)} run(s) waiting or training; this Space allows "
+                    f"{limits.max_queued_per_owner}. Cancel one or wait for it to finish."
                 )
+
+    def start(self, config: RunConfig, owner: str | None = None) -> Job:
+        """Queue a run; it starts at once when nothing else is training. Returns the job."""
+        with self._lock:
+            self._check_limits(config, owner)
             job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(4)
             run_dir = self.runs_dir / job_id
             run_dir.mkdir(parents=True)
-            _write_json(run_dir / "config.json", config.to_dict())
-            job = Job(job_id=job_id, config=config, run_dir=run_dir)
+            write_json(run_dir / "config.json", config.to_dict())
+            job = Job(job_id=job_id, config=config, run_dir=run_dir, owner=owner)
             job._save_state()
             self._jobs[job_id] = job
-            thread = threading.Thread(target=self._run, args=(job,), name=f"sft-job-{job_id}", daemon=True)
-            self._threads[job_id] = thread
-            thread.start()
+            self._queue.append(job_id)
+            self._start_next_locked()
             return job
+
+    def resume(self, job_id: str, owner: str | None = None) -> Job:
+        """Continue a stopped, failed or interrupted run from its last complete checkpoint."""
+        with self._lock:
+            job = self._owned_locked(job_id, owner)
+            if job.phase not in RESUMABLE_PHASES:
+                raise ConfigError(f"Run {job_id} is {job.phase}; only stopped, failed or interrupted runs resume.")
+            checkpoint = last_complete_checkpoint(job.run_dir)
+            if checkpoint is None:
+                raise ConfigError(
+                    f"Run {job_id} has no complete checkpoint to resume from. Start a new run with the same settings."
+                )
+            with job.lock:
+                job.metrics = [m for m in job.metrics if m["step"] <= checkpoint.step]
+                job.eval_metrics = [m for m in job.eval_metrics if m["step"] <= checkpoint.step]
+                job.samples = [s for s in job.samples if s["step"] <= checkpoint.step]
+                rewrite_jsonl(job.run_dir / "metrics.jsonl", job.metrics)
+                rewrite_jsonl(job.run_dir / "eval.jsonl", job.eval_metrics)
+                rewrite_jsonl(job.run_dir / "samples.jsonl", job.samples)
+                job.step = checkpoint.step
+                job.resume_from = str(checkpoint.path)
+                job.error = job.error_detail = None
+                job.finished_at = None
+                job.stop_event = threading.Event()
+                job.phase = "queued"
+                job.message = f"Waiting to resume from step {checkpoint.step}."
+                job._save_state()
+            self._queue.append(job_id)
+            self._start_next_locked()
+            return job
+
+    def _start_next_locked(self) -> None:
+        if any(j.phase in RUNNING_PHASES for j in self._jobs.values()) or not self._queue:
+            return
+        job = self._jobs[self._queue.pop(0)]
+        job.set_phase("preparing", "Preparing the model and data...")
+        thread = threading.Thread(target=self._run, args=(job,), name=f"sft-job-{job.job_id}", daemon=True)
+        self._threads[job.job_id] = thread
+        thread.start()
 
     def _run(self, job: Job) -> None:
         try:
-            job.set_phase("preparing", "Preparing the model and data...")
             self._trainer(job)
-            if job.phase not in ("finished", "failed", "stopped"):
+            if job.phase in ACTIVE_PHASES:
                 job.set_phase("stopped" if job.stop_requested else "finished", job.message)
         except StopTraining:
             job.set_phase("stopped", "Stopped before training began.")
@@ -272,31 +414,66 @@ class JobManager:
                 job.error = describe_exception(err)
                 job.error_detail = traceback.format_exc()
             job.set_phase("failed", "Training failed: " + job.error)
+        finally:
+            with self._lock:
+                self._start_next_locked()
 
-    def _active_locked(self) -> Job | None:
-        for job in self._jobs.values():
-            if job.phase in ACTIVE_PHASES:
-                return job
-        return None
+    # -- reading ----------------------------------------------------------------------------------
+    def _owned_locked(self, job_id: str, owner: str | None) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None or (owner is not None and job.owner is not None and job.owner != owner):
+            raise KeyError(f"There is no run with id {job_id!r} that belongs to you.")
+        return job
+
+    def get(self, job_id: str, owner: str | None = None) -> Job | None:
+        with self._lock:
+            try:
+                return self._owned_locked(job_id, owner)
+            except KeyError:
+                return None
+
+    def snapshot(self, job_id: str, owner: str | None = None) -> JobSnapshot | None:
+        job = self.get(job_id, owner)
+        return job.snapshot(self.queue_position(job_id)) if job else None
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1-based place in the waiting line, or None when the run is not waiting."""
+        with self._lock:
+            return self._queue.index(job_id) + 1 if job_id in self._queue else None
+
+    def queue_length(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def running_job(self) -> Job | None:
+        with self._lock:
+            return next((j for j in self._jobs.values() if j.phase in RUNNING_PHASES), None)
 
     def active_job(self) -> Job | None:
+        """The training run if any, else the first waiting one."""
         with self._lock:
-            return self._active_locked()
+            running = next((j for j in self._jobs.values() if j.phase in RUNNING_PHASES), None)
+            return running or (self._jobs[self._queue[0]] if self._queue else None)
 
-    def get(self, job_id: str) -> Job | None:
+    def jobs(self, owner: str | None = None) -> list[Job]:
+        """Runs (all, or one owner's), newest first."""
         with self._lock:
-            return self._jobs.get(job_id)
+            chosen = [j for j in self._jobs.values() if owner is None or j.owner in (None, owner)]
+        return sorted(chosen, key=lambda j: j.created_at, reverse=True)
 
-    def jobs(self) -> list[Job]:
-        """All jobs of this process, newest first."""
+    # -- controlling ------------------------------------------------------------------------------
+    def stop(self, job_id: str, owner: str | None = None) -> bool:
+        """Stop a training run at the next step end (it saves what it trained), or cancel a waiting one."""
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.created_at, reverse=True)
-
-    def stop(self, job_id: str) -> bool:
-        """Ask a run to stop at the next step end (it saves what it trained). False if it isn't active."""
-        job = self.get(job_id)
-        if job is None or job.phase not in ACTIVE_PHASES:
-            return False
+            job = self._jobs.get(job_id)
+            if job is None or (owner is not None and job.owner not in (None, owner)):
+                return False
+            if job_id in self._queue:
+                self._queue.remove(job_id)
+                job.set_phase("cancelled", "Cancelled before it started.")
+                return True
+            if job.phase not in RUNNING_PHASES:
+                return False
         job.stop_event.set()
         with job.lock:
             if job.phase == "training":
@@ -306,15 +483,18 @@ class JobManager:
         return True
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
-        """Block until the job's thread ends (for tests and scripts); returns the final snapshot."""
-        thread = self._threads.get(job_id)
-        if thread is not None:
-            thread.join(timeout)
-        job = self.get(job_id)
-        if job is None:
-            raise KeyError(f"No run with id {job_id}.")
-        return job.snapshot()
-
-
-def snapshot_as_dict(snapshot: JobSnapshot) -> dict[str, Any]:
-    return asdict(snapshot)
+        """Block until the job has ended (for tests and scripts); returns the final snapshot."""
+        deadline = None if timeout is None else time.time() + timeout
+        while True:
+            job = self.get(job_id)
+            if job is None:
+                raise KeyError(f"No run with id {job_id}.")
+            thread = self._threads.get(job_id)
+            if job.phase not in ACTIVE_PHASES and (thread is None or not thread.is_alive()):
+                return job.snapshot()
+            if deadline is not None and time.time() > deadline:
+                return job.snapshot()
+            if thread is not None and thread.is_alive():
+                thread.join(0.1)
+            else:
+                time.sleep(0.05)

@@ -29,7 +29,8 @@ def _make_callback(job: Job, probes: list[dict]):
             self.last_sample_step = -1
 
         def _sample(self, state, model, tokenizer) -> None:
-            if not probes or state.global_step == self.last_sample_step:
+            done = {entry["step"] for entry in job.snapshot().samples}
+            if not probes or state.global_step == self.last_sample_step or state.global_step in done:
                 return
             job.set_message(f"Generating sample answers at step {state.global_step}...")
             result = generate_answers(
@@ -46,6 +47,8 @@ def _make_callback(job: Job, probes: list[dict]):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 job.record_metrics(state.global_step, logs)
+            elif logs and "eval_loss" in logs:
+                job.record_eval(state.global_step, logs)
 
         def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
             job.set_step(state.global_step)
@@ -54,7 +57,7 @@ def _make_callback(job: Job, probes: list[dict]):
                 self._sample(state, model, processing_class)
             if job.stop_requested:
                 control.should_training_stop = True
-                control.should_save = job.config.save_steps > 0
+                control.should_save = True  # a stopped run can be resumed from this checkpoint
             return control
 
         def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
@@ -94,26 +97,37 @@ def run_training(job: Job) -> None:
     job.set_message("Preparing the dataset...")
     data = prepare_training_data(config.dataset, num_probes=config.num_probe_prompts, seed=config.seed)
     job.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in data.probes])
-    train_dataset, _ = data.to_datasets()
+    train_dataset, eval_dataset = data.to_datasets()
+    if eval_dataset is not None and config.max_eval_rows:
+        eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
 
-    args = build_sft_config(config, job.run_dir / "checkpoints", device, run_name=job.job_id)
+    has_eval = eval_dataset is not None and len(eval_dataset) > 0
+    args = build_sft_config(config, job.run_dir / "checkpoints", device, run_name=job.job_id, has_eval=has_eval)
+    callbacks = [_make_callback(job, data.probes)]
+    if args.load_best_model_at_end:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     job.set_message("Building the trainer...")
     trainer = SFTTrainer(
         model=model_path,
         args=args,
         train_dataset=train_dataset,
+        eval_dataset=eval_dataset if has_eval else None,
         processing_class=tokenizer,
         peft_config=build_lora_config(config),
-        callbacks=[_make_callback(job, data.probes)],
+        callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # the page shows the metrics; keep the server log readable
     if job.stop_requested:
         raise StopTraining()
-    job.set_phase("training", f"Training on {device.describe()}.")
-    trainer.train()
+    resume_from = job.resume_from
+    where = f" from step {job.step}" if resume_from else ""
+    job.set_phase("training", f"Training on {device.describe()}{where}.")
+    trainer.train(resume_from_checkpoint=resume_from)  # the TrainingArguments field of that name is not read
 
     result_dir = job.run_dir / "final"
     job.set_message("Saving the trained model...")
@@ -121,7 +135,7 @@ def run_training(job: Job) -> None:
     tokenizer.save_pretrained(str(result_dir))
     job.set_message("Checking that the saved model loads...")
     load_check = check_trained_model(result_dir, data.probes)
-    job.set_result(str(result_dir), load_check)
+    job.set_result(str(result_dir), load_check, trainer.state.best_model_checkpoint)
     kind = "LoRA adapter" if config.uses_peft else "model"
     if job.stop_requested:
         job.set_phase("stopped", f"Stopped at step {job.step}; the {kind} trained so far is saved in {result_dir}.")

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from core.config import RunConfig
-from core.jobs import Job, JobBusyError, JobManager, StopTraining
+from core.config import ConfigError, RunConfig
+from core.jobs import Job, JobBusyError, JobManager, Limits, StopTraining
 
 
 def fake_trainer(steps: int = 5, delay: float = 0.0, fail_at: int | None = None, gate: threading.Event | None = None):
@@ -50,16 +50,99 @@ def test_a_run_goes_from_preparing_to_finished_and_writes_its_files(tmp_path):
     assert snap.metrics[-1]["tokens_per_second"] > 0
 
 
-def test_only_one_run_at_a_time(tmp_path):
+def test_one_run_trains_at_a_time_and_later_ones_wait_in_order(tmp_path):
     gate = threading.Event()
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=2, gate=gate))
-    first = manager.start(RunConfig())
-    with pytest.raises(JobBusyError, match=first.job_id):
-        manager.start(RunConfig())
+    first = manager.start(RunConfig(), owner="ann")
+    second = manager.start(RunConfig(), owner="bob")
+    third = manager.start(RunConfig(), owner="cat")
+    assert first.phase in ("preparing", "training")
+    assert (second.phase, third.phase) == ("queued", "queued")
+    assert manager.snapshot(second.job_id).queue_position == 1
+    assert manager.snapshot(third.job_id).queue_position == 2
     gate.set()
-    assert manager.wait(first.job_id, timeout=10).phase == "finished"
-    second = manager.start(RunConfig())  # free again once the first one ended
-    assert manager.wait(second.job_id, timeout=10).phase == "finished"
+    for job in (first, second, third):
+        assert manager.wait(job.job_id, timeout=10).phase == "finished"
+    assert first.started_at <= second.started_at <= third.started_at
+
+
+def test_a_waiting_run_can_be_cancelled_and_the_line_moves_up(tmp_path):
+    gate = threading.Event()
+    manager = JobManager(tmp_path, trainer=fake_trainer(steps=1, gate=gate))
+    manager.start(RunConfig())
+    second, third = manager.start(RunConfig()), manager.start(RunConfig())
+    assert manager.stop(second.job_id) is True
+    assert second.phase == "cancelled"
+    assert manager.snapshot(third.job_id).queue_position == 1
+    gate.set()
+    assert manager.wait(third.job_id, timeout=10).phase == "finished"
+
+
+def test_workshop_limits_are_enforced_with_clear_messages(tmp_path):
+    gate = threading.Event()
+    limits = Limits(max_steps=100, max_queued_per_owner=1)
+    manager = JobManager(tmp_path, trainer=fake_trainer(steps=1, gate=gate), limits=limits)
+    with pytest.raises(ConfigError, match="limit of 100"):
+        manager.start(RunConfig(max_steps=500), owner="ann")
+    manager.start(RunConfig(), owner="ann")
+    with pytest.raises(JobBusyError, match="allows 1"):
+        manager.start(RunConfig(), owner="ann")
+    manager.start(RunConfig(), owner="bob")  # other people are not limited by ann's runs
+    gate.set()
+    assert "at most 100 steps" in limits.describe()
+
+
+def test_limits_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SFT_COACH_MAX_STEPS", "200")
+    monkeypatch.setenv("SFT_COACH_MAX_QUEUED", "2")
+    assert Limits.from_env() == Limits(max_steps=200, max_queued_per_owner=2, max_dataset_rows=0)
+
+
+def test_people_see_only_their_own_runs(tmp_path):
+    manager = JobManager(tmp_path, trainer=fake_trainer(steps=1))
+    ann = manager.start(RunConfig(), owner="ann")
+    manager.wait(ann.job_id, timeout=10)
+    assert manager.get(ann.job_id, owner="bob") is None
+    assert manager.stop(ann.job_id, owner="bob") is False
+    assert [j.job_id for j in manager.jobs(owner="bob")] == []
+    assert [j.job_id for j in manager.jobs(owner="ann")] == [ann.job_id]
+
+
+def test_after_a_restart_past_runs_are_listed_and_an_active_one_is_interrupted(tmp_path):
+    manager = JobManager(tmp_path, trainer=fake_trainer(steps=3))
+    done = manager.start(RunConfig())
+    manager.wait(done.job_id, timeout=10)
+    # Simulate a run that was training when the process died: its state file still says "training".
+    crashed = manager.start(RunConfig())
+    manager.wait(crashed.job_id, timeout=10)
+    state = json.loads((crashed.run_dir / "state.json").read_text())
+    state["phase"] = "training"
+    (crashed.run_dir / "state.json").write_text(json.dumps(state))
+    with (crashed.run_dir / "metrics.jsonl").open("a") as handle:
+        handle.write('{"step": 4, "loss": 0.5')  # a line cut short by the crash
+
+    again = JobManager(tmp_path, trainer=fake_trainer(steps=3))
+    listed = {j.job_id: j for j in again.jobs()}
+    assert set(listed) == {done.job_id, crashed.job_id}
+    assert listed[done.job_id].phase == "finished"
+    assert [m["loss"] for m in listed[done.job_id].metrics] == [3.0, 1.5, 1.0]
+    assert listed[crashed.job_id].phase == "interrupted"
+    assert "resume" in listed[crashed.job_id].message
+    assert "1 damaged line" in listed[crashed.job_id].message
+    assert len(listed[crashed.job_id].metrics) == 3
+
+
+def test_resume_needs_a_complete_checkpoint(tmp_path):
+    manager = JobManager(tmp_path, trainer=fake_trainer(steps=3, fail_at=2))
+    job = manager.start(RunConfig())
+    assert manager.wait(job.job_id, timeout=10).phase == "failed"
+    with pytest.raises(ConfigError, match="no complete checkpoint"):
+        manager.resume(job.job_id)
+    partial = job.run_dir / "checkpoints" / "checkpoint-1"
+    partial.mkdir(parents=True)
+    (partial / "adapter_model.safetensors").write_bytes(b"half")  # no trainer_state.json: cut short
+    with pytest.raises(ConfigError, match="no complete checkpoint"):
+        manager.resume(job.job_id)
 
 
 def test_stop_takes_effect_at_the_next_step(tmp_path):

@@ -100,3 +100,43 @@ def test_offline_smollm2_learns_the_json_format(tmp_path, offline_model_path):
     assert all(answer.lstrip().startswith("{") for answer in last["answers"]), last["answers"]
     model, tokenizer = load_trained_model(job.run_dir / "final")
     assert model.peft_config  # the LoRA adapter was applied on top of the reloaded base
+
+
+def test_resume_continues_the_step_count_and_the_learning_rate_schedule(tmp_path, tiny_model_path):
+    settings = dict(
+        model_id=TINY_MODEL_ID, max_steps=8, save_steps=2, eval_steps=0, sample_every=0, num_probe_prompts=0
+    )
+    _, _, straight = _train(tmp_path / "straight", **settings)
+    expected_lr = {m["step"]: m["learning_rate"] for m in straight.metrics}
+
+    manager = JobManager(tmp_path / "runs")
+    job = manager.start(RunConfig(**settings))
+    while job.snapshot().step < 3 and job.snapshot().is_active:
+        time.sleep(0.02)
+    manager.stop(job.job_id)
+    stopped = manager.wait(job.job_id, timeout=300)
+    assert stopped.phase == "stopped", stopped.error_detail
+    resumed_from = stopped.step
+    manager.resume(job.job_id)
+    final = manager.wait(job.job_id, timeout=300)
+    assert final.phase == "finished", final.error_detail
+    assert [m["step"] for m in final.metrics] == list(range(1, 9))
+    assert resumed_from < 8
+    for entry in final.metrics:
+        assert entry["learning_rate"] == pytest.approx(expected_lr[entry["step"]], rel=1e-6), entry
+
+
+def test_validation_loss_is_measured_during_training(tmp_path, tiny_model_path):
+    _, job, snap = _train(
+        tmp_path,
+        model_id=TINY_MODEL_ID,
+        max_steps=4,
+        eval_steps=2,
+        max_eval_rows=8,
+        sample_every=0,
+        num_probe_prompts=0,
+    )
+    assert snap.phase == "finished", snap.error_detail
+    assert [e["step"] for e in snap.eval_metrics] == [2, 4]
+    assert all(e["eval_loss"] > 0 for e in snap.eval_metrics)
+    assert (job.run_dir / "eval.jsonl").is_file()
