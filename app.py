@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import threading
 
 import gradio as gr
 
+from core.config import RunConfig
 from core.jobs import JobManager
-from core.paths import runs_dir, trackio_dir
+from core.models import default_model_id
+from core.paths import app_secret, runs_dir, trackio_dir
+from ui.checklist import build_checklist_step
+from ui.data import build_data_step
+from ui.settings import build_settings_step
 from ui.style import CSS, theme
 from ui.train import build_train_step
 
 INTRO = """
 # SFT Coach
 Fine-tune a small language model step by step, and see exactly what changes.
-Everything runs on this machine: the default model (SmolLM2-135M-Instruct) and the demo datasets need no internet.
+The default model (SmolLM2-135M-Instruct) and the demo datasets work offline.
+**In a hurry?** Open **4 · Train** and press *Start training*: the defaults are a quick demo that runs on a CPU.
 """
 
 
@@ -30,9 +37,27 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
     manager = manager or JobManager(runs_dir())
     os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))
     with gr.Blocks(title="SFT Coach") as demo:
-        gr.Markdown(INTRO)
-        with gr.Tab("Train", id="train"):
-            build_train_step(manager, trackio_dir=os.environ["TRACKIO_DIR"])
+        owner = gr.BrowserState(None, storage_key="sft-coach-owner", secret=app_secret())
+        config_state = gr.State(RunConfig(model_id=default_model_id()).to_dict())
+        dataset_rows = gr.State(None)
+        gr.Markdown(INTRO, elem_id="intro")
+        with gr.Tabs(selected="checklist"):
+            with gr.Tab("1 · Should I fine-tune?", id="checklist"):
+                build_checklist_step(dataset_rows)
+            with gr.Tab("2 · Data", id="data"):
+                build_data_step(config_state, dataset_rows)
+            with gr.Tab("3 · Settings", id="settings"):
+                build_settings_step(config_state)
+            with gr.Tab("4 · Train", id="train"):
+                train = build_train_step(manager, config_state, owner, trackio_dir=os.environ["TRACKIO_DIR"])
+
+        def on_load(who: str | None, values: dict, request: gr.Request):
+            who = who or secrets.token_hex(16)  # a private id for this browser, kept in its localStorage
+            wanted = request.query_params.get("run") if request else None
+            run = wanted if wanted and manager.get(wanted, owner=who) else None
+            return who, run, train["describe_config"](values)
+
+        demo.load(on_load, [owner, config_state], [owner, train["run_id"], train["summary"]])
     demo.manager = manager  # tests and scripts reach the runs through the app
     return demo
 

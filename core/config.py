@@ -201,7 +201,8 @@ def build_lora_config(config: RunConfig):
 def build_model_init_kwargs(config: RunConfig, device: DeviceInfo) -> dict[str, Any]:
     """How the trainer loads the base model: dtype, and 4-bit quantization for QLoRA on CUDA."""
     config.check_device(device)
-    kwargs: dict[str, Any] = {}
+    # Untrusted weights: only safetensors (no pickle), and never code from the model's repository.
+    kwargs: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": False}
     if device.is_cuda:
         kwargs["dtype"] = "bfloat16" if device.bf16 else "float16"
     else:

@@ -56,6 +56,11 @@ _HUB_MODELS = [
 ]
 
 
+def default_model_id() -> str:
+    """The model preselected in the app: the offline default, or ``SFT_COACH_DEFAULT_MODEL`` (tests: the tiny one)."""
+    return os.environ.get("SFT_COACH_DEFAULT_MODEL", "").strip() or OFFLINE_MODEL_ID
+
+
 def tiny_model_enabled() -> bool:
     """Whether the tiny random test model is offered (set ``SFT_COACH_TINY_MODEL=1``)."""
     return os.environ.get("SFT_COACH_TINY_MODEL", "") not in ("", "0", "false")
@@ -270,9 +275,9 @@ def load_trained_model(folder: str | Path):
     if (folder / "adapter_config.json").is_file():
         from peft import AutoPeftModelForCausalLM
 
-        model = AutoPeftModelForCausalLM.from_pretrained(folder)
+        model = AutoPeftModelForCausalLM.from_pretrained(folder, use_safetensors=True)
     elif (folder / "config.json").is_file():
-        model = AutoModelForCausalLM.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True)
     else:
         raise ModelUnavailableError(f"{folder} holds neither a LoRA adapter nor a model (no adapter_config.json).")
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -42,3 +42,23 @@ def trackio_dir() -> Path:
     path = data_dir() / "trackio"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def app_secret() -> str:
+    """A random secret kept in the data folder (or ``SFT_COACH_SECRET``), stable across restarts.
+
+    It encrypts the browser's stored owner id, so people find their runs
+    again after the app restarts.
+    """
+    import os
+    import secrets
+
+    if os.environ.get("SFT_COACH_SECRET"):
+        return os.environ["SFT_COACH_SECRET"]
+    path = data_dir() / ".secret"
+    if not path.is_file():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()

@@ -82,12 +82,12 @@ def run_training(job: Job) -> None:
     os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported
     from transformers import AutoTokenizer
     from transformers.trainer_callback import PrinterCallback
-    from trl import SFTTrainer
 
     from core.config import build_lora_config, build_sft_config
     from core.data.prepare import prepare_training_data
     from core.device import detect_device
     from core.models import resolve_model
+    from core.trainer import CoachSFTTrainer
 
     config = job.config
     device = detect_device()
@@ -112,7 +112,7 @@ def run_training(job: Job) -> None:
 
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     job.set_message("Building the trainer...")
-    trainer = SFTTrainer(
+    trainer = CoachSFTTrainer(
         model=model_path,
         args=args,
         train_dataset=train_dataset,

@@ -19,6 +19,8 @@ CSS = """
                                       vertical-align: top; text-align: left; white-space: pre-wrap;}
 .coach-samples thead th {background: var(--background-fill-secondary);}
 .coach-expected td {background: var(--background-fill-secondary);}
+.coach-changed {background: rgba(99, 102, 241, 0.12);}
+.coach-samples small {color: var(--body-text-color-subdued);}
 """
 
 

@@ -1,239 +1,274 @@
-"""Step 4, Train: start a run, watch it live, stop it.
+"""Step 4, Train: start a run, watch it live, stop, resume or retry it.
 
 The page never owns the run. Start hands a ``RunConfig`` to the process-wide
-``JobManager``; a ``gr.Timer`` then reads a snapshot of the job every second
-and redraws only what changed. Closing the tab leaves the run going, and
-opening the page again re-attaches to it.
+``JobManager``; a ``gr.Timer`` then reads a snapshot of the chosen run every
+second and redraws only what changed. Closing the tab leaves the run going;
+reloading the page (or opening ``?run=<id>``) re-attaches to it.
 """
 
 from __future__ import annotations
 
-import html
-
 import gradio as gr
 
-from core.config import ConfigError, RunConfig
-from core.jobs import JobBusyError, JobManager, JobSnapshot
-from core.models import OFFLINE_MODEL_ID, list_models
-from core.progress import format_duration, measure_progress
+from core.config import ConfigError, RunConfig, retry_settings_after_oom
+from core.jobs import RESUMABLE_PHASES, JobBusyError, JobManager, JobSnapshot
+from ui.train_views import render_diagnosis, render_result, render_samples, render_status, run_label
 
 POLL_SECONDS = 1.0
-
-PHASE_LABELS = {
-    "queued": ("Queued", "#6b7280"),
-    "preparing": ("Preparing", "#2563eb"),
-    "training": ("Training", "#2563eb"),
-    "stopping": ("Stopping", "#d97706"),
-    "finished": ("Finished", "#16a34a"),
-    "failed": ("Failed", "#dc2626"),
-    "stopped": ("Stopped", "#d97706"),
-}
+EXTRA_METRICS = [
+    ("learning_rate", "Learning rate", "learning rate"),
+    ("grad_norm", "Gradient norm (before clipping)", "norm"),
+    ("mean_token_accuracy", "Mean token accuracy", "accuracy"),
+    ("entropy", "Entropy of the predictions", "nats"),
+    ("tokens_per_second", "Throughput", "tokens / s"),
+    ("memory_gb", "Memory in use", "GB"),
+]
 
 
-def _dataset_choices() -> list[tuple[str, str]]:
-    from core.demo_data import DEMO_DATASETS
+def _figures(snapshot: JobSnapshot | None, smoothing: float, x_axis: str):
+    from core.charts import loss_figure, metric_figure
 
-    return [(demo.title, name) for name, demo in DEMO_DATASETS.items()]
+    metrics = snapshot.metrics if snapshot else []
+    evals = snapshot.eval_metrics if snapshot else []
+    loss = loss_figure(metrics, evals, smoothing=smoothing, x_axis=x_axis)
+    extra = [metric_figure(metrics, key, title, unit) for key, title, unit in EXTRA_METRICS]
+    return [loss, *extra]
 
 
-def render_status(snapshot: JobSnapshot | None) -> str:
-    """The status card: phase, message, progress bar and the numbers that matter."""
+def _diagnosis(snapshot: JobSnapshot | None):
+    if snapshot is None or not snapshot.metrics:
+        return None
+    from core.diagnosis import diagnose
+
+    return diagnose(snapshot.metrics, snapshot.eval_metrics, snapshot.total_steps or None)
+
+
+def _retry_changes(snapshot: JobSnapshot | None) -> tuple[dict, str] | None:
+    """What a one-click retry would change: less memory after an OOM, or the diagnosis' restart advice."""
     if snapshot is None:
-        return (
-            "<div class='coach-card'><b>No run yet.</b> Pick a model and a dataset, then press "
-            "<b>Start training</b>. The first loss values appear within a minute.</div>"
-        )
-    label, colour = PHASE_LABELS.get(snapshot.phase, (snapshot.phase, "#6b7280"))
-    progress = measure_progress(snapshot)
-    percent = int(progress.fraction * 100)
-    loss = "—" if progress.latest_loss is None else f"{progress.latest_loss:.3f}"
-    first = "" if progress.first_loss is None else f" (started at {progress.first_loss:.3f})"
-    speed = "—" if progress.tokens_per_second is None else f"{progress.tokens_per_second:,.0f}"
-    step_time = "—" if progress.seconds_per_step is None else f"{progress.seconds_per_step:.2f} s"
-    total = progress.total_steps or "?"
-    return f"""
-<div class='coach-card'>
-  <div><span class='coach-badge' style='background:{colour}'>{label}</span>
-       <span class='coach-run-id'>run {html.escape(snapshot.job_id)}</span></div>
-  <p class='coach-message'>{html.escape(snapshot.message)}</p>
-  <div class='coach-bar' role='progressbar' aria-valuenow='{percent}' aria-valuemin='0' aria-valuemax='100'>
-    <div style='width:{percent}%'></div></div>
-  <table class='coach-stats'><tr>
-    <td><small>Step</small><br><b>{progress.step} / {total}</b></td>
-    <td><small>Loss</small><br><b>{loss}</b>{first}</td>
-    <td><small>Elapsed</small><br><b>{format_duration(progress.elapsed_seconds)}</b></td>
-    <td><small>Time left</small><br><b>{format_duration(progress.eta_seconds)}</b></td>
-    <td><small>Tokens / s</small><br><b>{speed}</b></td>
-    <td><small>Per step</small><br><b>{step_time}</b></td>
-  </tr></table>
-</div>"""
+        return None
+    if snapshot.phase == "failed" and snapshot.error and "out of memory" in snapshot.error:
+        return retry_settings_after_oom(RunConfig.from_dict(snapshot.config))
+    diagnosis = _diagnosis(snapshot)
+    for action in getattr(diagnosis, "actions", []) or []:
+        if action.get("kind") == "restart" and action.get("changes"):
+            changes = action["changes"]
+            return changes, "Restart with " + ", ".join(
+                f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in changes.items()
+            )
+    return None
 
 
-def render_samples(snapshot: JobSnapshot | None) -> str:
-    """Probe answers, newest step first, one column per held-out prompt; all text escaped."""
-    if snapshot is None or not snapshot.samples:
-        return (
-            "<p class='coach-muted'>Sample answers to held-out prompts appear here at step 0 and as training goes.</p>"
-        )
-    prompts = snapshot.samples[0]["prompts"]
-    head = "".join(f"<th>{html.escape(p)}</th>" for p in prompts)
-    rows = []
-    references = [p.get("reference", "") for p in snapshot.probes]
-    if any(references):
-        cells = "".join(f"<td><code>{html.escape(r)}</code></td>" for r in references[: len(prompts)])
-        rows.append(f"<tr class='coach-expected'><th>Expected</th>{cells}</tr>")
-    for entry in reversed(snapshot.samples):
-        cells = "".join(f"<td>{html.escape(a) or '<i>(empty)</i>'}</td>" for a in entry["answers"])
-        rows.append(f"<tr><th>Step {entry['step']}<br><small>{entry['seconds']:.1f} s</small></th>{cells}</tr>")
-    return (
-        "<div class='coach-samples'><table><thead><tr><th>When</th>"
-        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-def render_result(snapshot: JobSnapshot | None, trackio_dir: str) -> str:
-    """What happened at the end: where the result is, that it loads, and how to compare runs."""
-    if snapshot is None or snapshot.is_active:
-        return ""
-    parts = []
-    if snapshot.phase == "failed":
-        parts.append(f"**Training failed.** {snapshot.error}")
-        if snapshot.error_detail:
-            detail = html.escape(snapshot.error_detail[-4000:])
-            parts.append(f"<details><summary>Technical details</summary><pre>{detail}</pre></details>")
-    if snapshot.result_dir:
-        parts.append(f"**Saved to** `{snapshot.result_dir}`")
-    if snapshot.load_check:
-        parts.append(f"**Load check:** {snapshot.load_check}")
-    parts.append(
-        f"**Compare runs in trackio:** run `trackio show --project sft-coach` with `TRACKIO_DIR={trackio_dir}` "
-        "in a terminal (the logs are local; nothing is uploaded)."
-    )
-    return "\n\n".join(parts)
-
-
-def build_train_step(manager: JobManager, trackio_dir: str) -> dict:
+def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.State, trackio_dir: str) -> dict:
     """Lay out the Train step and wire its events; returns the components other steps may use."""
+    limits_text = manager.limits.describe()
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
-            model = gr.Dropdown(
-                choices=[(c.label, c.model_id) for c in list_models()],
-                value=OFFLINE_MODEL_ID,
-                label="Model",
-                info="Offline models work without internet; Hub models need it. You can also type a local folder.",
-                allow_custom_value=True,
-            )
-            dataset = gr.Dropdown(
-                choices=_dataset_choices(),
-                value="json_extraction",
-                label="Dataset",
-                info="Built-in demos are generated by the app, no download needed.",
-            )
-            max_steps = gr.Slider(
-                10,
-                500,
-                value=RunConfig().max_steps,
-                step=10,
-                label="Training steps",
-                info="Quick demo: 60 steps of LoRA, a few minutes on 2 CPU cores.",
-            )
+        with gr.Column(scale=1, min_width=280):
+            summary = gr.Markdown(elem_id="train-summary")
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", elem_id="start-training")
                 stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop-training")
+            with gr.Row():
+                resume = gr.Button("Resume", interactive=False, elem_id="resume-training")
+                retry = gr.Button("Retry with suggested changes", interactive=False, elem_id="retry-training")
+            retry_note = gr.Markdown(elem_id="retry-note")
+            if limits_text:
+                gr.Markdown(f"*{limits_text}*")
+            runs = gr.Dropdown(
+                label="Your runs",
+                choices=[],
+                value=None,
+                elem_id="run-picker",
+                info="Past runs stay listed after a restart; pick one to see its curves.",
+            )
+            with gr.Accordion("Chart options", open=False):
+                smoothing = gr.Slider(
+                    0,
+                    0.95,
+                    value=0.6,
+                    step=0.05,
+                    label="Smoothing",
+                    info="Exponential moving average, as in TensorBoard; raw points stay faint.",
+                )
+                x_axis = gr.Radio(["step", "tokens"], value="step", label="X axis")
         with gr.Column(scale=3):
             status = gr.HTML(render_status(None), elem_id="run-status")
-            loss_plot = gr.Plot(label="Training loss", elem_id="loss-plot")
-            gr.Markdown("### Sample answers to held-out prompts")
+            diagnosis = gr.HTML(elem_id="diagnosis")
+            loss_plot = gr.Plot(label="Loss", elem_id="loss-plot", show_label=False)
+            with gr.Accordion(
+                "More metrics: learning rate, gradient norm, accuracy, entropy, speed, memory", open=False
+            ):
+                with gr.Row():
+                    extra_plots = [gr.Plot(show_label=False, elem_id=f"plot-{key}") for key, _, _ in EXTRA_METRICS[:3]]
+                with gr.Row():
+                    extra_plots += [
+                        gr.Plot(show_label=False, elem_id=f"plot-{key}") for key, _, _ in EXTRA_METRICS[3:]
+                    ]
+            gr.Markdown("### Answers to held-out prompts")
             samples = gr.HTML(render_samples(None), elem_id="samples")
-            result = gr.Markdown(elem_id="run-result")
+            result = gr.HTML(elem_id="run-result")
 
-    job_id = gr.State(None)
+    run_id = gr.State(None)
     render_key = gr.State(None)
     timer = gr.Timer(POLL_SECONDS, active=True)
 
-    def start_run(model_id: str, dataset_name: str, steps: float):
+    def describe_config(values: dict | None) -> str:
+        if not values:
+            return "Choose data and settings in steps 2 and 3."
+        config = RunConfig.from_dict(values)
+        method = {"lora": f"LoRA r={config.lora_r}", "qlora": f"QLoRA r={config.lora_r}", "full": "full fine-tune"}
+        steps = f"{config.max_steps} steps" if config.max_steps > 0 else f"{config.num_epochs:g} epochs"
+        return (
+            "**What will be trained**\n\n"
+            f"- Model: `{config.model_id}`\n- Data: `{config.dataset}`\n"
+            f"- {method[config.method]}, learning rate {config.learning_rate:g}\n"
+            f"- Batch {config.per_device_batch_size} × {config.gradient_accumulation_steps} accumulation, "
+            f"max length {config.max_length}, {steps}"
+        )
+
+    def start_run(values: dict | None, who: str | None):
         try:
-            config = RunConfig(model_id=model_id, dataset=dataset_name, max_steps=int(steps))
-            job = manager.start(config)
+            job = manager.start(RunConfig.from_dict(values or {}), owner=who)
         except (ConfigError, JobBusyError) as err:
             gr.Warning(str(err))
             return gr.skip(), gr.skip()
+        if job.phase == "queued":
+            gr.Info(f"Another run is training; yours is number {manager.queue_position(job.job_id)} in line.")
         return job.job_id, None
 
-    def stop_run(current: str | None):
-        if not current or not manager.stop(current):
-            gr.Info("There is no running training to stop.")
+    def stop_run(current: str | None, who: str | None):
+        if not current or not manager.stop(current, owner=who):
+            gr.Info("There is no running or waiting run of yours to stop.")
 
-    def refresh(current: str | None, last_key):
-        from core.charts import loss_figure
+    def resume_run(current: str | None, who: str | None):
+        try:
+            manager.resume(current or "", owner=who)
+        except (ConfigError, KeyError) as err:
+            gr.Warning(str(err).strip("'\""))
+        return None
 
-        job = manager.get(current) if current else None
-        if job is None:
-            job = manager.active_job() or next(iter(manager.jobs()), None)
-        snapshot = job.snapshot() if job else None
+    def retry_run(current: str | None, who: str | None):
+        snapshot = manager.snapshot(current, owner=who) if current else None
+        suggestion = _retry_changes(snapshot)
+        if suggestion is None or not suggestion[0]:
+            gr.Info("There is no suggested change to retry with.")
+            return gr.skip(), gr.skip()
+        values = {**snapshot.config, **suggestion[0]}
+        try:
+            job = manager.start(RunConfig.from_dict(values), owner=who)
+        except (ConfigError, JobBusyError) as err:
+            gr.Warning(str(err))
+            return gr.skip(), gr.skip()
+        gr.Info(suggestion[1])
+        return job.job_id, None
+
+    def refresh(current: str | None, who: str | None, last_key, smooth: float, axis: str):
+        snapshot = manager.snapshot(current, owner=who) if current else None
+        if snapshot is None:
+            own = manager.jobs(owner=who)
+            snapshot = manager.snapshot(own[0].job_id) if own else None
         key = None
-        if snapshot:
+        if snapshot is not None:
             key = (
                 snapshot.job_id,
                 snapshot.phase,
                 snapshot.step,
                 len(snapshot.metrics),
+                len(snapshot.eval_metrics),
                 len(snapshot.samples),
                 snapshot.message,
+                snapshot.queue_position,
+                smooth,
+                axis,
             )
         if key is not None and key == last_key:
-            return (gr.skip(),) * 6 + (last_key,)
+            return [gr.skip()] * (len(outputs) - 1) + [last_key]
+        own_runs = [manager.snapshot(j.job_id) for j in manager.jobs(owner=who)]
         active = bool(snapshot and snapshot.is_active)
-        return (
+        suggestion = _retry_changes(snapshot) if snapshot and not active else None
+        can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
+        diagnosis_html = render_diagnosis(_diagnosis(snapshot)) if snapshot and snapshot.metrics else ""
+        return [
             snapshot.job_id if snapshot else current,
-            render_status(snapshot),
-            loss_figure(snapshot.metrics if snapshot else []),
+            render_status(snapshot, manager.queue_length()),
+            diagnosis_html,
+            *_figures(snapshot, smooth, axis),
             render_samples(snapshot),
             render_result(snapshot, trackio_dir),
-            gr.Button(interactive=active and snapshot.phase != "stopping"),
+            gr.Button(
+                interactive=active and snapshot.phase != "stopping",
+                value="Cancel" if snapshot and snapshot.phase == "queued" else "Stop",
+            ),
+            gr.Button(interactive=can_resume),
+            gr.Button(interactive=bool(suggestion and suggestion[0])),
+            f"*Suggested:* {suggestion[1]}" if suggestion else "",
+            gr.Dropdown(
+                choices=[(run_label(s), s.job_id) for s in own_runs if s], value=snapshot.job_id if snapshot else None
+            ),
             key,
-        )
+        ]
 
+    outputs = [
+        run_id,
+        status,
+        diagnosis,
+        loss_plot,
+        *extra_plots,
+        samples,
+        result,
+        stop,
+        resume,
+        retry,
+        retry_note,
+        runs,
+        render_key,
+    ]
+    poll_inputs = [run_id, owner, render_key, smoothing, x_axis]
+    config_state.change(describe_config, config_state, summary, show_progress="hidden")
+    start.click(start_run, [config_state, owner], [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    stop.click(stop_run, [run_id, owner], None).then(refresh, poll_inputs, outputs)
+    resume.click(resume_run, [run_id, owner], render_key).then(refresh, poll_inputs, outputs)
+    retry.click(retry_run, [run_id, owner], [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    runs.input(lambda picked: (picked, None), runs, [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    for control in (smoothing, x_axis):
+        control.change(refresh, poll_inputs, outputs, show_progress="hidden")
+    timer.tick(refresh, poll_inputs, outputs, show_progress="hidden")
     _register_api(manager)
-    outputs = [job_id, status, loss_plot, samples, result, stop, render_key]
-    start.click(start_run, [model, dataset, max_steps], [job_id, render_key]).then(
-        refresh, [job_id, render_key], outputs
-    )
-    stop.click(stop_run, [job_id], None).then(refresh, [job_id, render_key], outputs)
-    timer.tick(refresh, [job_id, render_key], outputs, show_progress="hidden")
-    return {"model": model, "dataset": dataset, "job_id": job_id, "start": start, "stop": stop}
+    return {"run_id": run_id, "summary": summary, "describe_config": describe_config, "start": start, "stop": stop}
 
 
 def _register_api(manager: JobManager) -> None:
     """Plain endpoints for scripts and ``gradio_client`` (the page itself uses the events above)."""
 
     def start_training(model_id: str, dataset: str, max_steps: int) -> str:
-        """Start a run with the Quick demo settings; returns its run id."""
+        """Start a run with the Quick demo settings on the given model and data; returns its run id."""
         try:
-            return manager.start(RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))).job_id
+            config = RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))
+            return manager.start(config).job_id
         except (ConfigError, JobBusyError) as err:
             raise gr.Error(str(err)) from err
 
     def run_status(run_id: str) -> dict:
-        """Phase, step counts, logged losses and samples of a run."""
-        job = manager.get(run_id)
-        if job is None:
+        """Phase, step counts, logged losses, validation losses and samples of a run."""
+        snapshot = manager.snapshot(run_id)
+        if snapshot is None:
             raise gr.Error(f"There is no run with id {run_id!r} in this app.")
-        snap = job.snapshot()
         return {
-            "phase": snap.phase,
-            "message": snap.message,
-            "error": snap.error,
-            "step": snap.step,
-            "total_steps": snap.total_steps,
-            "losses": [m["loss"] for m in snap.metrics if "loss" in m],
-            "samples": snap.samples,
-            "result_dir": snap.result_dir,
-            "load_check": snap.load_check,
+            "phase": snapshot.phase,
+            "message": snapshot.message,
+            "error": snapshot.error,
+            "step": snapshot.step,
+            "total_steps": snapshot.total_steps,
+            "queue_position": snapshot.queue_position,
+            "losses": [m["loss"] for m in snapshot.metrics if "loss" in m],
+            "eval_losses": [m["eval_loss"] for m in snapshot.eval_metrics if "eval_loss" in m],
+            "samples": snapshot.samples,
+            "result_dir": snapshot.result_dir,
+            "load_check": snapshot.load_check,
         }
 
     def stop_training(run_id: str) -> bool:
-        """Ask a run to stop at the next step; True if it was running."""
+        """Ask a run to stop at the next step (or cancel it while it waits); True if it was active."""
         return manager.stop(run_id)
 
     gr.api(start_training, api_name="start_training")

@@ -1,0 +1,61 @@
+"""The CPU loss path gives the same per-step numbers as TRL's own fused head."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _train(trainer_cls, model_path, dataset, tmp_path, **overrides):
+    from peft import LoraConfig
+    from transformers import AutoTokenizer
+    from transformers.trainer_callback import PrinterCallback
+    from trl import SFTConfig
+
+    args = SFTConfig(
+        output_dir=str(tmp_path / trainer_cls.__name__), per_device_train_batch_size=4, max_length=128, max_steps=4,
+        learning_rate=1e-3, logging_steps=1, report_to="none", use_cpu=True, bf16=False,
+        activation_checkpointing=False,
+        save_strategy="no", disable_tqdm=True, seed=0, **overrides,
+    )  # fmt: skip
+    trainer = trainer_cls(
+        model=str(model_path), args=args, train_dataset=dataset,
+        processing_class=AutoTokenizer.from_pretrained(model_path),
+        peft_config=LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )  # fmt: skip
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    return [h for h in trainer.state.log_history if "loss" in h]
+
+
+@pytest.mark.parametrize("dataset_name", ["json_extraction", "word_problems"])
+def test_same_loss_and_metrics_as_trl(tmp_path, tiny_model_path, dataset_name):
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    from core.data.prepare import prepare_training_data
+    from core.trainer import CoachSFTTrainer
+
+    rows = prepare_training_data(dataset_name).train_rows[:64]  # messages, and prompt-completion
+    dataset = Dataset.from_list(rows)
+    theirs = _train(SFTTrainer, tiny_model_path, dataset, tmp_path)
+    ours = _train(CoachSFTTrainer, tiny_model_path, dataset, tmp_path)
+    assert len(ours) == len(theirs) == 4
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine["loss"] == pytest.approx(reference["loss"], abs=1e-4)
+        assert mine["grad_norm"] == pytest.approx(reference["grad_norm"], rel=1e-3)
+        assert mine["entropy"] == pytest.approx(reference["entropy"], abs=1e-3)
+        assert mine["mean_token_accuracy"] == pytest.approx(reference["mean_token_accuracy"], abs=1e-6)
+        assert mine["num_tokens"] == reference["num_tokens"]
+
+
+def test_gradient_accumulation_keeps_the_same_loss(tmp_path, tiny_model_path):
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    from core.data.prepare import prepare_training_data
+    from core.trainer import CoachSFTTrainer
+
+    dataset = Dataset.from_list(prepare_training_data("json_extraction").train_rows[:64])
+    theirs = _train(SFTTrainer, tiny_model_path, dataset, tmp_path, gradient_accumulation_steps=2)
+    ours = _train(CoachSFTTrainer, tiny_model_path, dataset, tmp_path, gradient_accumulation_steps=2)
+    assert [round(h["loss"], 4) for h in ours] == [round(h["loss"], 4) for h in theirs]

@@ -1,0 +1,159 @@
+"""HTML for the Train step: the status card, the samples timeline, the diagnosis and the result.
+
+Every piece of user or model text goes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import html
+
+from core.jobs import JobSnapshot
+from core.progress import format_duration, measure_progress
+
+PHASE_LABELS = {
+    "queued": ("Waiting", "#6b7280"),
+    "preparing": ("Preparing", "#2563eb"),
+    "training": ("Training", "#2563eb"),
+    "stopping": ("Stopping", "#d97706"),
+    "finished": ("Finished", "#16a34a"),
+    "failed": ("Failed", "#dc2626"),
+    "stopped": ("Stopped", "#d97706"),
+    "interrupted": ("Interrupted", "#d97706"),
+    "cancelled": ("Cancelled", "#6b7280"),
+}
+DIAGNOSIS_COLOURS = {
+    "too_early": "#6b7280",
+    "healthy": "#16a34a",
+    "overfitting": "#d97706",
+    "underfitting": "#d97706",
+    "memorisation": "#d97706",
+    "unstable": "#dc2626",
+    "broken": "#dc2626",
+}
+
+
+def render_status(snapshot: JobSnapshot | None, queue_length: int = 0) -> str:
+    """The status card: phase, message, progress bar and the numbers that matter."""
+    if snapshot is None:
+        waiting = f" {queue_length} run(s) are waiting for the trainer." if queue_length else ""
+        return (
+            "<div class='coach-card'><b>No run yet.</b> Check the model, data and settings on the left, then press "
+            f"<b>Start training</b>. The first loss values appear within a minute.{waiting}</div>"
+        )
+    label, colour = PHASE_LABELS.get(snapshot.phase, (snapshot.phase, "#6b7280"))
+    progress = measure_progress(snapshot)
+    percent = int(progress.fraction * 100)
+    loss = "—" if progress.latest_loss is None else f"{progress.latest_loss:.3f}"
+    first = "" if progress.first_loss is None else f" <small>(from {progress.first_loss:.3f})</small>"
+    speed = "—" if progress.tokens_per_second is None else f"{progress.tokens_per_second:,.0f}"
+    step_time = "—" if progress.seconds_per_step is None else f"{progress.seconds_per_step:.2f} s"
+    total = progress.total_steps or snapshot.config.get("max_steps") or "?"
+    evals = snapshot.eval_metrics
+    val = "—" if not evals else f"{evals[-1]['eval_loss']:.3f}"
+    queue = ""
+    if snapshot.queue_position:
+        queue = (
+            f"<p><b>Place in line: {snapshot.queue_position}.</b> One run trains at a time; yours starts next "
+            "when the ones before it end. You can cancel it.</p>"
+        )
+    return f"""
+<div class='coach-card'>
+  <div><span class='coach-badge' style='background:{colour}'>{label}</span>
+       <span class='coach-run-id'>run {html.escape(snapshot.job_id)}</span></div>
+  <p class='coach-message'>{html.escape(snapshot.message)}</p>{queue}
+  <div class='coach-bar' role='progressbar' aria-label='Training progress' aria-valuenow='{percent}'
+       aria-valuemin='0' aria-valuemax='100'><div style='width:{percent}%'></div></div>
+  <table class='coach-stats'><tr>
+    <td><small>Step</small><br><b id='coach-step'>{progress.step} / {total}</b></td>
+    <td><small>Training loss</small><br><b>{loss}</b>{first}</td>
+    <td><small>Validation loss</small><br><b>{val}</b></td>
+    <td><small>Elapsed</small><br><b>{format_duration(progress.elapsed_seconds)}</b></td>
+    <td><small>Time left</small><br><b>{format_duration(progress.eta_seconds)}</b></td>
+    <td><small>Tokens / s</small><br><b>{speed}</b></td>
+    <td><small>Per step</small><br><b>{step_time}</b></td>
+  </tr></table>
+</div>"""
+
+
+def render_samples(snapshot: JobSnapshot | None) -> str:
+    """Probe answers, newest step first, one column per held-out prompt; changed answers are marked."""
+    if snapshot is None or not snapshot.samples:
+        return (
+            "<p class='coach-muted'>Answers to held-out prompts appear here at step 0 and then every few steps, "
+            "so you can see the model change.</p>"
+        )
+    prompts = snapshot.samples[0]["prompts"]
+    head = "".join(f"<th scope='col'>{html.escape(p)}</th>" for p in prompts)
+    rows = []
+    references = [p.get("reference", "") for p in snapshot.probes]
+    if any(references):
+        cells = "".join(f"<td><code>{html.escape(r)}</code></td>" for r in references[: len(prompts)])
+        rows.append(
+            f"<tr class='coach-expected'><th scope='row'>Expected<br><small>from the data</small></th>{cells}</tr>"
+        )
+    entries = snapshot.samples
+    for index in range(len(entries) - 1, -1, -1):
+        entry = entries[index]
+        before = entries[index - 1]["answers"] if index else [None] * len(entry["answers"])
+        cells = []
+        for answer, previous in zip(entry["answers"], before, strict=False):
+            changed = previous is not None and answer != previous
+            text = html.escape(answer) if answer else "<i>(empty)</i>"
+            cells.append(f"<td class='{'coach-changed' if changed else ''}'>{text}</td>")
+        rows.append(
+            f"<tr><th scope='row'>Step {entry['step']}<br><small>{entry['seconds']:.1f} s to generate</small></th>"
+            f"{''.join(cells)}</tr>"
+        )
+    return (
+        "<div class='coach-samples'><table><thead><tr><th scope='col'>When</th>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "<small class='coach-muted'>Greedy decoding, so a changed answer comes from the new weights. "
+        "Highlighted: changed since the previous row.</small></div>"
+    )
+
+
+def render_diagnosis(diagnosis) -> str:
+    """The plain-language reading of the curves (core/diagnosis.py)."""
+    if diagnosis is None:
+        return ""
+    colour = DIAGNOSIS_COLOURS.get(diagnosis.status, "#6b7280")
+    advice = "".join(f"<li>{html.escape(a)}</li>" for a in diagnosis.advice)
+    return (
+        f"<div class='coach-card' style='border-left: 6px solid {colour}'>"
+        f"<b>{html.escape(diagnosis.title)}</b><p>{html.escape(diagnosis.explanation)}</p>"
+        f"{f'<ul>{advice}</ul>' if advice else ''}"
+        f"<small class='coach-muted'>Source: {html.escape(diagnosis.source)}</small></div>"
+    )
+
+
+def render_result(snapshot: JobSnapshot | None, trackio_dir: str) -> str:
+    """What happened at the end: where the result is, that it loads, and how to compare runs."""
+    if snapshot is None or snapshot.is_active:
+        return ""
+    parts = []
+    if snapshot.phase == "failed":
+        parts.append(f"<p><b>Training failed.</b> {html.escape(snapshot.error or '')}</p>")
+        if snapshot.error_detail:
+            detail = html.escape(snapshot.error_detail[-4000:])
+            parts.append(f"<details><summary>Technical details</summary><pre>{detail}</pre></details>")
+    if snapshot.result_dir:
+        parts.append(f"<p><b>Saved to</b> <code>{html.escape(snapshot.result_dir)}</code></p>")
+    if snapshot.best_checkpoint:
+        parts.append(
+            f"<p><b>Best checkpoint</b> (lowest validation loss): "
+            f"<code>{html.escape(snapshot.best_checkpoint)}</code></p>"
+        )
+    if snapshot.load_check:
+        parts.append(f"<p><b>Load check:</b> {html.escape(snapshot.load_check)}</p>")
+    parts.append(
+        "<p><b>Compare runs in trackio:</b> every run logs there locally. In a terminal: "
+        f"<code>TRACKIO_DIR={html.escape(trackio_dir)} .venv/bin/trackio show --project sft-coach</code></p>"
+    )
+    return "<div class='coach-card'>" + "".join(parts) + "</div>"
+
+
+def run_label(snapshot: JobSnapshot) -> str:
+    """One line for the run picker."""
+    label, _ = PHASE_LABELS.get(snapshot.phase, (snapshot.phase, ""))
+    model = str(snapshot.config.get("model_id", "")).split("/")[-1]
+    return f"{snapshot.job_id} · {label} · {model} · {snapshot.config.get('dataset', '')}"
