@@ -96,6 +96,7 @@ class JobSnapshot:
     result_dir: str | None
     load_check: str | None
     best_checkpoint: str | None
+    summary: dict[str, Any]
     queue_position: int | None = None
 
     @property
@@ -145,6 +146,7 @@ class Job:
     result_dir: str | None = None
     load_check: str | None = None
     best_checkpoint: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
     resume_from: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -197,6 +199,12 @@ class Job:
             self.eval_metrics.append(entry)
             append_jsonl(self.run_dir / "eval.jsonl", entry)
 
+    def set_summary(self, logs: dict[str, Any]) -> None:
+        """The trainer's end-of-training figures (train_runtime, train_loss, ...)."""
+        with self.lock:
+            self.summary = {k: v for k, v in logs.items() if isinstance(v, int | float)}
+            self._save_state()
+
     def set_probes(self, probes: list[dict[str, str]]) -> None:
         """The held-out prompts followed during training: [{"prompt": text, "reference": expected answer}]."""
         with self.lock:
@@ -244,12 +252,13 @@ class Job:
                 result_dir=self.result_dir,
                 load_check=self.load_check,
                 best_checkpoint=self.best_checkpoint,
+                summary=dict(self.summary),
                 queue_position=queue_position,
             )
 
     _STATE_FIELDS = (
         "job_id", "phase", "message", "error", "owner", "created_at", "started_at", "finished_at", "step",
-        "total_steps", "result_dir", "load_check", "best_checkpoint", "resume_from",
+        "total_steps", "result_dir", "load_check", "best_checkpoint", "resume_from", "summary",
     )  # fmt: skip
 
     def _save_state(self) -> None:

@@ -49,6 +49,8 @@ def _make_callback(job: Job, probes: list[dict]):
                 job.record_metrics(state.global_step, logs)
             elif logs and "eval_loss" in logs:
                 job.record_eval(state.global_step, logs)
+            elif logs and "train_runtime" in logs:
+                job.set_summary(logs)
 
         def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
             job.set_step(state.global_step)

@@ -11,7 +11,8 @@ CSS = """
 .coach-bar {height: 8px; background: var(--border-color-primary); border-radius: 4px; overflow: hidden;}
 .coach-bar > div {height: 100%; background: var(--color-accent); transition: width 0.5s;}
 .coach-stats {width: 100%; margin-top: 10px; border-collapse: collapse;}
-.coach-stats td {padding: 4px 8px 0 0; vertical-align: top; border: none;}
+.coach-stats, .coach-stats tr, .coach-stats td {border: none !important; background: none !important;}
+.coach-stats td {padding: 4px 8px 0 0; vertical-align: top;}
 .coach-stats small, .coach-muted {color: var(--body-text-color-subdued);}
 .coach-samples {overflow-x: auto;}
 .coach-samples table {border-collapse: collapse; width: 100%; font-size: 0.9em;}

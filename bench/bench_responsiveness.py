@@ -1,0 +1,143 @@
+"""Time to page, time to the first loss point, and how the page answers while training saturates the CPU.
+
+    .venv/bin/python bench/bench_responsiveness.py [--viewers 20] [--seconds 40]
+
+Measured side by side in one run, on loopback only:
+
+1. time from `python app.py` (already set up) to the page answering;
+2. time from Start (Quick demo on the offline SmolLM2-135M) to the first logged loss;
+3. p50/p95 latency of the polling endpoint (`run_status`) and of loading the page, with 1 viewer and with N
+   viewers polling once a second, while the run trains;
+4. training steps/s with no viewers vs with N viewers (the same run, measured over the two windows).
+
+Every request loop is bounded in count and time and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.app_server import AppServer  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def viewers(url: str, run_id: str, count: int, seconds: float) -> tuple[list[float], list[float], int]:
+    """``count`` simulated viewers each poll the run once a second and reload the page every 10 s."""
+    from gradio_client import Client
+
+    poll_ms: list[float] = []
+    page_ms: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.time() + seconds
+
+    def viewer(index: int) -> None:
+        nonlocal errors
+        client = Client(url, verbose=False)
+        tick = 0
+        while time.time() < deadline and tick < seconds * 2:
+            start = time.perf_counter()
+            try:
+                client.predict(run_id, api_name="/run_status")
+                with lock:
+                    poll_ms.append((time.perf_counter() - start) * 1000)
+                if tick % 10 == index % 10:
+                    start = time.perf_counter()
+                    urllib.request.urlopen(url, timeout=10).read()
+                    with lock:
+                        page_ms.append((time.perf_counter() - start) * 1000)
+            except Exception:  # noqa: BLE001 - counted and reported
+                with lock:
+                    errors += 1
+            tick += 1
+            time.sleep(max(0.0, 1.0 - (time.perf_counter() - start)))
+
+    threads = [threading.Thread(target=viewer, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 30)
+    return poll_ms, page_ms, errors
+
+
+def steps_during(client, run_id: str, work) -> tuple[float, object]:
+    """Training steps/s while ``work()`` runs, and what it returned."""
+    first = client.predict(run_id, api_name="/run_status")["step"]
+    start = time.time()
+    result = work()
+    last = client.predict(run_id, api_name="/run_status")["step"]
+    return (last - first) / (time.time() - start), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--viewers", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=40)
+    args = parser.parse_args()
+    from gradio_client import Client
+
+    from core.models import OFFLINE_MODEL_ID, ensure_offline_model
+
+    ensure_offline_model()  # converted once beforehand: a first run's conversion is not page time
+    with tempfile.TemporaryDirectory(prefix="sft-coach-bench-") as tmp:
+        folder = Path(tmp)
+        started = time.time()
+        server = AppServer(folder / "data", folder / "server.log", {"SFT_COACH_TINY_MODEL": "0"})
+        try:
+            page_seconds = server.wait_until_up(120)
+            client = Client(server.url, verbose=False)
+            click = time.time()
+            run_id = client.predict(OFFLINE_MODEL_ID, "json_extraction", 500, api_name="/start_training")
+            while not client.predict(run_id, api_name="/run_status")["losses"]:
+                time.sleep(0.2)
+                if time.time() - click > 300:
+                    raise TimeoutError("no loss point within 300 s")
+            first_loss_seconds = time.time() - click
+            quiet, _ = steps_during(client, run_id, lambda: time.sleep(args.seconds))
+            _, (one_poll, one_page, one_errors) = steps_during(
+                client, run_id, lambda: viewers(server.url, run_id, 1, args.seconds)
+            )
+            busy, (many_poll, many_page, many_errors) = steps_during(
+                client, run_id, lambda: viewers(server.url, run_id, args.viewers, args.seconds)
+            )
+            client.predict(run_id, api_name="/stop_training")
+        finally:
+            server.stop()
+    print(f"# Responsiveness, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, started {time.ctime(started)}")
+    print(f"time to page: {page_seconds:.1f} s (goal < 8 s)")
+    print(f"time from Start to the first loss point: {first_loss_seconds:.1f} s (goal < 45 s)")
+    print("| viewers | poll p50 (ms) | poll p95 (ms) | page p50 (ms) | page p95 (ms) | errors |")
+    print("|---|---|---|---|---|---|")
+    for count, poll, page, errors in (
+        (1, one_poll, one_page, one_errors),
+        (args.viewers, many_poll, many_page, many_errors),
+    ):
+        print(
+            f"| {count} | {percentile(poll, 0.5):.0f} | {percentile(poll, 0.95):.0f} | {percentile(page, 0.5):.0f} "
+            f"| {percentile(page, 0.95):.0f} | {errors} |"
+        )
+    drop = (1 - busy / quiet) * 100 if quiet else float("nan")
+    print(
+        f"training steps/s: {quiet:.3f} with no viewers, {busy:.3f} with {args.viewers} viewers "
+        f"({drop:.1f}% slower; goal < 5%)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""Training speed, side by side in one run: the app's job manager vs plain `trl sft`, and app defaults vs TRL's.
+
+    .venv/bin/python bench/bench_training.py [--steps 30]
+
+Three runs on the same model (the offline SmolLM2-135M-Instruct), the same data
+(the JSON-extraction demo, written to JSONL) and the same seed:
+
+1. plain TRL: TRL's own CLI, `trl sft --config plain.yaml`, LoRA r16 on all
+   linear layers, batch 4, max length 256, float32, gradient checkpointing off;
+2. the app: the same settings through `core.jobs.JobManager` (sample
+   generation and evaluation off, so only training is timed);
+3. TRL defaults: the same CLI, leaving gradient checkpointing at SFTConfig's
+   default (on) — what a user gets without the app's device-aware defaults.
+
+It prints steps/s, tokens/s, peak RSS and the largest per-step loss difference
+against plain TRL, and the ratios. Every run logs to trackio, as the app does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SETTINGS = {
+    "per_device_train_batch_size": 4,
+    "gradient_accumulation_steps": 1,
+    "max_length": 256,
+    "learning_rate": 1e-3,
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 0.1,
+    "seed": 42,
+    "data_seed": 42,
+}
+
+
+def write_plain_recipe(folder: Path, model: str, data: Path, steps: int, checkpointing: bool | None) -> Path:
+    import yaml
+
+    recipe = {
+        "model_name_or_path": model,
+        "dtype": "float32",
+        "datasets": [{"path": "json", "data_files": str(data), "split": "train"}],
+        "use_peft": True,
+        "lora_r": 16,
+        "lora_alpha": 32,
+        "lora_dropout": 0.0,
+        "lora_target_modules": "all-linear",
+        "output_dir": str(folder / "out"),
+        "max_steps": steps,
+        "logging_steps": 1,
+        "save_strategy": "steps",
+        "save_steps": steps,  # one checkpoint at the end: its trainer_state.json holds every logged loss
+        "save_only_model": True,
+        "report_to": "trackio",
+        "project": "sft-coach-bench",
+        "trackio_static_space_id": False,
+        "use_cpu": True,
+        "bf16": False,
+        "disable_tqdm": True,
+        **SETTINGS,
+    }
+    if checkpointing is not None:
+        recipe["gradient_checkpointing"] = checkpointing
+    path = folder / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def run_plain_trl(folder: Path, model: str, data: Path, steps: int, checkpointing: bool | None) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    recipe = write_plain_recipe(folder, model, data, steps, checkpointing)
+    start = time.time()
+    out = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "trl"), "sft", "--config", str(recipe)],
+        capture_output=True, text=True, env={**os.environ, "TRACKIO_DIR": str(folder / "trackio")},
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"trl sft failed:\n{out.stderr[-3000:]}")
+    state = json.loads((folder / "out" / f"checkpoint-{steps}" / "trainer_state.json").read_text())
+    logs = [h for h in state["log_history"] if "loss" in h]
+    # The checkpoint is written before the end-of-training log, which TRL's printer sends to stdout.
+    summary = next(
+        ast.literal_eval(line) for line in out.stdout.splitlines() if line.startswith("{") and "train_runtime" in line
+    )
+    return {
+        "wall": time.time() - start,
+        "train_runtime": float(summary["train_runtime"]),
+        "losses": [h["loss"] for h in logs],
+        "tokens": logs[-1]["num_tokens"],
+    }
+
+
+def run_app(folder: Path, data: Path, steps: int) -> dict:
+    # The folder holding train.jsonl (+ test.jsonl): all of train.jsonl is trained on, as `trl sft` does.
+    os.environ["TRACKIO_DIR"] = str(folder / "trackio")
+    from core.config import RunConfig
+    from core.jobs import JobManager
+    from core.models import OFFLINE_MODEL_ID
+
+    config = RunConfig(
+        model_id=OFFLINE_MODEL_ID, dataset=str(data.parent), max_steps=steps, max_length=SETTINGS["max_length"],
+        learning_rate=SETTINGS["learning_rate"], per_device_batch_size=4, sample_every=0, num_probe_prompts=0,
+        eval_steps=0, save_steps=0, seed=42,
+    )  # fmt: skip
+    manager = JobManager(folder / "runs")
+    start = time.time()
+    snapshot = manager.wait(manager.start(config).job_id)
+    if snapshot.phase != "finished":
+        raise RuntimeError(f"the app's run failed: {snapshot.error}\n{snapshot.error_detail}")
+    return {
+        "wall": time.time() - start,
+        "train_runtime": snapshot.summary["train_runtime"],
+        "losses": [m["loss"] for m in snapshot.metrics],
+        "tokens": snapshot.metrics[-1]["num_tokens"],
+    }
+
+
+def child(kind: str, folder: str, model: str, data: str, steps: int) -> None:
+    """Run one measurement in this (fresh) process and print it as JSON, with the process's peak RSS."""
+    folder_path, data_path = Path(folder), Path(data)
+    if kind == "app":
+        result = run_app(folder_path, data_path, steps)
+    else:
+        result = run_plain_trl(
+            folder_path, model, data_path, steps, checkpointing=None if kind == "trl-defaults" else False
+        )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_rss_gb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children) / 2**20
+    print("RESULT " + json.dumps(result))
+
+
+def measure(kind: str, folder: Path, model: str, data: Path, steps: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(folder / kind), model, str(data), str(steps)],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    line = next((row for row in out.stdout.splitlines() if row.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"{kind} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
+    return json.loads(line[len("RESULT ") :])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--child", nargs=5, metavar=("KIND", "FOLDER", "MODEL", "DATA", "STEPS"))
+    args = parser.parse_args()
+    if args.child:
+        kind, folder, model, data, steps = args.child
+        child(kind, folder, model, data, int(steps))
+        return
+
+    from core.demo_data import write_demo_jsonl
+    from core.models import ensure_offline_model
+
+    model = str(ensure_offline_model())
+    with tempfile.TemporaryDirectory(prefix="sft-coach-bench-") as tmp:
+        folder = Path(tmp)
+        data = write_demo_jsonl("json_extraction", folder / "data")["train"]
+        results = {kind: measure(kind, folder, model, data, args.steps) for kind in ("trl", "app", "trl-defaults")}
+
+    print(
+        f"# Training speed, {args.steps} steps, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}"
+    )
+    print("| run | steps/s | tokens/s | peak RSS (GB) | max per-step loss diff vs plain TRL |")
+    print("|---|---|---|---|---|")
+    base = results["trl"]
+    for kind, label in (
+        ("trl", "plain `trl sft` (same settings)"),
+        ("app", "SFT Coach job manager"),
+        ("trl-defaults", "plain `trl sft`, TRL defaults (gradient checkpointing on)"),
+    ):
+        r = results[kind]
+        steps_per_s = args.steps / r["train_runtime"]
+        tokens_per_s = r["tokens"] / r["train_runtime"]
+        diff = max(abs(a - b) for a, b in zip(r["losses"], base["losses"], strict=True))
+        print(f"| {label} | {steps_per_s:.3f} | {tokens_per_s:.0f} | {r['peak_rss_gb']:.2f} | {diff:.2e} |")
+    speedup = base["train_runtime"] / results["app"]["train_runtime"]
+    vs_defaults = results["trl-defaults"]["train_runtime"] / results["app"]["train_runtime"]
+    print(f"\napp vs plain TRL, same settings: {speedup:.2f}x steps/s (goal >= 1.15x)")
+    print(f"app defaults vs TRL defaults: {vs_defaults:.2f}x steps/s (goal >= 1.3x)")
+
+
+if __name__ == "__main__":
+    main()
