@@ -41,13 +41,17 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
         config_state = gr.State(RunConfig(model_id=default_model_id()).to_dict())
         dataset_rows = gr.State(None)
         gr.Markdown(INTRO, elem_id="intro")
-        with gr.Tabs(selected="checklist"):
+        banner = gr.HTML(elem_id="verdict-banner")
+        with gr.Tabs(selected="checklist") as tabs:
             with gr.Tab("1 · Should I fine-tune?", id="checklist"):
-                build_checklist_step(dataset_rows)
+                build_checklist_step(dataset_rows, banner)
+                _next_button(tabs, "data", "Next: 2 · Data")
             with gr.Tab("2 · Data", id="data"):
                 build_data_step(config_state, dataset_rows)
+                _next_button(tabs, "settings", "Next: 3 · Settings")
             with gr.Tab("3 · Settings", id="settings"):
                 build_settings_step(config_state)
+                _next_button(tabs, "train", "Next: 4 · Train")
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state, owner, trackio_dir=os.environ["TRACKIO_DIR"])
 
@@ -60,6 +64,12 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
         demo.load(on_load, [owner, config_state], [owner, train["run_id"], train["summary"]])
     demo.manager = manager  # tests and scripts reach the runs through the app
     return demo
+
+
+def _next_button(tabs: gr.Tabs, target: str, label: str) -> None:
+    """A button to the next step: on narrow screens the step tabs fold into a menu."""
+    button = gr.Button(f"{label} →", elem_id=f"next-{target}", elem_classes=["coach-next"])
+    button.click(lambda: gr.Tabs(selected=target), None, tabs)
 
 
 def warm_up() -> None:

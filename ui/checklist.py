@@ -29,8 +29,20 @@ def render_verdict(choices: list[str | None], dataset_rows: int | None = None) -
     )
 
 
-def build_checklist_step(dataset_rows: gr.State) -> dict:
-    """Lay out the checklist; returns the verdict HTML component for the banner."""
+def render_verdict_line(choices: list[str | None], dataset_rows: int | None = None) -> str:
+    """The verdict in one line, for the banner shown above every step."""
+    verdict = judge({q.key: _as_bool(c) for q, c in zip(QUESTIONS, choices, strict=True)}, dataset_rows)
+    if not verdict.answered:
+        return ""
+    colour = DECISION_COLOURS.get(verdict.decision, "#6b7280")
+    return (
+        f"<div class='coach-verdict-line' style='border-left: 4px solid {colour}'>"
+        f"Step 1 verdict: <b>{html.escape(verdict.title)}</b></div>"
+    )
+
+
+def build_checklist_step(dataset_rows: gr.State, banner: gr.HTML) -> dict:
+    """Lay out the checklist; its verdict also goes to ``banner``, which stays visible in later steps."""
     gr.Markdown(
         "Fine-tuning changes how a model behaves and formats its answers, not what it knows. "
         "Answer five questions to see whether it is the right tool for your problem."
@@ -44,9 +56,9 @@ def build_checklist_step(dataset_rows: gr.State) -> dict:
 
     def update(*values):
         *choices, rows = values
-        return render_verdict(list(choices), rows)
+        return render_verdict(list(choices), rows), render_verdict_line(list(choices), rows)
 
     for radio in radios:
-        radio.change(update, [*radios, dataset_rows], verdict, show_progress="hidden")
-    dataset_rows.change(update, [*radios, dataset_rows], verdict, show_progress="hidden")
+        radio.change(update, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
+    dataset_rows.change(update, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
     return {"verdict": verdict, "radios": radios}

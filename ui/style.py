@@ -20,6 +20,8 @@ CSS = """
                                       vertical-align: top; text-align: left; white-space: pre-wrap;}
 .coach-samples thead th {background: var(--background-fill-secondary);}
 .coach-expected td {background: var(--background-fill-secondary);}
+.coach-verdict-line {padding: 4px 10px; margin: 0 0 4px 0;}
+.coach-next {max-width: 320px; margin-left: auto;}
 .coach-changed {background: rgba(99, 102, 241, 0.12);}
 .coach-samples small {color: var(--body-text-color-subdued);}
 """

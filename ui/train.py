@@ -167,7 +167,7 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
         if snapshot is None:
             own = manager.jobs(owner=who)
             snapshot = manager.snapshot(own[0].job_id) if own else None
-        key = None
+        key: tuple = ("no run", smooth, axis)
         if snapshot is not None:
             key = (
                 snapshot.job_id,

@@ -37,7 +37,7 @@ def render_status(snapshot: JobSnapshot | None, queue_length: int = 0) -> str:
     if snapshot is None:
         waiting = f" {queue_length} run(s) are waiting for the trainer." if queue_length else ""
         return (
-            "<div class='coach-card'><b>No run yet.</b> Check the model, data and settings on the left, then press "
+            "<div class='coach-card'><b>No run yet.</b> Check <i>What will be trained</i>, then press "
             f"<b>Start training</b>. The first loss values appear within a minute.{waiting}</div>"
         )
     label, colour = PHASE_LABELS.get(snapshot.phase, (snapshot.phase, "#6b7280"))
