@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.convert import ColumnMapping, prompt_messages, reference_answer, to_conversational_prompt_completion
+from core.data.errors import DataError
+from core.data.readers import read_jsonl
 
-
-class DataError(ValueError):
-    """The dataset can't be used as it is; the message says which file/row and what to do."""
+__all__ = ["DataError", "PreparedData", "load_demo_rows", "prepare_training_data"]
 
 
 @dataclass
@@ -31,16 +30,8 @@ class PreparedData:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path.name}, line {number}: not valid JSON ({err.msg}).") from err
-    return rows
+    # Strict: the wizard has already checked and exported these rows, so a broken line here is a real error.
+    return read_jsonl(path, path.name, on_bad_lines="error").rows
 
 
 def _probes_from(rows: list[dict], count: int) -> list[dict]:

@@ -1,0 +1,129 @@
+"""Datasets on the Hugging Face Hub: load one, preview it, and check first that the Hub is reachable.
+
+Offline (``HF_HUB_OFFLINE`` set, or no network) every call fails within a few
+seconds with a sentence saying so, instead of hanging in ``load_dataset``.
+A token is passed through to the Hub and never logged, written or shown.
+"""
+
+from __future__ import annotations
+
+import os
+
+from core.data.errors import DataError, shorten
+from core.data.load import LoadedData
+
+HUB_TIMEOUT_SECONDS = 5.0
+_OFFLINE_VALUES = ("1", "true", "yes", "on")
+_OFFLINE_HINT = "Upload a file, pick a built-in demo, or type the path of a local file instead."
+
+
+def hub_offline_reason(environ: dict[str, str] | None = None) -> str | None:
+    """Why the Hub is off limits by configuration (an environment variable), or None.
+
+    >>> hub_offline_reason({"HF_HUB_OFFLINE": "1"})
+    'HF_HUB_OFFLINE is set, so this app does not contact the Hugging Face Hub'
+    >>> hub_offline_reason({}) is None
+    True
+    """
+    environ = os.environ if environ is None else environ
+    for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if environ.get(variable, "").strip().lower() in _OFFLINE_VALUES:
+            return f"{variable} is set, so this app does not contact the Hugging Face Hub"
+    return None
+
+
+def redact(text: str, token: str | None) -> str:
+    """Remove a token from text that may end up on screen.
+
+    >>> redact("401 for token hf_abc", "hf_abc")
+    '401 for token ***'
+    """
+    return text.replace(token, "***") if token else text
+
+
+def check_hub_dataset(dataset_id: str, token: str | None = None, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
+    """Fail fast, with a sentence a beginner can act on, when a Hub dataset can't be reached."""
+    dataset_id = (dataset_id or "").strip()
+    if not dataset_id or dataset_id.count("/") > 1 or " " in dataset_id:
+        raise DataError(
+            f"'{dataset_id}' is not a Hub dataset id. Type it as owner/name, e.g. 'HuggingFaceH4/no_robots'."
+        )
+    reason = hub_offline_reason()
+    if reason:
+        raise DataError(f"Can't load '{dataset_id}': {reason}. {_OFFLINE_HINT}")
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    try:
+        HfApi().dataset_info(dataset_id, timeout=timeout, token=token)
+    except GatedRepoError:
+        raise DataError(
+            f"'{dataset_id}' is gated: accept its terms on its Hub page and give a token that has access."
+        ) from None
+    except RepositoryNotFoundError:
+        raise DataError(
+            f"There is no dataset called '{dataset_id}' on the Hugging Face Hub (or it is private and needs a "
+            "token). Check the spelling, e.g. 'HuggingFaceH4/no_robots'."
+        ) from None
+    except Exception as err:  # network failures come from several libraries (httpx, requests, OSError)
+        raise DataError(
+            f"Could not reach the Hugging Face Hub to get '{dataset_id}' ({type(err).__name__}). "
+            f"This machine seems to be offline. {_OFFLINE_HINT}"
+        ) from None
+
+
+def load_hub(
+    dataset_id: str,
+    config: str | None = None,
+    split: str = "train",
+    *,
+    validation_split: str | None = None,
+    token: str | None = None,
+    timeout: float = HUB_TIMEOUT_SECONDS,
+) -> LoadedData:
+    """Download one split (and optionally a validation split) of a Hub dataset with ``datasets.load_dataset``."""
+    check_hub_dataset(dataset_id, token, timeout)
+    from datasets import load_dataset
+
+    def fetch(which: str):
+        try:
+            return load_dataset(dataset_id, config or None, split=which, token=token)
+        except ValueError as err:  # unknown config or split: the message lists the valid names
+            raise DataError(f"'{dataset_id}': {redact(shorten(str(err), 400), token)}") from None
+        except Exception as err:  # download and parsing failures come in many types
+            raise DataError(
+                f"Loading '{dataset_id}' (split '{which}') failed: {type(err).__name__}: "
+                f"{redact(shorten(str(err), 300), token)}"
+            ) from None
+
+    rows = fetch(split)
+    validation = fetch(validation_split) if validation_split else None
+    where = f"config '{config}', " if config else ""
+    return LoadedData(
+        rows=rows,
+        source=f"{dataset_id} (Hugging Face Hub, {where}split '{split}')",
+        columns=list(rows.column_names),
+        validation_rows=validation,
+    )
+
+
+def preview_hub(
+    dataset_id: str,
+    config: str | None = None,
+    split: str = "train",
+    n: int = 5,
+    *,
+    token: str | None = None,
+    timeout: float = HUB_TIMEOUT_SECONDS,
+) -> list[dict]:
+    """The first ``n`` rows of a Hub dataset, streamed: nothing else is downloaded."""
+    check_hub_dataset(dataset_id, token, timeout)
+    from datasets import load_dataset
+
+    try:
+        stream = load_dataset(dataset_id, config or None, split=split, streaming=True, token=token)
+        return list(stream.take(n))
+    except Exception as err:  # streaming failures come in many types
+        raise DataError(
+            f"Previewing '{dataset_id}' failed: {type(err).__name__}: {redact(shorten(str(err), 300), token)}"
+        ) from None

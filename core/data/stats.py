@@ -1,0 +1,314 @@
+"""Token lengths as the trainer will see them, their percentiles, a recommended max length, and a histogram.
+
+Lengths are measured the way TRL 1.16's ``SFTTrainer`` tokenizes each format
+(see ``trl/trainer/sft_trainer.py``, ``_prepare_dataset``): conversational
+rows through the chat template (rendered, then tokenized without extra special
+tokens, exactly what ``apply_chat_template(tokenize=True)`` does), plain text
+and prompt-completion rows with the tokenizer's defaults plus the EOS token
+the trainer appends. Rendering and tokenizing run in batches, so 100k rows
+take seconds, not minutes.
+
+What TRL 1.16 does with a row longer than ``max_length`` (``SFTConfig``
+defaults: ``max_length=1024``, ``truncation_mode="keep_start"``): it keeps the
+first ``max_length`` tokens and cuts the rest, end-of-turn token included; a
+row left with no token that carries loss (its prompt alone fills
+``max_length``) is then dropped from training altogether.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.data.formats import CONVERSATIONAL_PROMPT_COMPLETION, MESSAGES, PROMPT_COMPLETION, TEXT
+
+# The usual max-length choices (sft-facts §3 "Sequence length": 512 very short, 1024 short, 2048 long,
+# 4096 very long); the recommendation picks the smallest one that holds the 95th (or 99th) percentile row.
+MAX_LENGTH_CHOICES = (512, 1024, 2048, 4096)
+
+
+@dataclass
+class TokenLengths:
+    """Token counts per row, in input order (None where a row was not measured)."""
+
+    lengths: list[int | None]
+    prompt_lengths: list[int | None] | None = None
+    """Tokens before the first token that carries loss (prompt-completion data), else None."""
+    errors: dict[int, str] = field(default_factory=dict)
+    """0-based row index -> why the chat template could not render that row."""
+
+    def measured(self) -> list[int]:
+        return [n for n in self.lengths if n is not None]
+
+
+@dataclass(frozen=True)
+class LengthStats:
+    """Percentiles of the token lengths (nearest-rank)."""
+
+    n: int
+    p50: int
+    p95: int
+    p99: int
+    max: int
+    mean: float
+
+
+def _render(tokenizer, conversations: list[list[dict]], chat_template: str | None, generation_prompt: bool):
+    """Render many conversations at once; on a template error, render one by one to find the rows that fail."""
+    try:
+        return tokenizer.apply_chat_template(
+            conversations, tokenize=False, add_generation_prompt=generation_prompt, chat_template=chat_template
+        ), {}
+    except Exception:  # jinja TemplateError, TypeError on non-text content, ValueError...: located below
+        pass
+    texts, errors = [], {}
+    for position, conversation in enumerate(conversations):
+        try:
+            texts.append(
+                tokenizer.apply_chat_template(
+                    conversation, tokenize=False, add_generation_prompt=generation_prompt, chat_template=chat_template
+                )
+            )
+        except Exception as err:  # the template's own message (e.g. "roles must alternate") is the useful part
+            texts.append(None)
+            errors[position] = f"{type(err).__name__}: {str(err)[:200]}"
+    return texts, errors
+
+
+def _count(tokenizer, texts: list[str | None], special_tokens: bool) -> list[int | None]:
+    present = [t for t in texts if t is not None]
+    ids = (
+        tokenizer(present, add_special_tokens=special_tokens, return_attention_mask=False)["input_ids"]
+        if present
+        else []
+    )
+    counts = iter(len(i) for i in ids)
+    return [next(counts) if t is not None else None for t in texts]
+
+
+def _first_assistant(turns: list[dict]) -> int:
+    return next((i for i, t in enumerate(turns) if t.get("role") == "assistant"), len(turns))
+
+
+def measure_lengths(
+    rows: Sequence[dict | None],
+    fmt: str,
+    tokenizer,
+    *,
+    chat_template: str | None = None,
+    assistant_only_loss: bool = False,
+    batch_size: int = 512,
+) -> TokenLengths:
+    """Count the tokens of every row as the trainer will; None rows (left out earlier) are skipped.
+
+    ``prompt_lengths`` are measured for prompt-completion data, and for
+    ``messages`` with ``assistant_only_loss``: a row whose prompt fills
+    ``max_length`` is dropped by the trainer.
+    """
+    n = len(rows)
+    result = TokenLengths(lengths=[None] * n)
+    wants_prompt = fmt in (PROMPT_COMPLETION, CONVERSATIONAL_PROMPT_COMPLETION) or (
+        fmt == MESSAGES and assistant_only_loss
+    )
+    if wants_prompt:
+        result.prompt_lengths = [None] * n
+    eos = tokenizer.eos_token or ""
+    for start in range(0, n, batch_size):
+        indices = [i for i in range(start, min(start + batch_size, n)) if rows[i] is not None]
+        batch = [rows[i] for i in indices]
+        prompts: list[str | None] | None = None
+        if fmt == TEXT:
+            texts = [r["text"] if r["text"].endswith(eos) else r["text"] + eos for r in batch]
+            full = _count(tokenizer, texts, True)
+        elif fmt == PROMPT_COMPLETION:
+            texts = [
+                r["prompt"] + (r["completion"] if r["completion"].endswith(eos) else r["completion"] + eos)
+                for r in batch
+            ]
+            full = _count(tokenizer, texts, True)
+            prompts = _count(tokenizer, [r["prompt"] for r in batch], True)
+        else:
+            if fmt == MESSAGES:
+                conversations = [r["messages"] for r in batch]
+                heads = [r["messages"][: _first_assistant(r["messages"])] for r in batch] if wants_prompt else None
+            else:
+                conversations = [r["prompt"] + r["completion"] for r in batch]
+                heads = [r["prompt"] for r in batch]
+            texts, errors = _render(tokenizer, conversations, chat_template, False)
+            for position, message in errors.items():
+                result.errors[indices[position]] = message
+            full = _count(tokenizer, texts, False)
+            if heads is not None:
+                head_texts, _ = _render(tokenizer, heads, chat_template, True)
+                prompts = _count(tokenizer, head_texts, False)
+        for position, index in enumerate(indices):
+            result.lengths[index] = full[position]
+            if prompts is not None and result.prompt_lengths is not None:
+                result.prompt_lengths[index] = prompts[position] if full[position] is not None else None
+    return result
+
+
+def _nearest_rank(sorted_values: list[int], q: float) -> int:
+    """The q-th percentile by nearest rank.
+
+    >>> _nearest_rank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95)
+    10
+    >>> _nearest_rank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50)
+    5
+    """
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def length_stats(lengths: Sequence[int | None] | TokenLengths) -> LengthStats:
+    """p50/p95/p99/max/mean of the measured lengths.
+
+    >>> length_stats(list(range(1, 101)))
+    LengthStats(n=100, p50=50, p95=95, p99=99, max=100, mean=50.5)
+    """
+    values = lengths.measured() if isinstance(lengths, TokenLengths) else [n for n in lengths if n is not None]
+    if not values:
+        return LengthStats(0, 0, 0, 0, 0, 0.0)
+    values = sorted(values)
+    return LengthStats(
+        n=len(values),
+        p50=_nearest_rank(values, 50),
+        p95=_nearest_rank(values, 95),
+        p99=_nearest_rank(values, 99),
+        max=values[-1],
+        mean=round(sum(values) / len(values), 1),
+    )
+
+
+def recommend_max_length(
+    stats: LengthStats, model_max_length: int | None = None, percentile: int = 95
+) -> tuple[int, str]:
+    """A max length from the data: the p95 (or p99) row length rounded up to 512/1024/2048/4096, capped by the model.
+
+    Picking from the 95th or 99th percentile of tokenized lengths is sft-facts §3 ("Sequence length").
+
+    >>> recommend_max_length(LengthStats(100, 300, 700, 900, 1500, 320.0))[0]
+    1024
+    >>> recommend_max_length(LengthStats(100, 300, 700, 900, 1500, 320.0), model_max_length=512)[0]
+    512
+    """
+    if stats.n == 0:
+        return MAX_LENGTH_CHOICES[1], "No rows were measured; 1024 is TRL's default."
+    target = stats.p99 if percentile >= 99 else stats.p95
+    choice = next((c for c in MAX_LENGTH_CHOICES if c >= target), MAX_LENGTH_CHOICES[-1])
+    reason = f"The {percentile}th percentile row has {target:,} tokens; {choice} holds it"
+    if target > MAX_LENGTH_CHOICES[-1]:
+        reason = f"The {percentile}th percentile row has {target:,} tokens, more than the usual largest choice, 4096"
+    if model_max_length and choice > model_max_length:
+        choice = model_max_length
+        reason += f"; capped at {model_max_length:,}, the longest input the model accepts"
+    if percentile < 99:
+        fits = "fit" if stats.p99 <= choice else "would not all fit"
+        reason += f" (and 99 of every 100 rows up to {stats.p99:,} tokens {fits} in {choice})"
+    return choice, reason + "."
+
+
+@dataclass(frozen=True)
+class TruncationSummary:
+    """How many rows the trainer will cut or drop at a given max length."""
+
+    max_length: int
+    n_rows: int
+    n_truncated: int
+    n_dropped: int
+    message: str
+
+    @property
+    def share_truncated(self) -> float:
+        return self.n_truncated / self.n_rows if self.n_rows else 0.0
+
+
+def truncation_summary(lengths: TokenLengths, max_length: int) -> TruncationSummary:
+    """ "X rows (Y%) exceed N tokens and will be truncated", saying what TRL 1.16 does with them.
+
+    >>> truncation_summary(TokenLengths([10, 20, 30, 40], [5, 5, 5, 35]), 25).message.split(". ")[0]
+    '2 rows (50.0%) exceed 25 tokens and will be truncated'
+    """
+    values = lengths.lengths
+    measured = [n for n in values if n is not None]
+    over = [i for i, n in enumerate(values) if n is not None and n > max_length]
+    dropped = [i for i in over if lengths.prompt_lengths and (lengths.prompt_lengths[i] or 0) >= max_length]
+    share = len(over) / len(measured) if measured else 0.0
+    if not over:
+        message = f"All {len(measured):,} rows fit in {max_length:,} tokens: nothing will be truncated."
+    else:
+        message = (
+            f"{len(over):,} rows ({share:.1%}) exceed {max_length:,} tokens and will be truncated. "
+            f"TRL keeps the first {max_length:,} tokens of such a row (truncation_mode='keep_start') and cuts the "
+            "rest, including the end of the answer and its end-of-turn token, so the model sees those answers "
+            "stop mid-way."
+        )
+        if dropped:
+            message += (
+                f" {len(dropped):,} of them will be dropped from training: their prompt alone fills "
+                f"{max_length:,} tokens, leaving no answer token to learn from."
+            )
+        message += " Raise the max length or shorten those rows to avoid it."
+    return TruncationSummary(max_length, len(measured), len(over), len(dropped), message)
+
+
+def model_context_length(model_path: str) -> int | None:
+    """The longest input the model accepts (``max_position_embeddings``), from its config; None if unknown."""
+    from core.models import read_model_config
+
+    try:
+        config = read_model_config(model_path)
+    except Exception:  # an unreadable config just means "no cap"
+        return None
+    value = config.get("max_position_embeddings") or (config.get("text_config") or {}).get("max_position_embeddings")
+    return int(value) if value else None
+
+
+def _bins(values: list[int], max_bins: int = 60) -> tuple[list[float], list[int], float]:
+    top = max(values)
+    width = max(1, math.ceil((top + 1) / max_bins))
+    counts = [0] * (top // width + 1)
+    for v in values:
+        counts[v // width] += 1
+    centers = [(i + 0.5) * width for i in range(len(counts))]
+    return centers, counts, width
+
+
+def length_histogram(lengths: Sequence[int | None] | TokenLengths, max_length: int | None = None):
+    """A plotly histogram of token lengths with p50/p95/p99 (and the max length) marked.
+
+    Bins are counted here, so a million rows make a chart of ~60 bars, not a million points.
+    """
+    import plotly.graph_objects as go
+
+    values = lengths.measured() if isinstance(lengths, TokenLengths) else [n for n in lengths if n is not None]
+    figure = go.Figure()
+    figure.update_layout(
+        title="Tokens per row",
+        xaxis_title="tokens (as the trainer sees them)",
+        yaxis_title="rows",
+        bargap=0.05,
+        margin={"l": 50, "r": 20, "t": 50, "b": 50},
+        height=360,
+    )
+    if not values:
+        return figure
+    centers, counts, width = _bins(values)
+    figure.add_trace(go.Bar(x=centers, y=counts, width=width, name="rows", marker_color="#60a5fa"))
+    stats = length_stats(values)
+    for name, value, color in (
+        ("p50", stats.p50, "#16a34a"),
+        ("p95", stats.p95, "#d97706"),
+        ("p99", stats.p99, "#dc2626"),
+    ):
+        figure.add_vline(x=value, line_dash="dot", line_color=color, annotation_text=f"{name} {value:,}")
+    if max_length:
+        figure.add_vline(
+            x=max_length,
+            line_width=2,
+            line_color="#111827",
+            annotation_text=f"max length {max_length:,}",
+            annotation_position="bottom right",
+        )
+    return figure

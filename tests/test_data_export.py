@@ -1,0 +1,63 @@
+"""Export (core/data/export.py): JSONL that loads back, a training folder the trainer reads, and Hub pushes that
+fail clearly offline without ever showing the token."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.data.errors import DataError
+from core.data.export import export_jsonl, push_to_hub, write_training_folder
+from core.data.load import load_file
+
+ROWS = [
+    {"prompt": [{"role": "user", "content": "Ünïcødé? 😀"}], "completion": [{"role": "assistant", "content": "Yes."}]},
+    {"prompt": [{"role": "user", "content": "Line\nbreak"}], "completion": [{"role": "assistant", "content": "Ok"}]},
+]
+
+
+def test_exported_jsonl_loads_back_identically(tmp_path):
+    path = export_jsonl(ROWS, tmp_path / "sub" / "converted.jsonl")
+    assert load_file(path).rows == ROWS
+    assert "😀" in path.read_text(encoding="utf-8")  # readable UTF-8, not \\u escapes
+    assert not list(tmp_path.glob("**/*.partial"))
+
+
+def test_rows_that_are_not_json_are_named(tmp_path):
+    with pytest.raises(DataError, match="Row 2"):
+        export_jsonl([{"a": 1}, {"a": {1, 2}}], tmp_path / "x.jsonl")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_training_folder_round_trips_through_prepare_training_data(tmp_path):
+    from core.data.prepare import prepare_training_data
+
+    folder = write_training_folder(ROWS * 20, ROWS, tmp_path / "run-data")
+    prepared = prepare_training_data(str(folder), num_probes=2)
+    assert prepared.train_rows == ROWS * 20 and prepared.eval_rows == ROWS
+    assert prepared.probes[0]["messages"] == ROWS[0]["prompt"]
+    write_training_folder(ROWS * 20, [], folder)  # a later export without validation removes the stale file
+    assert not (folder / "test.jsonl").exists()
+    with pytest.raises(DataError, match="no rows to train on"):
+        write_training_folder([], [], folder)
+
+
+def test_push_offline_fails_fast_and_never_shows_the_token(monkeypatch):
+    token = "hf_secret_token_123"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataError) as info:
+        push_to_hub(ROWS, "me/my-data", token)
+    assert "HF_HUB_OFFLINE" in str(info.value) and token not in str(info.value)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")
+    with pytest.raises(DataError) as info:
+        push_to_hub(ROWS, "me/my-data", token)
+    assert "offline" in str(info.value) and token not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "repo, token, message", [("no-slash", "t", "your-username/dataset-name"), ("me/data", "", "needs a token")]
+)
+def test_push_checks_its_inputs(repo, token, message):
+    with pytest.raises(DataError, match=message):
+        push_to_hub(ROWS, repo, token)
