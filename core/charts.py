@@ -1,24 +1,39 @@
-"""Plotly figures for the training monitor (no gradio here).
+"""Plotly figures for the training monitor (plotly only, no gradio).
 
-Readable with no points (a friendly placeholder), a few points (markers) and
-10,000 points (downsampled for display, keeping each bucket's first, last,
-min and max so spikes stay visible). ``uirevision`` keeps the user's zoom
-across the once-a-second updates.
+Every figure stays readable whatever the number of points:
+
+- **none**: an empty chart with a friendly note ("Waiting for the first loss value…");
+- **a few** (up to ``MARKERS_UP_TO``): lines with markers, so one or two points are visible;
+- **many**: above ``MAX_POINTS`` a trace is downsampled for display by min/max decimation: the points are cut into
+  ``MAX_POINTS // 4`` buckets of consecutive steps and each bucket keeps its first, lowest, highest and last point
+  (in step order). Spikes and dips survive, as do the first and last points and the global min and max, and a
+  trace never has more than ``MAX_POINTS`` points. (Averaging or every-n-th sampling would hide a spike.)
+
+Smoothing is TensorBoard's: a debiased exponential moving average, computed on all points before downsampling and
+drawn over the raw points, which stay faint. Layout: ``plotly_white``, ``HEIGHT`` px, tight margins, a horizontal
+legend on top, and a ``uirevision`` that keeps the user's zoom across the once-a-second updates (it changes with
+the x axis, so switching steps/tokens resets the view instead of keeping a zoom in the wrong units).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
-from typing import Any
+from typing import Any, Literal
 
-MAX_POINTS = 2000  # above this, a trace is downsampled for display
+MAX_POINTS = 2000  # above this, a trace is downsampled for display (browsers stay smooth at 1 Hz redraws)
+MARKERS_UP_TO = 60  # with this many points or fewer, draw markers too
 HEIGHT = 320
 TRAIN_COLOUR = "#4f46e5"
 EVAL_COLOUR = "#f59e0b"
+MUTED = "#6b7280"
+XAxis = Literal["step", "tokens"]
 
 
 def ema(values: list[float], weight: float) -> list[float]:
-    """Debiased exponential moving average, as TensorBoard's smoothing slider.
+    """Debiased exponential moving average, as TensorBoard's smoothing slider (weight 0 = no smoothing).
+
+    Non-finite values pass through without disturbing the average.
 
     >>> ema([1.0, 1.0, 1.0], 0.9)
     [1.0, 1.0, 1.0]
@@ -39,136 +54,195 @@ def ema(values: list[float], weight: float) -> list[float]:
 
 
 def downsample(xs: list[float], ys: list[float], cap: int = MAX_POINTS) -> tuple[list[float], list[float]]:
-    """Keep at most ~``cap`` points: per bucket the first, min, max and last, in x order.
+    """At most ``cap`` points: per bucket of consecutive points, its first, min, max and last, in x order.
 
     >>> xs = list(range(10_000)); ys = [float(x % 97) for x in xs]
     >>> sx, sy = downsample(xs, ys, 400)
     >>> len(sx) <= 400 and sx[0] == 0 and sx[-1] == 9_999 and min(sy) == 0.0 and max(sy) == 96.0
     True
+    >>> downsample([1, 2], [3.0, 4.0])
+    ([1, 2], [3.0, 4.0])
     """
     n = len(xs)
     if n <= cap:
         return list(xs), list(ys)
-    buckets = max(1, cap // 4)
-    size = math.ceil(n / buckets)
-    keep: set[int] = {0, n - 1}
+    size = math.ceil(n / max(1, cap // 4))
+    keep: set[int] = set()
     for start in range(0, n, size):
-        idx = range(start, min(n, start + size))
-        finite = [i for i in idx if math.isfinite(ys[i])]
-        keep.update((idx[0], idx[-1]))
+        bucket = range(start, min(n, start + size))
+        keep.update((bucket[0], bucket[-1]))
+        finite = [i for i in bucket if math.isfinite(ys[i])]
         if finite:
-            keep.add(min(finite, key=lambda i: ys[i]))
-            keep.add(max(finite, key=lambda i: ys[i]))
+            keep.add(min(finite, key=ys.__getitem__))
+            keep.add(max(finite, key=ys.__getitem__))
     order = sorted(keep)
     return [xs[i] for i in order], [ys[i] for i in order]
 
 
-def _series(entries: list[dict[str, Any]], key: str, x_axis: str) -> tuple[list[float], list[float]]:
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _tokens_at(metrics: list[dict[str, Any]]):
+    """A function step -> tokens seen, interpolated from the training entries (None when none has num_tokens).
+
+    Validation entries carry no training token count (their ``eval_num_tokens`` is the validation set's), so
+    their position on a tokens axis comes from here.
+    """
+    found = {}
+    for entry in metrics:
+        if isinstance(entry, dict):
+            step, tokens = _number(entry.get("step")), _number(entry.get("num_tokens"))
+            if step is not None and tokens is not None and math.isfinite(step) and math.isfinite(tokens):
+                found[step] = tokens
+    pairs = sorted(found.items())
+    if not pairs:
+        return None
+    steps = [s for s, _ in pairs]
+
+    def at(step: float) -> float:
+        i = bisect.bisect_left(steps, step)
+        if i < len(steps) and steps[i] == step:
+            return pairs[i][1]
+        if i == 0 or i == len(steps):  # before the first or after the last logged step: scale the nearest
+            s, t = pairs[min(i, len(pairs) - 1)]
+            return t * step / s if s > 0 else t
+        (s0, t0), (s1, t1) = pairs[i - 1], pairs[i]
+        return t0 + (t1 - t0) * (step - s0) / (s1 - s0)
+
+    return at
+
+
+def series(entries: list[dict[str, Any]] | None, key: str, tokens_at=None) -> tuple[list[float], list[float]]:
+    """(x, y) of every entry with a number under ``key``: x is the step, or tokens seen when ``tokens_at`` is given.
+
+    >>> series([{"step": 1, "loss": 2.0}, {"step": 2}, {"step": 3, "loss": "?"}, {"step": 4, "loss": 1.0}], "loss")
+    ([1.0, 4.0], [2.0, 1.0])
+    """
     xs, ys = [], []
-    for entry in entries:
-        if key not in entry:
+    for entry in entries or []:
+        if not isinstance(entry, dict):
             continue
-        x = entry.get("num_tokens") if x_axis == "tokens" else entry.get("step")
-        if x is None:
+        y, step = _number(entry.get(key)), _number(entry.get("step"))
+        if y is None or step is None:
             continue
-        xs.append(x)
-        ys.append(float(entry[key]))
+        xs.append(tokens_at(step) if tokens_at else step)
+        ys.append(y)
     return xs, ys
 
 
-def _layout(figure, title: str, x_title: str, y_title: str, empty_message: str | None) -> None:
+def _layout(figure, title: str, x_title: str, y_title: str, revision: str, empty_message: str | None) -> None:
     figure.update_layout(
         template="plotly_white",
         height=HEIGHT,
-        margin={"l": 50, "r": 16, "t": 40, "b": 40},
-        title={"text": title, "font": {"size": 14}},
-        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        margin={"l": 56, "r": 16, "t": 48, "b": 44},
+        title={"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        hovermode="x",
         xaxis_title=x_title,
         yaxis_title=y_title,
-        uirevision="keep",
+        uirevision=revision,
     )
+    figure.update_yaxes(exponentformat="e")  # 5e-04 reads like the learning rate a user typed, unlike "500µ"
     if empty_message:
         figure.add_annotation(
-            text=empty_message,
-            showarrow=False,
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            font={"size": 13, "color": "#6b7280"},
+            text=empty_message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"color": MUTED}
         )
-        figure.update_xaxes(showticklabels=False)
-        figure.update_yaxes(showticklabels=False)
+        figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+        figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
 
 
-def _add_trace(figure, xs, ys, name: str, colour: str, smoothing: float, show_markers: bool) -> None:
+def _add_trace(figure, xs, ys, name: str, colour: str, smoothing: float, x_label: str) -> None:
     import plotly.graph_objects as go
 
+    mode = "lines+markers" if len(xs) <= MARKERS_UP_TO else "lines"
+    hover = f"{x_label} %{{x:,.0f}}<br>{name} %{{y:.4g}}<extra></extra>"
     dx, dy = downsample(xs, ys)
-    mode = "lines+markers" if show_markers else "lines"
     if smoothing > 0 and len(ys) > 2:
-        figure.add_trace(
-            go.Scatter(
-                x=dx,
-                y=dy,
-                name=f"{name} (raw)",
-                mode=mode,
-                line={"color": colour, "width": 1},
-                opacity=0.3,
-                showlegend=False,
-                hoverinfo="skip",
-            )
-        )
+        raw = go.Scatter(x=dx, y=dy, name=f"{name} (raw)", mode=mode, line={"color": colour, "width": 1})
+        figure.add_trace(raw.update(marker={"size": 4}, opacity=0.25, showlegend=False, hoverinfo="skip"))
         sx, sy = downsample(xs, ema(ys, smoothing))
-        figure.add_trace(go.Scatter(x=sx, y=sy, name=name, mode="lines", line={"color": colour, "width": 2.5}))
+        figure.add_trace(
+            go.Scatter(x=sx, y=sy, name=name, mode="lines", line={"color": colour, "width": 2.5}, hovertemplate=hover)
+        )
     else:
-        figure.add_trace(go.Scatter(x=dx, y=dy, name=name, mode=mode, line={"color": colour, "width": 2}))
+        line = {"color": colour, "width": 2}
+        figure.add_trace(
+            go.Scatter(x=dx, y=dy, name=name, mode=mode, line=line, marker={"size": 6}, hovertemplate=hover)
+        )
+
+
+def _axis(metrics: list[dict[str, Any]], x_axis: str) -> tuple[Any, str]:
+    """(tokens_at or None, x-axis title); falls back to steps when no entry has a token count."""
+    if x_axis != "tokens":
+        return None, "step"
+    tokens_at = _tokens_at(metrics or [])
+    return (tokens_at, "tokens seen") if tokens_at else (None, "step (no token counts logged)")
 
 
 def loss_figure(
     metrics: list[dict[str, Any]],
     eval_metrics: list[dict[str, Any]] | None = None,
     smoothing: float = 0.0,
-    x_axis: str = "step",
+    x_axis: XAxis = "step",
+    revision: str = "",
 ):
-    """Training loss (raw faint + smoothed) and validation loss on one chart."""
+    """Training loss (raw faint + smoothed line when ``smoothing`` > 0) and validation loss on one chart.
+
+    ``revision`` (e.g. the run id) joins the ``uirevision``, so a new run starts unzoomed.
+
+    >>> len(loss_figure([{"step": 1, "loss": 2.5}], [{"step": 1, "eval_loss": 2.6}]).data)
+    2
+    """
     import plotly.graph_objects as go
 
     figure = go.Figure()
-    xs, ys = _series(metrics, "loss", x_axis)
-    ex, ey = _series(eval_metrics or [], "eval_loss", x_axis)
+    tokens_at, x_title = _axis(metrics, x_axis)
+    xs, ys = series(metrics, "loss", tokens_at)
+    ex, ey = series(eval_metrics, "eval_loss", tokens_at)
     if xs:
-        _add_trace(figure, xs, ys, "training loss", TRAIN_COLOUR, smoothing, show_markers=len(xs) <= 60)
+        _add_trace(figure, xs, ys, "training loss", TRAIN_COLOUR, smoothing, x_title)
     if ex:
-        figure.add_trace(
-            go.Scatter(
-                x=ex,
-                y=ey,
-                name="validation loss",
-                mode="lines+markers",
-                line={"color": EVAL_COLOUR, "width": 2.5},
-                marker={"size": 7},
-            )
-        )
+        dx, dy = downsample(ex, ey)
+        hover = f"{x_title} %{{x:,.0f}}<br>validation loss %{{y:.4g}}<extra></extra>"
+        style = {"line": {"color": EVAL_COLOUR, "width": 2.5}, "marker": {"size": 7}, "hovertemplate": hover}
+        figure.add_trace(go.Scatter(x=dx, y=dy, name="validation loss", mode="lines+markers", **style))
     empty = None if xs or ex else "Waiting for the first loss value…"
-    _layout(figure, "Loss", "tokens seen" if x_axis == "tokens" else "step", "loss", empty)
+    _layout(figure, "Loss", x_title, "loss", f"loss-{x_axis}-{revision}", empty)
     return figure
 
 
-def metric_figure(metrics: list[dict[str, Any]], key: str, title: str, y_label: str, x_axis: str = "step"):
-    """One logged metric over training (learning rate, grad norm, accuracy, entropy, speed, memory)."""
+def metric_figure(
+    metrics: list[dict[str, Any]],
+    key: str,
+    title: str,
+    y_label: str,
+    x_axis: XAxis = "step",
+    eval_metrics: list[dict[str, Any]] | None = None,
+    revision: str = "",
+):
+    """One logged metric over training: learning rate, grad norm, token accuracy, entropy, throughput, memory.
+
+    When ``eval_metrics`` carry ``eval_<key>`` (e.g. ``eval_mean_token_accuracy``), it is drawn alongside.
+
+    >>> metric_figure([], "grad_norm", "Gradient norm", "norm").layout.annotations[0].text
+    'No gradient norm logged yet'
+    """
     import plotly.graph_objects as go
 
     figure = go.Figure()
-    xs, ys = _series(metrics, key, x_axis)
+    tokens_at, x_title = _axis(metrics, x_axis)
+    xs, ys = series(metrics, key, tokens_at)
+    ex, ey = series(eval_metrics, f"eval_{key}", tokens_at)
     if xs:
-        _add_trace(figure, xs, ys, title, TRAIN_COLOUR, 0.0, show_markers=len(xs) <= 60)
-    _layout(
-        figure,
-        title,
-        "tokens seen" if x_axis == "tokens" else "step",
-        y_label,
-        None if xs else f"No {title.lower()} logged yet",
-    )
-    figure.update_layout(showlegend=False, height=240)
+        _add_trace(figure, xs, ys, title.lower() if ex else title, TRAIN_COLOUR, 0.0, x_title)
+    if ex:
+        dx, dy = downsample(ex, ey)
+        line = {"color": EVAL_COLOUR}
+        figure.add_trace(go.Scatter(x=dx, y=dy, name="on validation", mode="lines+markers", line=line))
+    empty = None if xs or ex else f"No {title.lower()} logged yet"
+    _layout(figure, title, x_title, y_label, f"{key}-{x_axis}-{revision}", empty)
+    figure.update_layout(showlegend=bool(ex))
     return figure
