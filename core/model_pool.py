@@ -1,0 +1,418 @@
+"""Models loaded for chat and comparison: at most two at a time, least recently used unloaded first.
+
+A *model ref* is whatever the user picked: a base model id (the offline
+SmolLM2, the tiny test model, a Hub id), a local model folder, or a run's
+result or checkpoint folder, which holds either a full model or a LoRA adapter.
+
+How LoRA adapters share their base (issue 6, "Resources"):
+
+- The pool keeps one entry per set of *base weights*. An adapter is loaded
+  onto the entry of its base with PEFT (``PeftModel.from_pretrained`` for the
+  first adapter, ``load_adapter`` for the next ones) instead of loading a
+  second copy of the base, so "base vs fine-tuned" costs one model's memory.
+- PEFT injects the LoRA layers into the base modules *in place*: once an
+  adapter is loaded, the entry's model no longer computes base outputs on its
+  own. A base ref on such an entry therefore runs inside
+  ``PeftModel.disable_adapter()``, and an adapter ref activates its adapter
+  with ``set_adapter`` first (tests/test_model_pool.py checks both against
+  freshly loaded models).
+- Each entry has a lock: one generation at a time per entry, because the
+  active adapter is state shared by everyone using that entry. The pool's own
+  lock guards the table of entries and loading.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.models import (
+    OFFLINE_MODEL_ID,
+    TINY_MODEL_ID,
+    ModelUnavailableError,
+    gguf_path,
+    is_local_model_folder,
+    offline_model_dir,
+    resolve_model,
+    tiny_model_enabled,
+)
+from core.run_store import list_checkpoints, read_json, read_jsonl
+
+Progress = Callable[[str], None]
+
+# Adapters are small (a few MB for r=16 on a 135M model) but each one adds layers to every forward pass's
+# bookkeeping; beyond this many on one base, the least recently used is deleted and reloaded when needed again.
+MAX_ADAPTERS_PER_MODEL = 4
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One entry of the chat model picker."""
+
+    ref: str
+    """What to pass to ``ModelPool.use``: a model id or a folder path."""
+    label: str
+    """What the picker shows."""
+    kind: str
+    """'base', 'final' (a run's result) or 'checkpoint'."""
+    run_id: str | None = None
+    step: int | None = None
+    eval_loss: float | None = None
+    is_adapter: bool = False
+
+
+@dataclass(frozen=True)
+class ResolvedRef:
+    """Where a model ref's weights come from."""
+
+    ref: str
+    base: str
+    """What ``from_pretrained`` loads: a local folder or a Hub id (the base model, for an adapter)."""
+    adapter: str | None
+    """The LoRA adapter folder, or None for a full model."""
+    tokenizer_source: str
+
+
+def is_adapter_folder(path: str | Path) -> bool:
+    """True for a folder holding a LoRA adapter (``adapter_config.json``)."""
+    folder = Path(path).expanduser()
+    return folder.is_dir() and (folder / "adapter_config.json").is_file()
+
+
+def _run_dir_of(folder: Path) -> Path | None:
+    """The run folder a result (``final/``) or checkpoint (``checkpoints/checkpoint-N/``) belongs to."""
+    for candidate in (folder.parent, folder.parent.parent):
+        if (candidate / "config.json").is_file() and (candidate / "state.json").is_file():
+            return candidate
+    return None
+
+
+def adapter_base_model(adapter_dir: str | Path) -> str:
+    """The base model an adapter was trained on: the run's ``model_id`` if known, else what PEFT recorded."""
+    folder = Path(adapter_dir).expanduser()
+    run_dir = _run_dir_of(folder)
+    if run_dir is not None:
+        model_id = (read_json(run_dir / "config.json") or {}).get("model_id")
+        if model_id:
+            return str(model_id)
+    recorded = (read_json(folder / "adapter_config.json") or {}).get("base_model_name_or_path")
+    if not recorded:
+        raise ModelUnavailableError(
+            f"The adapter in {folder} does not say which base model it belongs to "
+            "(no base_model_name_or_path in adapter_config.json). Load it from its run folder instead."
+        )
+    return str(recorded)
+
+
+def resolve_ref(ref: str, progress: Progress | None = None) -> ResolvedRef:
+    """Work out what to load for a model ref, or raise ModelUnavailableError with a sentence saying why not."""
+    ref = (ref or "").strip()
+    if ref and is_adapter_folder(ref):
+        folder = str(Path(ref).expanduser().resolve())
+        base = resolve_model(adapter_base_model(folder), progress)
+        has_tokenizer = (Path(folder) / "tokenizer_config.json").is_file()
+        return ResolvedRef(ref, base, folder, folder if has_tokenizer else base)
+    path = resolve_model(ref, progress)
+    return ResolvedRef(ref, path, None, path)
+
+
+def _adapter_name(folder: str) -> str:
+    """A stable PEFT adapter name for a folder (PEFT names can't contain dots or slashes)."""
+    return "a" + hashlib.sha1(folder.encode()).hexdigest()[:12]
+
+
+def _torch_dtype(device: str):
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32  # CPU and MPS generate in float32 here, as they train
+
+
+def _load_tokenizer(source: str):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _load_model(source: str, device: str):
+    from transformers import AutoModelForCausalLM
+
+    # Untrusted weights: only safetensors (no pickle), and never code from the model's repository.
+    model = AutoModelForCausalLM.from_pretrained(
+        source, dtype=_torch_dtype(device), use_safetensors=True, trust_remote_code=False
+    )
+    return model.to(device).eval()
+
+
+@dataclass
+class LoadedModel:
+    """What ``ModelPool.use`` hands out: a model ready to generate as the requested ref, and its tokenizer."""
+
+    ref: str
+    model: Any
+    tokenizer: Any
+    device: str
+    adapter: str | None
+
+
+@dataclass
+class _Entry:
+    key: str
+    model: Any
+    tokenizer: Any
+    device: str
+    adapters: OrderedDict[str, tuple[str, Any]] = field(default_factory=OrderedDict)  # name -> (folder, tokenizer)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def device_for_chat(training_active: bool) -> tuple[str, str]:
+    """Where chat should run now, and a sentence for the page saying why.
+
+    While a training run holds the GPU, chat runs on the CPU rather than
+    waiting: slower answers, but the training keeps all GPU memory.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        if training_active:
+            return "cpu", "A training run is using the GPU, so chat runs on the CPU for now (slower answers)."
+        return "cuda", "Chat runs on the GPU."
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        if training_active:
+            return "cpu", "A training run is using the Apple GPU, so chat runs on the CPU for now (slower answers)."
+        return "mps", "Chat runs on the Apple GPU (MPS)."
+    return "cpu", "This machine has no GPU, so chat runs on the CPU: fine for small models, slow for big ones."
+
+
+class ModelPool:
+    """Loads models by ref on demand and keeps at most ``max_loaded`` base models in memory.
+
+    Create one per process (in ``app.py``) and pass it in, like the job
+    manager: it holds locks and large tensors, so it must not live in
+    ``gr.State``. Use it as ``with pool.use(ref) as loaded: ...``.
+    """
+
+    def __init__(self, max_loaded: int = 2, device: str = "cpu") -> None:
+        if max_loaded < 1:
+            raise ValueError(f"max_loaded must be at least 1 (got {max_loaded}).")
+        self.max_loaded = max_loaded
+        self.device = device
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
+        self._hub_refs: dict[str, ResolvedRef] = {}  # Hub ids already checked online: no network call per message
+        self._lock = threading.Lock()
+
+    # -- what is loaded -------------------------------------------------------------------------
+    def loaded(self) -> list[str]:
+        """Keys (base folder or Hub id) of the loaded models, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def loaded_adapters(self, ref: str) -> list[str]:
+        """Adapter folders currently loaded on the base of ``ref`` (empty when that base is not loaded)."""
+        key = resolve_ref(ref).base
+        with self._lock:
+            entry = self._entries.get(key)
+            return [folder for folder, _ in entry.adapters.values()] if entry else []
+
+    def clear(self) -> None:
+        """Unload every model that is not in use right now."""
+        with self._lock:
+            for key in [k for k, e in self._entries.items() if not e.lock.locked()]:
+                del self._entries[key]
+        _free_memory()
+
+    # -- using a model --------------------------------------------------------------------------
+    @contextmanager
+    def use(self, ref: str, device: str | None = None, progress: Progress | None = None) -> Iterator[LoadedModel]:
+        """Yield the model for ``ref`` (loading it if needed), held for this caller alone until the block ends."""
+        device = device or self.device
+        resolved = self._resolve(ref, progress)
+        entry = self._entry_for(resolved.base, device, progress)
+        with entry.lock:
+            entry.last_used = time.monotonic()
+            if entry.device != device:
+                entry.model.to(device)
+                entry.device = device
+            tokenizer = entry.tokenizer
+            if resolved.adapter is not None:
+                tokenizer = self._activate_adapter(entry, resolved, progress)
+                context = nullcontext()
+            elif entry.adapters:
+                context = entry.model.disable_adapter()  # LoRA layers sit inside the base modules now
+            else:
+                context = nullcontext()
+            with context:
+                yield LoadedModel(ref, entry.model, tokenizer, device, resolved.adapter)
+
+    def _resolve(self, ref: str, progress: Progress | None) -> ResolvedRef:
+        """Resolve a ref; local folders every time (checkpoints get rotated away), Hub ids once."""
+        cached = self._hub_refs.get(ref)
+        if cached is not None:
+            return cached
+        resolved = resolve_ref(ref, progress)
+        if resolved.adapter is None and resolved.base == ref.strip() and not Path(ref).expanduser().exists():
+            self._hub_refs[ref] = resolved
+        return resolved
+
+    def _entry_for(self, key: str, device: str, progress: Progress | None) -> _Entry:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                self._evict(room_for=0)  # catch up if models in use earlier kept the pool over its limit
+                return entry
+            self._evict(room_for=1)
+            if progress:
+                progress(f"Loading {Path(key).name or key}...")
+            entry = _Entry(key, _load_model(key, device), _load_tokenizer(key), device)
+            self._entries[key] = entry
+            return entry
+
+    def _evict(self, room_for: int) -> None:
+        """Unload least recently used models not in use until ``room_for`` more fit (called under the pool lock).
+
+        A model in use is never unloaded; if every loaded model is in use, the
+        pool goes over its limit for a moment and shrinks on a later call. The
+        most recently used entry (the one being asked for) is always kept.
+        """
+        evicted = False
+        for key in list(self._entries)[:-1] if room_for == 0 else list(self._entries):
+            if len(self._entries) + room_for <= self.max_loaded:
+                break
+            if not self._entries[key].lock.locked():
+                del self._entries[key]
+                evicted = True
+        if evicted:
+            _free_memory()
+
+    def _activate_adapter(self, entry: _Entry, resolved: ResolvedRef, progress: Progress | None):
+        """Load the adapter onto the entry's base if needed, make it the active one; return its tokenizer."""
+        from peft import PeftModel
+
+        folder = resolved.adapter
+        name = _adapter_name(folder)
+        if name not in entry.adapters:
+            if progress:
+                progress(f"Loading the LoRA adapter {Path(folder).name} on top of the base model...")
+            if isinstance(entry.model, PeftModel):
+                if len(entry.adapters) >= MAX_ADAPTERS_PER_MODEL:
+                    oldest = next(iter(entry.adapters))  # least recently used; never the one asked for
+                    entry.model.delete_adapter(oldest)
+                    del entry.adapters[oldest]
+                entry.model.load_adapter(folder, adapter_name=name)
+            else:
+                entry.model = PeftModel.from_pretrained(entry.model, folder, adapter_name=name)
+            entry.model.to(entry.device).eval()
+            tokenizer = _load_tokenizer(resolved.tokenizer_source)
+            entry.adapters[name] = (folder, tokenizer)
+        entry.adapters.move_to_end(name)
+        entry.model.set_adapter(name, inference_mode=True)
+        return entry.adapters[name][1]
+
+
+def _free_memory() -> None:
+    import sys
+
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+# -- the picker --------------------------------------------------------------------------------------------
+def _short_name(model_id: str) -> str:
+    return Path(model_id).name if is_local_model_folder(model_id) else model_id.split("/")[-1]
+
+
+def _base_refs(run_model_ids: list[str]) -> list[ModelRef]:
+    ids: list[str] = []
+    if gguf_path() is not None or (offline_model_dir() / "config.json").is_file():
+        ids.append(OFFLINE_MODEL_ID)
+    if tiny_model_enabled():
+        ids.append(TINY_MODEL_ID)
+    ids += run_model_ids
+    unique = list(dict.fromkeys(ids))
+    return [ModelRef(mid, f"Base model: {_short_name(mid)}", "base") for mid in unique]
+
+
+def _final_eval_loss(run_dir: Path, step: int) -> float | None:
+    for entry in reversed(read_jsonl(run_dir / "eval.jsonl").rows):
+        if entry.get("step") == step and "eval_loss" in entry:
+            return float(entry["eval_loss"])
+    return None
+
+
+def _describe(kind: str, run_id: str, step: int | None, adapter: bool, eval_loss: float | None) -> str:
+    what = "LoRA adapter" if adapter else "full model"
+    where = "final" if kind == "final" else "checkpoint"
+    parts = [f"step {step}"] if step is not None else []
+    parts.append(what)
+    if eval_loss is not None:
+        parts.append(f"eval loss {eval_loss:.3f}")
+    return f"Run {run_id} · {where} ({', '.join(parts)})"
+
+
+def _run_refs(run_dir: Path, include_checkpoints: bool) -> list[ModelRef]:
+    state = read_json(run_dir / "state.json") or {}
+    refs = []
+    result = state.get("result_dir")
+    if result and Path(result).is_dir():
+        step = state.get("step")
+        adapter = is_adapter_folder(result)
+        loss = _final_eval_loss(run_dir, step) if step is not None else None
+        label = _describe("final", run_dir.name, step, adapter, loss)
+        refs.append(ModelRef(str(result), label, "final", run_dir.name, step, loss, adapter))
+    if include_checkpoints:
+        for checkpoint in reversed([c for c in list_checkpoints(run_dir) if c.complete]):
+            path, step, loss = str(checkpoint.path), checkpoint.step, checkpoint.eval_loss
+            adapter = is_adapter_folder(path)
+            label = _describe("checkpoint", run_dir.name, step, adapter, loss)
+            refs.append(ModelRef(path, label, "checkpoint", run_dir.name, step, loss, adapter))
+    return refs
+
+
+def list_model_refs(runs_dir: str | Path | None = None, include_checkpoints: bool = True) -> list[ModelRef]:
+    """Everything the chat picker offers: base models first, then each run's result and checkpoints, newest first.
+
+    Checkpoints are listed newest step first, with their validation loss when
+    one was measured at that step; incomplete checkpoints are left out.
+    """
+    from core.paths import runs_dir as default_runs_dir
+
+    folder = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    run_dirs = sorted((d for d in folder.iterdir() if d.is_dir()), reverse=True) if folder.is_dir() else []
+    run_refs: list[ModelRef] = []
+    model_ids: list[str] = []
+    for run_dir in run_dirs:
+        config = read_json(run_dir / "config.json")
+        if config is None or read_json(run_dir / "state.json") is None:
+            continue
+        if config.get("model_id"):
+            model_ids.append(str(config["model_id"]))
+        run_refs += _run_refs(run_dir, include_checkpoints)
+    return _base_refs(model_ids) + run_refs
+
+
+def default_pair(refs: list[ModelRef]) -> tuple[str, str] | None:
+    """The side-by-side default: the newest run's result against the base model it was trained from."""
+    for ref in refs:
+        if ref.kind == "final" and ref.run_id:
+            run_dir = Path(ref.ref).parent
+            base = (read_json(run_dir / "config.json") or {}).get("model_id")
+            if base:
+                return str(base), ref.ref
+    return None

@@ -1,0 +1,186 @@
+"""The model pool: adapters on a shared base give the right answers, LRU unloading, the picker's list.
+
+The helpers ``make_adapter`` and ``make_run`` build LoRA adapters and run
+folders from the tiny model in well under a second; other test modules use them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.chat import GenerationSettings, chat_once
+from core.config import RunConfig
+from core.model_pool import ModelPool, default_pair, device_for_chat, list_model_refs, resolve_ref
+from core.models import ModelUnavailableError, load_trained_model
+
+GREEDY = GenerationSettings(deterministic=True, max_new_tokens=10)
+HELLO = [{"role": "user", "content": "Hello there"}]
+
+
+def make_adapter(base_path: Path, folder: Path, seed: int = 1) -> Path:
+    """Save a LoRA adapter with random (non-zero) weights, so its answers differ from the base model's."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base_path)
+    config = LoraConfig(
+        r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"
+    )
+    get_peft_model(model, config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(base_path).save_pretrained(folder)
+    return folder
+
+
+def make_run(
+    runs_dir: Path,
+    base_path: Path,
+    run_id: str = "20260101-120000-aaaa0001",
+    checkpoint_eval_losses: dict[int, float | None] | None = None,
+    losses: tuple[float, ...] = (3.0, 2.0, 1.2, 0.9),
+    seed: int = 1,
+) -> Path:
+    """A finished LoRA run folder as core.jobs writes it: config, state, metrics, probes, final/ and checkpoints."""
+    run_dir = runs_dir / run_id
+    run_dir.mkdir(parents=True)
+    config = RunConfig(model_id=str(base_path), max_steps=len(losses), sample_every=0)
+    (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
+    state = {"job_id": run_id, "phase": "finished", "step": len(losses), "result_dir": str(run_dir / "final")}
+    (run_dir / "state.json").write_text(json.dumps(state))
+    with (run_dir / "metrics.jsonl").open("w") as handle:
+        for step, loss in enumerate(losses, start=1):
+            handle.write(json.dumps({"step": step, "loss": loss, "learning_rate": 1e-3}) + "\n")
+    probes = [{"prompt": "Ada Lovelace, 36, lives in London.", "reference": '{"name": "Ada"}'}]
+    (run_dir / "probes.json").write_text(json.dumps({"probes": probes}))
+    make_adapter(base_path, run_dir / "final", seed)
+    for step, eval_loss in (checkpoint_eval_losses or {}).items():
+        checkpoint = run_dir / "checkpoints" / f"checkpoint-{step}"
+        make_adapter(base_path, checkpoint, seed + step)
+        history = [{"step": step, "loss": 1.0}] + ([{"step": step, "eval_loss": eval_loss}] if eval_loss else [])
+        (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": step, "log_history": history}))
+        (checkpoint / "optimizer.pt").write_bytes(b"")
+        (checkpoint / "scheduler.pt").write_bytes(b"")
+    return run_dir
+
+
+def _answer(pool: ModelPool, ref: str, settings: GenerationSettings = GREEDY) -> str:
+    with pool.use(ref) as loaded:
+        return chat_once(loaded.model, loaded.tokenizer, HELLO, settings)
+
+
+def _fresh_answer(folder: Path, settings: GenerationSettings = GREEDY) -> str:
+    model, tokenizer = load_trained_model(folder)
+    return chat_once(model, tokenizer, HELLO, settings)
+
+
+def test_an_adapter_shares_its_loaded_base_and_both_answer_as_if_loaded_alone(tmp_path, tiny_model_path):
+    adapter = make_adapter(tiny_model_path, tmp_path / "adapter")
+    pool = ModelPool()
+    base_before = _answer(pool, str(tiny_model_path))
+    tuned = _answer(pool, str(adapter))
+    base_after = _answer(pool, str(tiny_model_path))
+    assert pool.loaded() == [str(tiny_model_path)]  # one copy of the base weights, the adapter on top
+    assert pool.loaded_adapters(str(adapter)) == [str(adapter.resolve())]
+    assert tuned != base_before
+    assert base_after == base_before == _fresh_answer(tiny_model_path)
+    assert tuned == _fresh_answer(adapter)
+
+
+def test_two_adapters_on_one_base_each_give_their_own_answers(tmp_path, tiny_model_path):
+    first = make_adapter(tiny_model_path, tmp_path / "first", seed=1)
+    second = make_adapter(tiny_model_path, tmp_path / "second", seed=2)
+    pool = ModelPool()
+    answers = [_answer(pool, str(ref)) for ref in (first, second, first, tiny_model_path)]
+    assert answers[0] == answers[2] == _fresh_answer(first)
+    assert answers[1] == _fresh_answer(second)
+    assert answers[3] == _fresh_answer(tiny_model_path)
+    assert len(pool.loaded()) == 1
+
+
+def test_least_recently_used_model_is_unloaded_beyond_two(tmp_path, tiny_model_path):
+    copies = [shutil.copytree(tiny_model_path, tmp_path / name) for name in ("a", "b", "c")]
+    a, b, c = (str(p) for p in copies)
+    pool = ModelPool(max_loaded=2)
+    for ref in (a, b, a, c):
+        with pool.use(ref):
+            pass
+    assert pool.loaded() == [a, c]
+
+
+def test_a_model_in_use_is_never_unloaded(tmp_path, tiny_model_path):
+    a, b = (str(shutil.copytree(tiny_model_path, tmp_path / name)) for name in ("a", "b"))
+    pool = ModelPool(max_loaded=1)
+    with pool.use(a) as held:
+        with pool.use(b):
+            assert set(pool.loaded()) == {a, b}
+        assert chat_once(held.model, held.tokenizer, HELLO, GREEDY) == _fresh_answer(Path(a))
+    with pool.use(b):
+        pass
+    assert pool.loaded() == [b]
+
+
+def test_concurrent_users_of_one_base_get_their_own_model(tmp_path, tiny_model_path):
+    adapter = make_adapter(tiny_model_path, tmp_path / "adapter")
+    expected = {str(tiny_model_path): _fresh_answer(tiny_model_path), str(adapter): _fresh_answer(adapter)}
+    pool = ModelPool()
+    results: list[tuple[str, str]] = []
+
+    def worker(refs: list[str]) -> None:
+        for ref in refs:
+            results.append((ref, _answer(pool, ref)))
+
+    refs = list(expected)
+    threads = [threading.Thread(target=worker, args=(order,)) for order in (refs * 2, refs[::-1] * 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8
+    assert all(answer == expected[ref] for ref, answer in results)
+
+
+def test_a_full_model_result_loads_as_a_model(tmp_path, tiny_model_path):
+    full = shutil.copytree(tiny_model_path, tmp_path / "run" / "final")
+    resolved = resolve_ref(str(full))
+    assert resolved.adapter is None and resolved.base == str(full.resolve())
+
+
+def test_refs_that_cannot_load_say_why(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelUnavailableError, match="config.json"):
+        resolve_ref(str(tmp_path / "empty"))
+    with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE"):
+        resolve_ref("someone/some-model")
+
+
+def test_the_picker_lists_bases_results_and_checkpoints_with_eval_loss(tmp_path, tiny_model_path):
+    runs = tmp_path / "runs"
+    run_dir = make_run(runs, tiny_model_path, checkpoint_eval_losses={2: 1.234, 4: None})
+    partial = run_dir / "checkpoints" / "checkpoint-6"
+    partial.mkdir()  # cut short: no trainer_state.json, so it is not offered
+    refs = list_model_refs(runs)
+    by_kind = {kind: [r for r in refs if r.kind == kind] for kind in ("base", "final", "checkpoint")}
+    assert str(tiny_model_path) in [r.ref for r in by_kind["base"]]
+    assert refs.index(by_kind["base"][-1]) < refs.index(by_kind["final"][0])
+    (final,) = by_kind["final"]
+    assert final.ref == str(run_dir / "final") and final.is_adapter and final.step == 4
+    assert [c.step for c in by_kind["checkpoint"]] == [4, 2]
+    assert by_kind["checkpoint"][1].eval_loss == pytest.approx(1.234)
+    assert "eval loss 1.234" in by_kind["checkpoint"][1].label and "LoRA adapter" in final.label
+    assert default_pair(refs) == (str(tiny_model_path), str(run_dir / "final"))
+
+
+def test_chat_moves_to_the_cpu_while_training_holds_the_gpu(monkeypatch):
+    import torch
+
+    assert device_for_chat(training_active=False)[0] == "cpu"  # this machine has no GPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    device, reason = device_for_chat(training_active=True)
+    assert device == "cpu" and "training run is using the GPU" in reason
+    assert device_for_chat(training_active=False)[0] == "cuda"

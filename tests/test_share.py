@@ -1,0 +1,318 @@
+"""Sharing: a merge answers like its adapter, the model card holds the run's real figures, the token never leaks.
+
+Pushes run against a fake ``HubClient`` for the logic, and once through the
+real ``huggingface_hub.HfApi`` against a local fake of the Hub's HTTP API
+(create repo, validate YAML, preupload, commit) on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import shutil
+import threading
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from core.ab_test import ABRound, record_vote
+from core.chat import GenerationSettings, chat_once
+from core.evaluate import BeforeAfter, save_evaluation
+from core.model_pool import ModelPool
+from core.models import OFFLINE_MODEL_ID, load_trained_model
+from core.share import (
+    HfHubClient,
+    ShareError,
+    build_model_card,
+    check_repo_id,
+    loss_curve_svg,
+    merge_adapter,
+    model_folder_to_share,
+    push_to_hub,
+)
+from tests.test_model_pool import make_run
+
+TOKEN = "hf_FakeTokenOnlyForTests0123456789abc"
+HELLO = [{"role": "user", "content": "Hello there"}]
+GREEDY = GenerationSettings(deterministic=True, max_new_tokens=12)
+ADAPTER_FILES = {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json"}
+
+
+class HubRefused(Exception):
+    """What an HTTP error from the Hub looks like to core.share: an exception with a response and a status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.response = SimpleNamespace(status_code=status)
+
+
+class FakeHub:
+    """Records what would have been uploaded; refuses any token but the right one."""
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.repos: list[tuple[str, bool]] = []
+        self.uploads: dict[str, dict[str, bytes]] = {}
+
+    def _check(self, token: str) -> None:
+        if token != self.token:
+            raise HubRefused(401, f"Invalid credentials in Authorization header (Bearer {token})")
+
+    def whoami(self, token: str) -> str:
+        self._check(token)
+        return "ann"
+
+    def create_repo(self, repo_id: str, token: str, private: bool) -> str:
+        self._check(token)
+        self.repos.append((repo_id, private))
+        return f"https://huggingface.co/{repo_id}"
+
+    def upload_folder(self, folder: Path, repo_id: str, token: str, message: str) -> str:
+        self._check(token)
+        self.uploads[repo_id] = {p.name: p.read_bytes() for p in folder.iterdir()}
+        return f"https://huggingface.co/{repo_id}/commit/abc"
+
+
+@pytest.fixture
+def run_dir(tmp_path, tiny_model_path):
+    """A finished LoRA run with validation losses, a saved evaluation and three blind votes."""
+    run = make_run(tmp_path / "runs", tiny_model_path, checkpoint_eval_losses={2: 1.5}, losses=(3.2, 2.1, 1.4, 1.1))
+    with (run / "eval.jsonl").open("w") as handle:
+        handle.write(
+            json.dumps({"step": 2, "eval_loss": 1.5}) + "\n" + json.dumps({"step": 4, "eval_loss": 1.25}) + "\n"
+        )
+    before = {"n": 10, "valid_json_rate": 0.1, "exact_match_rate": 0.0, "field_accuracy": 0.04}
+    after = {"n": 10, "valid_json_rate": 0.9, "exact_match_rate": 0.5, "field_accuracy": 0.76}
+    save_evaluation(run, BeforeAfter("task_scores", "json_extraction", 10, "base", "tuned", before, after))
+    final, base = str(run / "final"), str(tiny_model_path)
+    record_vote(run, ABRound("r1", "p", base, final), "B")
+    record_vote(run, ABRound("r2", "p", final, base), "A")
+    record_vote(run, ABRound("r3", "p", base, final), "tie")
+    return run
+
+
+def _front_matter(card: str) -> dict:
+    assert card.startswith("---\n")
+    return yaml.safe_load(card.split("---\n")[1])
+
+
+def test_a_merged_adapter_answers_exactly_like_the_adapter_on_its_base(run_dir):
+    import torch
+
+    merged = merge_adapter(run_dir / "final")
+    assert merged == run_dir / "merged"
+    assert (merged / "config.json").is_file() and not (merged / "adapter_config.json").exists()
+    merged_model, tokenizer = load_trained_model(merged)
+    adapter_model, _ = load_trained_model(run_dir / "final")
+    expected = chat_once(adapter_model, tokenizer, HELLO, GREEDY)
+    assert chat_once(merged_model, tokenizer, HELLO, GREEDY) == expected
+    with ModelPool().use(str(run_dir / "final")) as loaded:  # the adapter applied on the shared base
+        assert chat_once(loaded.model, loaded.tokenizer, HELLO, GREEDY) == expected
+    ids = tokenizer("Hello there, how are you?", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert torch.allclose(merged_model(ids).logits, adapter_model(ids).logits, atol=1e-4)
+    assert merge_adapter(run_dir / "final") == merged  # done once, reused afterwards
+
+
+def test_the_model_card_holds_the_runs_real_figures(run_dir, tmp_path, tiny_model_path):
+    config = json.loads((run_dir / "config.json").read_text())
+    config["model_id"] = OFFLINE_MODEL_ID  # as a real run on the offline default records it
+    (run_dir / "config.json").write_text(json.dumps(config))
+    votes = run_dir / "votes.jsonl"  # the base model was picked as the offline default too
+    votes.write_text(votes.read_text().replace(json.dumps(str(tiny_model_path)), json.dumps(OFFLINE_MODEL_ID)))
+    card = build_model_card(run_dir, "ann/smollm2-json", "adapter", "loss_curve.svg")
+    meta = _front_matter(card)
+    assert meta["base_model"] == OFFLINE_MODEL_ID and meta["library_name"] == "peft"
+    assert {"trl", "sft", "sft-coach"} <= set(meta["tags"]) and "datasets" not in meta  # the demo is not on the Hub
+    for expected in (
+        "JSON extraction",
+        "already in TRL's conversational `messages` format",
+        "| `learning_rate` | 0.001 |",
+        "| `max_steps` | 4 |",
+        "Optimizer steps trained: 4",
+        "Final training loss: 1.1000 (step 4)",
+        "Lowest training loss: 1.1000 (step 4)",
+        "Final validation loss: 1.2500; lowest 1.2500 (step 4)",
+        "![Training loss by step](loss_curve.svg)",
+        "| Valid JSON | 10% | 90% |",
+        "| Field accuracy | 4% | 76% |",
+        "3 blind round(s): this fine-tuned model won 2, base model (SmolLM2-135M-Instruct) won 0; 1 tie(s)",
+        'AutoPeftModelForCausalLM.from_pretrained("ann/smollm2-json")',
+    ):
+        assert expected in card, expected
+    assert str(tmp_path) not in card  # no local paths leak into a public card
+
+
+def test_a_card_for_a_word_problems_run_describes_the_column_mapping(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    config.update(dataset="word_problems", method="full")
+    (run_dir / "config.json").write_text(json.dumps(config))
+    card = build_model_card(run_dir, "ann/wp", "model")
+    assert "prompt ← `Question`, completion ← `Response`, with `Complex_CoT` wrapped in `<think>…</think>`" in card
+    assert "lora_r" not in card and _front_matter(card)["library_name"] == "transformers"
+    assert "base_model" not in _front_matter(card)  # a local folder is not a Hub id
+
+
+def test_the_loss_curve_is_a_valid_svg_with_both_curves():
+    svg = loss_curve_svg([(1, 3.0), (2, 2.0), (3, 1.5)], [(2, 2.2), (3, 1.9)])
+    root = ET.fromstring(svg)
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert [len(line.get("points").split()) for line in lines] == [3, 2]
+    assert "validation loss" in svg
+    with pytest.raises(ValueError, match="no loss values"):
+        loss_curve_svg([])
+
+
+def test_push_adapter_uploads_the_adapter_and_its_card_under_the_users_name(run_dir):
+    hub = FakeHub()
+    result = push_to_hub(run_dir, "smollm2-json", "adapter", token=TOKEN, client=hub)
+    assert result.repo_id == "ann/smollm2-json" and hub.repos == [("ann/smollm2-json", True)]
+    uploaded = hub.uploads["ann/smollm2-json"]
+    assert ADAPTER_FILES | {"README.md", "loss_curve.svg"} <= set(uploaded)
+    assert "training_args.bin" not in uploaded  # a pickle from the trainer: never shared
+    assert b"ann/smollm2-json" in uploaded["README.md"]
+    assert uploaded["adapter_model.safetensors"] == (run_dir / "final" / "adapter_model.safetensors").read_bytes()
+
+
+def test_push_merged_uploads_a_plain_model(run_dir):
+    hub = FakeHub()
+    push_to_hub(run_dir, "ann/merged", "merged", token=TOKEN, client=hub, private=False)
+    uploaded = hub.uploads["ann/merged"]
+    assert {"config.json", "model.safetensors", "README.md"} <= set(uploaded)
+    assert "adapter_config.json" not in uploaded and hub.repos == [("ann/merged", False)]
+    assert b"library_name: transformers" in uploaded["README.md"]
+
+
+def test_a_bad_token_gets_a_plain_answer_without_the_token(run_dir, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    wrong = TOKEN[::-1]
+    with pytest.raises(ShareError, match="refused the token") as caught:
+        push_to_hub(run_dir, "ann/x", token=wrong, client=FakeHub())
+    assert wrong not in str(caught.value) and caught.value.__cause__ is None
+    with pytest.raises(ShareError, match="No Hugging Face token"):
+        push_to_hub(run_dir, "ann/x", client=FakeHub())
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert push_to_hub(run_dir, "ann/x", client=FakeHub()).repo_id == "ann/x"  # HF_TOKEN is used when none is typed
+
+
+def test_offline_the_push_explains_why_it_cannot_work(run_dir):
+    with pytest.raises(ShareError, match="runs offline"):  # conftest sets HF_HUB_OFFLINE=1
+        push_to_hub(run_dir, "ann/x", token=TOKEN)
+
+
+def test_what_can_be_shared_depends_on_the_run(tmp_path, tiny_model_path, run_dir):
+    with pytest.raises(ShareError, match="not a valid repository name"):
+        check_repo_id("ann/my model!")
+    full = make_run(tmp_path / "other", tiny_model_path)
+    shutil.rmtree(full / "final")
+    shutil.copytree(tiny_model_path, full / "final")  # a full fine-tune saves a whole model
+    with pytest.raises(ShareError, match="no adapter"):
+        model_folder_to_share(full, "adapter")
+    assert model_folder_to_share(full, "merged") == full / "final"
+
+
+def test_no_file_written_by_sharing_contains_the_token(run_dir, tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    caplog.set_level(logging.DEBUG)
+    hub = FakeHub()
+    push_to_hub(run_dir, "ann/a", "adapter", client=hub)
+    push_to_hub(run_dir, "ann/m", "merged", token=TOKEN, client=hub)
+    with pytest.raises(ShareError):
+        push_to_hub(run_dir, "ann/m", token=TOKEN + "x", client=hub)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "README.md" for p in written) and any(p.name == "model.safetensors" for p in written)
+    assert [p for p in written if TOKEN.encode() in p.read_bytes()] == []
+    assert all(TOKEN.encode() not in content for files in hub.uploads.values() for content in files.values())
+    assert TOKEN not in caplog.text
+
+
+# -- the real HfApi against a local fake of the Hub's HTTP API ---------------------------------------------
+class FakeHubAPI(BaseHTTPRequestHandler):
+    """The endpoints HfApi.create_repo and upload_folder call (huggingface_hub 2.4), with regular uploads only."""
+
+    token = TOKEN
+    committed: dict[str, bytes] = {}
+    requests: list[tuple[str, str]] = []
+
+    def log_message(self, *args) -> None:  # keep the test output quiet
+        pass
+
+    def _reply(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if status == 401:
+            self.send_header("X-Error-Message", payload["error"])
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _authorised(self) -> bool:
+        if self.headers.get("Authorization") == f"Bearer {self.token}":
+            return True
+        self._reply(401, {"error": "Invalid credentials in Authorization header"})
+        return False
+
+    def do_GET(self) -> None:
+        self.requests.append(("GET", self.path))
+        self._reply(404, {"error": "Repository not found"})
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.requests.append(("POST", self.path))
+        if not self._authorised():
+            return
+        host = f"http://{self.headers['Host']}"
+        if self.path == "/api/repos/create":
+            request = json.loads(body)
+            return self._reply(200, {"url": f"{host}/{request['organization']}/{request['name']}"})
+        if self.path == "/api/validate-yaml":
+            return self._reply(200, {"errors": [], "warnings": []})
+        if "/preupload/" in self.path:
+            files = json.loads(body)["files"]
+            modes = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
+            return self._reply(200, {"files": modes})
+        if "/commit/" in self.path:
+            for line in body.splitlines():
+                item = json.loads(line)
+                if item["key"] == "file":
+                    self.committed[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+            repo = "/".join(self.path.split("/")[3:5])
+            return self._reply(200, {"commitUrl": f"{host}/{repo}/commit/{'a' * 40}", "commitOid": "a" * 40})
+        self._reply(404, {"error": "Not found"})
+
+
+@pytest.fixture
+def fake_hub_url(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the fake Hub is local; the real one stays unreached
+    FakeHubAPI.committed, FakeHubAPI.requests = {}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHubAPI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_real_hub_client_creates_the_repo_and_uploads_through_the_hub_api(run_dir, fake_hub_url):
+    result = push_to_hub(run_dir, "ann/smollm2-json", token=TOKEN, client=HfHubClient(endpoint=fake_hub_url))
+    assert result.url == f"{fake_hub_url}/ann/smollm2-json"
+    assert ("POST", "/api/repos/create") in FakeHubAPI.requests
+    assert ADAPTER_FILES | {"README.md", "loss_curve.svg"} <= set(FakeHubAPI.committed)
+    assert FakeHubAPI.committed["README.md"].startswith(b"---\n")
+    assert all(TOKEN.encode() not in content for content in FakeHubAPI.committed.values())
+
+
+def test_the_real_hub_client_turns_a_401_into_a_plain_sentence(run_dir, fake_hub_url):
+    wrong = "hf_WrongToken000000000000000000000"
+    with pytest.raises(ShareError, match=r"refused the token \(401 Unauthorized\)") as caught:
+        push_to_hub(run_dir, "ann/smollm2-json", token=wrong, client=HfHubClient(endpoint=fake_hub_url))
+    assert wrong not in str(caught.value)
+    assert not FakeHubAPI.committed
