@@ -74,11 +74,12 @@ def _next_button(tabs: gr.Tabs, target: str, label: str) -> None:
 
 def warm_up() -> None:
     """Prepare the offline model and import the training stack in the background, so Start is quick."""
+    from core.ml_stack import import_training_stack
     from core.models import ensure_offline_model
 
     try:
+        import_training_stack()  # under the lock that a run started meanwhile waits on (core/ml_stack.py)
         ensure_offline_model(print)
-        import trl  # noqa: F401  (import cost is paid here, not when the user clicks Start)
     except Exception as err:  # noqa: BLE001 - a failed warm-up is reported again, clearly, at Start
         print(f"Warm-up skipped: {err}")
 

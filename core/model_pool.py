@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.ml_stack import import_transformers
 from core.models import (
     OFFLINE_MODEL_ID,
     TINY_MODEL_ID,
@@ -138,6 +139,7 @@ def _torch_dtype(device: str):
 
 
 def _load_tokenizer(source: str):
+    import_transformers()  # chat handlers run in worker threads: see core/ml_stack.py
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -147,6 +149,7 @@ def _load_tokenizer(source: str):
 
 
 def _load_model(source: str, device: str):
+    import_transformers()
     from transformers import AutoModelForCausalLM
 
     # Untrusted weights: only safetensors (no pickle), and never code from the model's repository.

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.ml_stack import import_transformers
 from core.paths import cache_dir
 
 OFFLINE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -145,6 +146,7 @@ def ensure_offline_model(progress: Progress | None = None) -> Path:
             return folder
         if progress:
             progress("Preparing the offline model SmolLM2-135M-Instruct (one time, about 30 seconds)...")
+        import_transformers()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
@@ -176,6 +178,7 @@ def ensure_tiny_model(progress: Progress | None = None) -> Path:
     with _convert_lock:
         if _is_complete(folder):
             return folder
+        import_transformers()
         import torch
         from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -259,6 +262,7 @@ def read_model_config(path_or_id: str) -> dict:
     folder = Path(path_or_id)
     if folder.is_dir():
         return json.loads((folder / "config.json").read_text())
+    import_transformers()
     from transformers import AutoConfig
 
     return AutoConfig.from_pretrained(path_or_id).to_dict()
@@ -269,6 +273,7 @@ def load_trained_model(folder: str | Path):
 
     Returns ``(model, tokenizer)`` on the CPU in float32, ready to generate.
     """
+    import_transformers()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = Path(folder)

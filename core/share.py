@@ -60,6 +60,9 @@ def merge_adapter(
     next to the adapter's run folder. Written to a temporary folder first, so
     a crash never leaves half a model behind.
     """
+    from core.ml_stack import import_training_stack
+
+    import_training_stack()  # a click handler's worker thread: see core/ml_stack.py
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

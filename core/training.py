@@ -82,6 +82,9 @@ def check_trained_model(result_dir: Path, probes: list[dict]) -> str:
 def run_training(job: Job) -> None:
     """Train ``job.config`` end to end; the job manager handles phases on errors."""
     os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported
+    from core.ml_stack import import_training_stack
+
+    import_training_stack()  # never race the warm-up thread's imports (see core/ml_stack.py)
     from transformers import AutoTokenizer
     from transformers.trainer_callback import PrinterCallback
 

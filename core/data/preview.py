@@ -59,6 +59,9 @@ class RenderedRow:
 
 def load_tokenizer(model_id: str):
     """The tokenizer of the model the user picked (offline default, local folder or Hub id), pad set like TRL."""
+    from core.ml_stack import import_transformers
+
+    import_transformers()  # handlers run in worker threads: see core/ml_stack.py
     from transformers import AutoTokenizer
 
     from core.models import ModelUnavailableError, resolve_model
