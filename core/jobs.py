@@ -361,7 +361,7 @@ class JobManager:
         """Queue a run; it starts at once when nothing else is training. Returns the job."""
         with self._lock:
             self._check_limits(config, owner)
-            job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(4)
+            job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)  # 96 random bits: not guessable
             run_dir = self.runs_dir / job_id
             run_dir.mkdir(parents=True)
             write_json(run_dir / "config.json", config.to_dict())

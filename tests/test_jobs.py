@@ -199,4 +199,4 @@ def test_jobs_are_listed_newest_first_and_run_ids_are_unguessable(tmp_path):
         manager.wait(ids[-1], timeout=10)
     assert [j.job_id for j in manager.jobs()] == ids[::-1]
     assert len({i.rsplit("-", 1)[1] for i in ids}) == 3  # random suffix
-    assert all(len(i.rsplit("-", 1)[1]) == 8 for i in ids)
+    assert all(len(i.rsplit("-", 1)[1]) == 24 for i in ids)  # 96 random bits

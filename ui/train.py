@@ -233,26 +233,35 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
     for control in (smoothing, x_axis):
         control.change(refresh, poll_inputs, outputs, show_progress="hidden")
     timer.tick(refresh, poll_inputs, outputs, show_progress="hidden")
-    _register_api(manager)
+    for name, endpoint in script_endpoints(manager).items():
+        gr.api(endpoint, api_name=name)
     return {"run_id": run_id, "summary": summary, "describe_config": describe_config, "start": start, "stop": stop}
 
 
-def _register_api(manager: JobManager) -> None:
-    """Plain endpoints for scripts and ``gradio_client`` (the page itself uses the events above)."""
+SCRIPT_OWNER = "script"
+"""Owner of runs started through the script endpoints: they can reach only these, never a browser's runs."""
+
+
+def script_endpoints(manager: JobManager) -> dict:
+    """Plain endpoints for scripts and ``gradio_client`` (the page itself uses the events above).
+
+    A browser's runs belong to its private id, so a script that learns or guesses
+    a browser's run id still gets "no run" here (SECURITY.md, "Runs and people").
+    """
 
     def start_training(model_id: str, dataset: str, max_steps: int) -> str:
         """Start a run with the Quick demo settings on the given model and data; returns its run id."""
         try:
             config = RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))
-            return manager.start(config).job_id
+            return manager.start(config, owner=SCRIPT_OWNER).job_id
         except (ConfigError, JobBusyError) as err:
             raise gr.Error(str(err)) from err
 
     def run_status(run_id: str) -> dict:
-        """Phase, step counts, logged losses, validation losses and samples of a run."""
-        snapshot = manager.snapshot(run_id)
+        """Phase, step counts, logged losses, validation losses and samples of a run started by a script."""
+        snapshot = manager.snapshot(run_id, owner=SCRIPT_OWNER)
         if snapshot is None:
-            raise gr.Error(f"There is no run with id {run_id!r} in this app.")
+            raise gr.Error(f"There is no run with id {run_id!r} started through this API.")
         return {
             "phase": snapshot.phase,
             "message": snapshot.message,
@@ -268,9 +277,7 @@ def _register_api(manager: JobManager) -> None:
         }
 
     def stop_training(run_id: str) -> bool:
-        """Ask a run to stop at the next step (or cancel it while it waits); True if it was active."""
-        return manager.stop(run_id)
+        """Ask a script's run to stop at the next step (or cancel it while it waits); True if it was active."""
+        return manager.stop(run_id, owner=SCRIPT_OWNER)
 
-    gr.api(start_training, api_name="start_training")
-    gr.api(run_status, api_name="run_status")
-    gr.api(stop_training, api_name="stop_training")
+    return {"start_training": start_training, "run_status": run_status, "stop_training": stop_training}
