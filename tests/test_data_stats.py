@@ -75,6 +75,8 @@ def test_histogram_marks_the_percentiles_and_max_length():
     figure = length_histogram(TokenLengths([None, *range(1, 5001)]), max_length=4096)
     labels = [a.text for a in figure.layout.annotations]
     assert labels == ["p50 2,500", "p95 4,750", "p99 4,950", "max length 4,096"]
+    close = length_histogram([100] * 90 + [112] * 5 + [114] * 5)  # p95 and p99 two tokens apart
+    assert len({a.yshift for a in close.layout.annotations[:3]}) == 3  # their labels don't overlap
     assert len(figure.data[0].x) <= 60 and sum(figure.data[0].y) == 5000  # pre-binned
     assert length_histogram([]).data == ()
 

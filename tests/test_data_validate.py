@@ -160,6 +160,29 @@ def test_with_a_tokenizer_long_rows_are_flagged_and_prompts_filling_the_length_a
     assert report.lengths.lengths[0] < 64 < report.lengths.lengths[1]
 
 
+def test_lengths_measured_once_give_the_same_report_at_another_max_length_without_tokenizing(data_tokenizer):
+    short = {"prompt": [turn("user", "Hi")], "completion": [turn("assistant", "Hello")]}
+    long_answer = {"prompt": [turn("user", "Hi")], "completion": [turn("assistant", "word " * 200)]}
+    rows = [short, long_answer, {"prompt": [turn("user", "Hi")], "completion": []}]
+    fmt = "conversational_prompt_completion"
+    first = validate_rows(rows, fmt, tokenizer=data_tokenizer, max_length=1024)
+    assert first.problems[0].code == "missing_field" and first.lengths.lengths[2] is None
+
+    class NoTokenizing:
+        """The tokenizer, except that tokenizing fails: reusing the lengths must not tokenize again."""
+
+        added_tokens_decoder = data_tokenizer.added_tokens_decoder
+
+        def __call__(self, *args, **kwargs):
+            raise AssertionError("tokenized again")
+
+    again = validate_rows(rows, fmt, tokenizer=NoTokenizing(), max_length=64, lengths=first.lengths)
+    fresh = validate_rows(rows, fmt, tokenizer=data_tokenizer, max_length=64)
+    assert [(p.row, p.code) for p in again.problems] == [(p.row, p.code) for p in fresh.problems]
+    assert [(p.row, p.code) for p in again.problems] == [(2, "too_long"), (3, "missing_field")]
+    assert again.trained == fresh.trained == [0, 1]
+
+
 def test_template_that_rejects_a_role_order_leaves_the_row_out(data_tokenizer):
     strict = (
         "{% for m in messages %}{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}"

@@ -168,6 +168,7 @@ def validate_rows(
     chat_template: str | None = None,
     assistant_only_loss: bool = False,
     line_numbers: Sequence[int] | None = None,
+    lengths: TokenLengths | None = None,
 ) -> ValidationReport:
     """Check every row of converted data; ``failures`` are rows the conversion left as None, with reasons.
 
@@ -176,7 +177,9 @@ def validate_rows(
     over-long rows are flagged as truncated, and prompt-completion rows whose
     prompt alone fills ``max_length`` as dropped (what TRL 1.16 does).
     The measured lengths are kept on the report (``report.lengths``) for the
-    length statistics, so nothing is tokenized twice.
+    length statistics, so nothing is tokenized twice. Pass them back as
+    ``lengths`` to check the same rows at another ``max_length`` without
+    tokenizing again (they must come from ``measure_lengths`` on these rows).
     """
     failures = failures or {}
     problems: list[Problem] = []
@@ -216,18 +219,18 @@ def validate_rows(
                     add(index, "control_token", "content", message)
                     break
     report = ValidationReport(n_rows=len(rows), trained=[], max_length=max_length)
-    lengths: TokenLengths | None = None
     if tokenizer is not None and fmt in (TEXT, PROMPT_COMPLETION, MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION):
-        candidates = [None if i in bad else row for i, row in enumerate(rows)]
-        lengths = measure_lengths(
-            candidates, fmt, tokenizer, chat_template=chat_template, assistant_only_loss=assistant_only_loss
-        )
+        if lengths is None:
+            candidates = [None if i in bad else row for i, row in enumerate(rows)]
+            lengths = measure_lengths(
+                candidates, fmt, tokenizer, chat_template=chat_template, assistant_only_loss=assistant_only_loss
+            )
         for index, message in lengths.errors.items():
             add(index, "template_rejects", None, f"The chat template can't render this row: {message}")
         if max_length:
             completion_only = fmt in (PROMPT_COMPLETION, CONVERSATIONAL_PROMPT_COMPLETION) or assistant_only_loss
             for index, n in enumerate(lengths.lengths):
-                if n is None or n <= max_length:
+                if n is None or n <= max_length or index in bad:
                     continue
                 prompt = lengths.prompt_lengths[index] if lengths.prompt_lengths else None
                 if completion_only and prompt is not None and prompt >= max_length:
@@ -242,7 +245,9 @@ def validate_rows(
                         f"{max_length:,} and cuts the rest."
                     )
                     add(index, "too_long", None, message)
-    elif tokenizer is None:
+    else:
+        lengths = None
+    if tokenizer is None:
         report.notes.append("No model tokenizer given: the chat template and length checks were not run.")
     problems.sort(key=lambda p: p.row)
     report.problems = problems

@@ -1,0 +1,272 @@
+"""The data wizard's steps in order, as plain functions: from loaded rows to the folder the trainer reads.
+
+``draft_dataset`` (detect, map, convert, check every row's structure: instant)
+-> ``check_dataset`` (with the model's tokenizer: chat template, token lengths,
+recommended max length, truncation) -> ``split_dataset`` -> ``write_dataset``.
+The Data step of the app calls exactly these, so everything it shows can be
+reproduced from a script.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.data.conversion import Conversion, convert_rows, recommend_target_format
+from core.data.convert import ColumnMapping
+from core.data.detect import Detection, detect_format
+from core.data.errors import DataError
+from core.data.export import write_training_folder
+from core.data.formats import (
+    CONVERSATIONAL_PROMPT_COMPLETION,
+    MESSAGES,
+    OPENAI_CHAT,
+    SHAREGPT,
+    TEXT,
+    TRL_FORMATS,
+    UNKNOWN,
+)
+from core.data.load import LoadedData
+from core.data.report import ValidationReport
+from core.data.split import DEFAULT_VALIDATION_FRACTION, Split, split_train_validation
+from core.data.stats import (
+    LengthStats,
+    TokenLengths,
+    length_stats,
+    measure_lengths,
+    recommend_max_length,
+    truncation_summary,
+)
+from core.data.validate import validate_rows
+
+_CONVERSATION_SOURCES = (MESSAGES, SHAREGPT, OPENAI_CHAT, CONVERSATIONAL_PROMPT_COMPLETION)
+
+
+def target_choices(source_format: str) -> list[str]:
+    """The TRL formats rows of ``source_format`` can be converted to.
+
+    >>> target_choices("text")
+    ['text']
+    >>> target_choices("sharegpt")
+    ['messages', 'conversational_prompt_completion']
+    """
+    if source_format == TEXT:
+        return [TEXT]
+    if source_format in _CONVERSATION_SOURCES:
+        return [MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION]  # plain text would lose the chat template
+    return list(TRL_FORMATS)
+
+
+@dataclass(eq=False)
+class DataDraft:
+    """Loaded rows, how they are read (format, mapping) and converted, and the structural check of every row.
+
+    Never changed once made (a new choice makes a new draft), so sharing it is safe: ``gr.State``
+    deep-copies its value on every event (sft-facts §7), which would otherwise copy every row each time.
+    """
+
+    name: str
+    """Short name for folders and messages (demo name, file stem, Hub id)."""
+    loaded: LoadedData
+    detection: Detection
+    mapping: ColumnMapping | None
+    """The column mapping in use (raw columns only)."""
+    target_format: str
+    recommended_format: str
+    recommendation_reason: str
+    conversion: Conversion | None
+    """None while raw columns have no mapping yet."""
+    report: ValidationReport | None
+    """Structure of every row (no tokenizer yet); None while there is no conversion."""
+    validation_rows: list[dict] | None = None
+    """The validation split the data came with, converted the same way; its broken rows left out."""
+    validation_note: str = ""
+
+    def __deepcopy__(self, memo: dict) -> DataDraft:
+        return self
+
+    @property
+    def source_format(self) -> str:
+        return self.detection.format
+
+
+def draft_dataset(
+    loaded: LoadedData, name: str, mapping: ColumnMapping | None = None, target_format: str | None = None
+) -> DataDraft:
+    """Detect the format, pick (or take) a mapping and a target format, convert, and check every row's structure.
+
+    Raises DataError when there is nothing trainable in the rows, or the mapping or target can't be used.
+    """
+    detection = detect_format(loaded.rows)
+    if detection.format == UNKNOWN:
+        raise DataError(f"{loaded.source}: {detection.explanation} Pick a file of JSON objects, one per example.")
+    source = detection.format
+    if detection.needs_mapping:
+        mapping = mapping or detection.suggested_mapping
+    else:
+        mapping = None
+    recommended, reason = recommend_target_format(source, loaded.rows)
+    target = target_format or recommended
+    if target not in target_choices(source):
+        raise DataError(
+            f"Rows in this format can't be trained as '{target}'. Pick one of: {', '.join(target_choices(source))}."
+        )
+    conversion = report = None
+    validation_rows, note = None, ""
+    if mapping is not None or not detection.needs_mapping:
+        conversion = convert_rows(loaded.rows, source, target, mapping, loaded.columns)
+        report = validate_rows(conversion.rows, target, failures=conversion.failures, line_numbers=loaded.line_numbers)
+        if loaded.validation_rows:
+            validation_rows, note = _convert_validation(loaded.validation_rows, source, target, mapping)
+    return DataDraft(
+        name=name,
+        loaded=loaded,
+        detection=detection,
+        mapping=mapping,
+        target_format=target,
+        recommended_format=recommended,
+        recommendation_reason=reason,
+        conversion=conversion,
+        report=report,
+        validation_rows=validation_rows,
+        validation_note=note,
+    )
+
+
+def _convert_validation(rows, source: str, target: str, mapping: ColumnMapping | None) -> tuple[list[dict], str]:
+    conversion = convert_rows(rows, source, target, mapping)
+    report = validate_rows(conversion.rows, target, failures=conversion.failures)
+    kept = report.trained_rows(conversion.rows)
+    note = f"The data came with a validation split of {len(rows):,} rows"
+    if report.n_left_out:
+        note += f"; {report.n_left_out:,} of them can't be used and are left out"
+    return kept, note + "."
+
+
+@dataclass(eq=False)
+class DataCheck:
+    """A draft checked with the model's tokenizer: the full report, token lengths and the max length to train with."""
+
+    draft: DataDraft
+    model_id: str | None
+    """The model whose tokenizer measured the rows; None when no tokenizer could be used."""
+    report: ValidationReport
+    max_length: int
+    """The max length the report and the truncation figures are for."""
+    lengths: TokenLengths | None = None
+    stats: LengthStats | None = None
+    recommended_max_length: int | None = None
+    recommendation_reason: str = ""
+    truncation_message: str = ""
+    problem: str = ""
+    """Why the tokenizer checks were not run, when they were not (e.g. the model can't be loaded offline)."""
+
+    def __deepcopy__(self, memo: dict) -> DataCheck:
+        return self
+
+    def trained_rows(self) -> list[dict]:
+        """The converted rows that will be trained, in order."""
+        return self.report.trained_rows(self.draft.conversion.rows)
+
+    def trained_row_numbers(self) -> list[int]:
+        """The user's 1-based row number of each trained row."""
+        return [i + 1 for i in self.report.trained]
+
+
+def check_dataset(
+    draft: DataDraft,
+    tokenizer=None,
+    *,
+    model_id: str | None = None,
+    max_length: int | None = None,
+    model_max_length: int | None = None,
+    lengths: TokenLengths | None = None,
+) -> DataCheck:
+    """Check every row with the model's tokenizer and measure it; ``max_length=None`` uses the recommendation.
+
+    ``lengths`` from an earlier check of the same draft (and tokenizer) skips the tokenizing, so changing
+    only the max length is instant. Without a tokenizer the structural report is kept as it is.
+    """
+    if draft.conversion is None or draft.report is None:
+        raise DataError("Pick the prompt and answer columns first: these rows need a column mapping.")
+    if tokenizer is None:
+        return DataCheck(draft, None, draft.report, max_length or 1024)
+    rows = draft.conversion.rows
+    if lengths is None:
+        structurally_fine = set(draft.report.trained)
+        lengths = measure_lengths(
+            [row if i in structurally_fine else None for i, row in enumerate(rows)], draft.target_format, tokenizer
+        )
+    stats = length_stats(lengths)
+    recommended, reason = recommend_max_length(stats, model_max_length)
+    chosen = max_length or recommended
+    report = validate_rows(
+        rows,
+        draft.target_format,
+        failures=draft.conversion.failures,
+        tokenizer=tokenizer,
+        max_length=chosen,
+        line_numbers=draft.loaded.line_numbers,
+        lengths=lengths,
+    )
+    return DataCheck(
+        draft,
+        model_id,
+        report,
+        chosen,
+        lengths,
+        stats,
+        recommended,
+        reason,
+        truncation_summary(lengths, chosen).message,
+    )
+
+
+def split_dataset(
+    check: DataCheck,
+    fraction: float = DEFAULT_VALIDATION_FRACTION,
+    seed: int = 42,
+    use_provided_validation: bool = True,
+) -> Split:
+    """Training and validation rows from the rows that will be trained (or the validation split that came along)."""
+    provided = check.draft.validation_rows if use_provided_validation else None
+    return split_train_validation(check.trained_rows(), fraction, seed, provided)
+
+
+def new_dataset_folder(root: str | Path, name: str) -> Path:
+    """A fresh folder under ``root/datasets`` for one use of a dataset; never one already used by another run.
+
+    >>> import tempfile
+    >>> new_dataset_folder(tempfile.mkdtemp(), "My data.jsonl").name.startswith("my-data-jsonl-")
+    True
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "dataset"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(root) / "datasets" / f"{slug}-{stamp}-{secrets.token_hex(3)}"
+
+
+def write_dataset(split: Split, folder: str | Path) -> Path:
+    """Write the split as ``train.jsonl`` (+ ``test.jsonl``): the folder ``RunConfig.dataset`` takes."""
+    return write_training_folder(split.train, split.validation, folder)
+
+
+_tokenizers: dict[str, object] = {}
+_tokenizer_lock = threading.Lock()
+
+
+def cached_tokenizer(model_id: str, load: Callable[[str], object] | None = None):
+    """The tokenizer of ``model_id``, loaded once per process (loading takes seconds; checking a row takes less).
+
+    Callers must not change it: ``prepare_like_trainer`` works on a copy.
+    """
+    with _tokenizer_lock:
+        if model_id not in _tokenizers:
+            if load is None:
+                from core.data.preview import load_tokenizer as load
+            _tokenizers[model_id] = load(model_id)
+        return _tokenizers[model_id]

@@ -1,0 +1,161 @@
+"""What the Data step's events return: component updates built from a ``DataDraft`` or a ``DataCheck``.
+
+Kept apart from the layout (ui/data.py) so each file stays readable; the HTML itself is in ui/data_views.py.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from core.data.formats import FORMAT_LABELS
+from core.data.wizard import DataCheck, DataDraft, target_choices
+from core.models import ModelUnavailableError
+from ui.data_views import (
+    render_converted_rows,
+    render_detection,
+    render_lengths,
+    render_loss_advice,
+    render_message,
+    render_report,
+    render_rows_table,
+)
+
+DEFAULT_DEMO = "json_extraction"  # the quick path: what RunConfig trains on when nobody touches this step
+PREVIEW_ROWS = 5
+MAPPING_PARTS = [
+    ("prompt", "Prompt (the user's message)", True),
+    ("completion", "Answer (what the model learns to write)", True),
+    ("system", "System prompt (optional)", False),
+    ("reasoning", "Reasoning (optional, goes in <think>…</think> before the answer)", False),
+    ("context", "Input / context (optional, added after the prompt)", False),
+]
+NO_COLUMN = ""
+
+
+def first_rows(draft: DataDraft) -> str:
+    rows = [draft.loaded.rows[i] for i in range(min(PREVIEW_ROWS, draft.loaded.n_rows))]
+    return render_rows_table(rows, draft.loaded.columns, f"First {len(rows)} rows, as loaded")
+
+
+def mapping_choices(draft: DataDraft) -> list[tuple[list[tuple[str, str]], str]]:
+    """(choices, value) for each mapping dropdown: the draft's columns, the mapping in use preselected."""
+    columns = [str(c) for c in draft.loaded.columns]
+    result = []
+    for part, _, required in MAPPING_PARTS:
+        value = getattr(draft.mapping, part) if draft.mapping else None
+        choices = ([] if required else [("(none)", NO_COLUMN)]) + [(c, c) for c in columns]
+        result.append((choices, value or (None if required else NO_COLUMN)))
+    return result
+
+
+def target_props(draft: DataDraft) -> dict:
+    """The target-format radio's choices, value and the recommendation with its reason."""
+    return {
+        "choices": [(FORMAT_LABELS[f], f) for f in target_choices(draft.source_format)],
+        "value": draft.target_format,
+        "info": f"Recommended: {FORMAT_LABELS[draft.recommended_format]}. {draft.recommendation_reason}",
+    }
+
+
+def provided_props(draft: DataDraft) -> dict:
+    count = len(draft.validation_rows or [])
+    return {
+        "visible": bool(draft.validation_rows),
+        "label": f"Use the validation split that came with the data ({count:,} rows) instead of holding out a share",
+    }
+
+
+def draft_updates(draft: DataDraft, message: str = "", kind: str = "warning", full: bool = True) -> list:
+    """Updates for the draft state and sections 1-5; ``full=False`` leaves the dropdowns the user is editing alone."""
+    dropdowns = [gr.Dropdown(choices=c, value=v) if full else gr.skip() for c, v in mapping_choices(draft)]
+    return [
+        draft,
+        render_message(message, kind),
+        render_detection(draft) if full else gr.skip(),
+        first_rows(draft) if full else gr.skip(),
+        gr.Group(visible=draft.detection.needs_mapping),
+        *dropdowns,
+        gr.Radio(**target_props(draft)),
+        render_converted_rows(draft),
+        render_report(draft.report, pending=draft.report is not None),
+        gr.Checkbox(**provided_props(draft)),
+    ]
+
+
+def load_message(draft: DataDraft) -> str:
+    warnings = draft.loaded.warnings
+    if not warnings:
+        return ""
+    return f"Loaded with {len(warnings):,} warning(s): " + " ".join(warnings[:3]) + (" …" if len(warnings) > 3 else "")
+
+
+def refused(err: Exception, previous: DataDraft | None, what: str, outputs: int) -> list:
+    """Keep everything as it was and say why the new data was refused."""
+    kept = f" The data below ({previous.loaded.source}) is unchanged." if previous else ""
+    text = f"Could not use {what}: {err}{kept}"
+    gr.Warning(text)
+    return [gr.skip(), render_message(text, "error"), *[gr.skip()] * (outputs - 2)]
+
+
+def _write_downloads(check: DataCheck) -> tuple[str, str]:
+    """The full report (CSV) and the rows that will be trained (JSONL), in a fresh temporary folder."""
+    from core.data.export import export_jsonl
+
+    folder = Path(tempfile.mkdtemp(prefix="sft-coach-data-"))
+    report = check.report.to_csv(folder / f"{check.draft.name}-report.csv")
+    rows = export_jsonl(check.trained_rows(), folder / f"{check.draft.name}-converted.jsonl")
+    return str(report), str(rows)
+
+
+def check_updates(check: DataCheck, tokenizer) -> list:
+    """Updates for the check state, report, downloads, preview, advice and lengths (``tokenizer`` None: not loaded)."""
+    from core.data.preview import pad_eos_check, render_preview_html, render_training_preview
+    from core.data.stats import length_histogram
+    from core.data.templates import assistant_only_loss_support
+
+    report_path, rows_path = _write_downloads(check)
+    draft = check.draft
+    if tokenizer is None:
+        preview = render_message(f"The training text can't be shown: {check.problem}", "error")
+        advice, figure = "", None
+        model_note = f"**Model:** `{check.model_id or '(none)'}`: its tokenizer could not be loaded."
+    else:
+        rows = check.trained_rows()
+        if rows:
+            rendered = render_training_preview(
+                rows, tokenizer, n=3, row_numbers=check.trained_row_numbers(), max_length=check.max_length
+            )
+            preview = render_preview_html(rendered, extra_checks=[pad_eos_check(tokenizer)])
+        else:
+            preview = render_message("Every row is left out, so there is nothing to preview.", "error")
+        advice = render_loss_advice(draft.target_format, assistant_only_loss_support(tokenizer))
+        figure = length_histogram(check.lengths, check.max_length)
+        model_note = (
+            f"**Model:** `{check.model_id}` (change it in step 3; this preview follows). The first rows that will "
+            "be trained, rendered with this model's chat template by TRL's own code."
+        )
+    return [
+        check,
+        render_report(check.report),
+        gr.DownloadButton(value=report_path, visible=True),
+        model_note,
+        preview,
+        advice,
+        figure,
+        render_lengths(check),
+        gr.DownloadButton(value=rows_path, visible=True),
+    ]
+
+
+def model_max_length(model_id: str) -> int | None:
+    """The longest input the model accepts, to cap the recommendation; None when unknown."""
+    from core.data.stats import model_context_length
+    from core.models import resolve_model
+
+    try:
+        return model_context_length(resolve_model(model_id))
+    except ModelUnavailableError:
+        return None

@@ -1,0 +1,165 @@
+"""HTML for the Data step. Every piece of user text goes through ``html.escape``; nothing here computes."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from core.data.formats import FORMAT_LABELS
+from core.data.report import ERROR, ValidationReport
+from core.data.wizard import DataCheck, DataDraft
+
+CELL_CHARS = 240  # a cell shows this much; the rest is cut with an ellipsis so one long row can't fill the page
+_SEVERITY_COLOURS = {ERROR: "#b91c1c", "warning": "#b45309"}
+
+
+def _cut(value: object, limit: int = CELL_CHARS) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_message(text: str, kind: str = "error") -> str:
+    """A coloured box for a load error (kind "error"), load warnings ("warning") or a confirmation ("ok")."""
+    if not text:
+        return ""
+    colour = {"error": "#b91c1c", "warning": "#b45309", "ok": "#15803d"}[kind]
+    return (
+        f"<div class='coach-card coach-message' style='border-left:6px solid {colour}' role='status'>"
+        f"{escape(text)}</div>"
+    )
+
+
+def render_detection(draft: DataDraft) -> str:
+    """Where the rows came from, what format they have and how sure the detection is."""
+    loaded, detection = draft.loaded, draft.detection
+    share = round(detection.confidence * 100)
+    warnings = "".join(f"<li>{escape(w)}</li>" for w in loaded.warnings[:5])
+    if len(loaded.warnings) > 5:
+        warnings += f"<li>… and {len(loaded.warnings) - 5:,} more (all are in the downloadable report).</li>"
+    return (
+        "<div class='coach-card'>"
+        f"<div><b>{escape(loaded.source)}</b> · {loaded.n_rows:,} rows · columns: "
+        f"{escape(', '.join(map(str, loaded.columns)) or '(none)')}</div>"
+        f"<div style='margin:8px 0 4px 0'>Format: <b>{escape(FORMAT_LABELS[detection.format])}</b> · "
+        f"<span id='detect-confidence'>{share}% of the sampled rows have this shape</span></div>"
+        f"<div class='coach-bar' title='{share}%'><div style='width:{share}%'></div></div>"
+        f"<p style='margin:8px 0 0 0'>{escape(detection.explanation)}</p>"
+        f"{f'<ul class=coach-warnings>{warnings}</ul>' if warnings else ''}</div>"
+    )
+
+
+def render_rows_table(rows: list[dict], columns: list[str], title: str) -> str:
+    """The first rows as a table, one column per field, long cells cut."""
+    if not rows:
+        return "<p class='coach-muted'>No rows to show.</p>"
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_cut(row.get(c, '')))}</td>" for c in columns) + "</tr>" for row in rows
+    )
+    return (
+        f"<div class='coach-samples'><p style='margin:4px 0'><b>{escape(title)}</b></p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def render_converted_rows(draft: DataDraft, n: int = 2) -> str:
+    """The first converted rows as JSON: exactly what will be written to train.jsonl."""
+    if draft.conversion is None:
+        return "<p class='coach-muted'>Pick the prompt and answer columns to see the converted rows.</p>"
+    shown = [(i, r) for i, r in enumerate(draft.conversion.rows) if r is not None][:n]
+    blocks = "".join(
+        f"<div style='margin-bottom:6px'><small class='coach-muted'>Row {i + 1:,}</small>"
+        f"<pre style='white-space:pre-wrap;word-break:break-word;margin:2px 0'>"
+        f"{escape(json.dumps(row, ensure_ascii=False))}</pre></div>"
+        for i, row in shown
+    )
+    notes = "".join(f"<li>{escape(note)}</li>" for note in draft.conversion.notes)
+    return (
+        f"<div class='coach-card' id='mapped-rows'><p style='margin:0 0 6px 0'>{escape(draft.conversion.summary())}"
+        f"</p>{f'<ul>{notes}</ul>' if notes else ''}{blocks}</div>"
+    )
+
+
+def render_report(report: ValidationReport | None, pending: bool = False) -> str:
+    """The sentence "N rows will be trained; M left out because ...", then each problem with its first rows."""
+    if report is None:
+        return "<p class='coach-muted'>The rows are checked once the columns are mapped.</p>"
+    colour = "#b91c1c" if report.n_left_out else "#15803d"
+    parts = [
+        f"<div class='coach-card' style='border-left:6px solid {colour}'>"
+        f"<p id='validation-summary' style='margin:0'><b>{escape(report.summary())}</b></p>"
+    ]
+    if pending:
+        parts.append("<p class='coach-muted'>Checking with the model's chat template and measuring lengths…</p>")
+    for note in report.notes if not pending else []:
+        parts.append(f"<p class='coach-muted'>{escape(note)}</p>")
+    for section in report.sections():
+        colour = _SEVERITY_COLOURS.get(section["severity"], "#374151")
+        verdict = "left out" if section["severity"] == ERROR else "trained, worth a look"
+        examples = "".join(f"<li>{escape(e)}</li>" for e in section["examples"])
+        more = section["rows"] - len(section["examples"])
+        more_text = f"<li class='coach-muted'>… {more:,} more in the full report.</li>" if more > 0 else ""
+        parts.append(
+            f"<details {'open' if section['severity'] == ERROR else ''} style='margin-top:6px'>"
+            f"<summary style='color:{colour}'><b>{escape(section['title'])}</b>: {section['rows']:,} rows "
+            f"({verdict})</summary><ul>{examples}{more_text}</ul></details>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_lengths(check: DataCheck | None) -> str:
+    """p50/p95/p99, the recommended max length with its reason and source, and what truncation will do."""
+    if check is None or check.stats is None or not check.stats.n:
+        return "<p class='coach-muted'>Token lengths are measured with the model's tokenizer.</p>"
+    stats = check.stats
+    cells = "".join(
+        f"<td style='padding-right:40px'><small>{name}</small><br><b>{value:,}</b></td>"
+        for name, value in (
+            ("median (p50)", stats.p50),
+            ("p95", stats.p95),
+            ("p99", stats.p99),
+            ("longest", stats.max),
+        )
+    )
+    return (
+        "<div class='coach-card' id='length-summary'>"
+        f"<table class='coach-stats' style='width:auto;margin-top:0'><tr>{cells}</tr></table>"
+        f"<p style='margin:8px 0 4px 0'>Recommended max length: <b>{check.recommended_max_length:,} tokens</b>. "
+        f"{escape(check.recommendation_reason)} <small class='coach-muted'>(Rule: pick the max length from the "
+        "95th or 99th percentile of tokenized lengths, among 512 / 1024 / 2048 / 4096; sft-facts §3.)</small></p>"
+        f"<p id='truncation-summary' style='margin:4px 0 0 0'>At <b>{check.max_length:,}</b>: "
+        f"{escape(check.truncation_message)}</p></div>"
+    )
+
+
+def render_loss_advice(target_format: str, advice) -> str:
+    """Which tokens carry loss for this format, and whether 'assistant turns only' would work with this template."""
+    from core.data.formats import MESSAGES
+    from core.data.preview import loss_explanation
+
+    parts = [f"<p style='margin:0 0 4px 0'><b>Loss:</b> {escape(loss_explanation(target_format))}</p>"]
+    if advice is not None and target_format == MESSAGES:
+        options = "".join(f"<li>{escape(option)}</li>" for option in advice.options)
+        parts.append(
+            f"<p style='margin:4px 0'><b>Loss on the assistant's turns only?</b> {escape(advice.explanation)}</p>"
+            f"{f'<ul>{options}</ul>' if options else ''}"
+        )
+    elif advice is not None:
+        parts.append(
+            "<p class='coach-muted' style='margin:4px 0'>Loss on the assistant's turns only (assistant_only_loss) is "
+            "not needed here. For 'messages' data with this model: " + escape(advice.explanation) + "</p>"
+        )
+    return "<div class='coach-card' id='loss-advice'>" + "".join(parts) + "</div>"
+
+
+def render_in_use(dataset: str, max_length: int, rows: int | None = None) -> str:
+    """What the Train step will use right now."""
+    from core.demo_data import DEMO_DATASETS
+
+    what = f"built-in demo '{DEMO_DATASETS[dataset].title}'" if dataset in DEMO_DATASETS else dataset
+    counted = f", {rows:,} training rows" if rows else ""
+    return (
+        f"<div class='coach-card' id='dataset-in-use'>Training will use: <b>{escape(what)}</b>{counted}, "
+        f"max length {max_length:,} tokens.</div>"
+    )
