@@ -93,8 +93,16 @@ def main() -> None:
     demo = create_app()
     if not args.no_warm_up:
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    from core.data.load import max_upload_mb
+
     demo.queue(default_concurrency_limit=8).launch(
-        server_name=args.host, server_port=args.port, share=False, theme=theme(), css=CSS, show_error=True
+        server_name=args.host,
+        server_port=args.port,
+        share=False,
+        theme=theme(),
+        css=CSS,
+        show_error=True,
+        max_file_size=int(max_upload_mb() * 1024 * 1024),  # refuse oversized uploads before they fill the disk
     )
 
 
