@@ -23,6 +23,7 @@ from ui.data import build_data_step
 from ui.settings import build_settings_step
 from ui.style import CSS, theme
 from ui.train import build_train_step
+from ui.tryit import build_tryit_step
 
 INTRO = """
 # SFT Coach
@@ -54,6 +55,9 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
                 _next_button(tabs, "train", "Next: 4 · Train")
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state, owner, trackio_dir=os.environ["TRACKIO_DIR"])
+                _next_button(tabs, "tryit", "Next: 5 · Try it")
+            with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
+                build_tryit_step(manager, owner, opened=tryit_tab)
 
         def on_load(who: str | None, values: dict, request: gr.Request):
             who = who or secrets.token_hex(16)  # a private id for this browser, kept in its localStorage

@@ -1,0 +1,297 @@
+"""Step 5, Try it: talk to the trained model, compare it with the base model, score it, share it.
+
+Every model comes from one process-wide ``ModelPool`` (at most two base
+models in memory, LoRA adapters applied on a loaded base), created on first
+use. Chat, side by side and blind A/B stream tokens through short-lived
+generator handlers; Stop sets a per-session ``threading.Event`` that the
+generation checks before each token, so the text so far stays on the page.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import gradio as gr
+
+from core.ab_test import VOTES, new_round, record_vote, stream_compare, tally
+from core.chat import ChatError, stream_chat
+from core.jobs import JobManager
+from core.model_pool import default_pair, device_for_chat
+from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker
+from ui.tryit_results import build_probe_set_tab, build_scores_tab, build_share_tab, hub_note_text
+from ui.tryit_views import (
+    THINKING_CHOICES,
+    VOTE_LABELS,
+    chat_display,
+    default_chat_ref,
+    keep_or_default,
+    picker_choices,
+    render_answer,
+    render_reveal,
+    render_tally,
+    run_id_of,
+    settings_from_inputs,
+)
+
+INTRO = """Put the fine-tuned model to work. **Chat** with any model, compare two **side by side** with the same
+settings and seed, vote in a **blind A/B** test, run a **probe set** of prompts, get **quick scores** before vs after
+fine-tuning, and **share** the result. Models load on first use (a few seconds) and stay loaded, two at most."""
+
+
+def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None = None) -> dict:
+    """Lay out the Try it step and wire its events; ``opened`` (the step's tab) refreshes the lists when shown."""
+    ctx = TryItContext(manager)
+    gr.Markdown(INTRO, elem_id="tryit-intro")
+    with gr.Row(equal_height=True):
+        device_note = gr.Markdown(elem_id="tryit-device")
+        refresh = gr.Button("↻ Refresh model list", size="sm", scale=0, min_width=180, elem_id="tryit-refresh")
+    with gr.Accordion(
+        "Generation settings (shared by Chat, Side by side and Blind A/B)", open=False, elem_id="gen-settings"
+    ):
+        system_prompt = gr.Textbox(
+            label="System prompt",
+            lines=2,
+            placeholder="Optional, e.g. 'Extract the facts from the text as a JSON object.'",
+            info="Sent as the first message. Use the one you trained with to see the trained behaviour.",
+        )
+        with gr.Row():
+            temperature = gr.Slider(0.05, 2, value=0.6, step=0.05, label="Temperature", info="Higher = more varied.")
+            top_p = gr.Slider(0.05, 1, value=0.95, step=0.05, label="Top-p", info="0.95 keeps the likely tokens.")
+            max_new_tokens = gr.Slider(
+                16, 1024, value=256, step=16, label="Max new tokens", elem_id="gen-max-new-tokens"
+            )
+            repetition_penalty = gr.Slider(1, 2, value=1.0, step=0.05, label="Repetition penalty", info="1 = off.")
+        with gr.Row():
+            deterministic = gr.Checkbox(
+                False, label="Deterministic (greedy)", info="Always the most likely token: same answer every time."
+            )
+            seed = gr.Number(42, precision=0, label="Seed", info="Same seed and settings give the same answer.")
+            thinking = gr.Radio(
+                THINKING_CHOICES, value="default", label="Thinking mode", info="SmolLM3 only; other models ignore it."
+            )
+    settings_inputs = [system_prompt, temperature, top_p, max_new_tokens, repetition_penalty, seed, deterministic]
+    settings_inputs.append(thinking)
+
+    with gr.Tabs():
+        with gr.Tab("Chat", id="tryit-chat"):
+            chat_model = model_picker("Model", "chat-model")
+            chatbot = gr.Chatbot(
+                label="Conversation", elem_id="chat-window", height=340, buttons=["copy"], feedback_options=None
+            )
+            with gr.Row():
+                message = gr.Textbox(
+                    show_label=False, placeholder="Type a message, then Enter", scale=5, elem_id="chat-message"
+                )
+                send = gr.Button("Send", variant="primary", scale=0, min_width=90, elem_id="chat-send")
+                chat_stop = gr.Button("Stop generating", variant="stop", scale=0, min_width=180, elem_id="chat-stop")
+                clear = gr.Button("Clear", scale=0, min_width=80, elem_id="chat-clear")
+        with gr.Tab("Side by side", id="tryit-sbs"):
+            gr.Markdown(
+                "One prompt, two models, the very same settings and seed: any difference comes from the weights."
+            )
+            with gr.Row():
+                sbs_a = model_picker("Left model", "sbs-model-a")
+                sbs_b = model_picker("Right model", "sbs-model-b")
+            sbs_prompt = gr.Textbox(label="Prompt", lines=2, elem_id="sbs-prompt")
+            with gr.Row():
+                sbs_go = gr.Button("Compare", variant="primary", elem_id="sbs-compare")
+                sbs_stop = gr.Button("Stop generating", variant="stop", elem_id="sbs-stop")
+            with gr.Row(equal_height=False):
+                sbs_out_a = gr.HTML(render_answer("Left model", None), elem_id="sbs-answer-a")
+                sbs_out_b = gr.HTML(render_answer("Right model", None), elem_id="sbs-answer-b")
+        with gr.Tab("Blind A/B", id="tryit-ab"):
+            gr.Markdown(
+                "The two answers appear as **A** and **B** in a random order. Vote first, then see which model "
+                "wrote which. Votes are saved with the run, so the tally survives a restart and goes into the "
+                "model card."
+            )
+            with gr.Row():
+                ab_1 = model_picker("First model", "ab-model-1")
+                ab_2 = model_picker("Second model", "ab-model-2")
+            ab_prompt = gr.Textbox(label="Prompt", lines=2, elem_id="ab-prompt")
+            with gr.Row():
+                ab_go = gr.Button("New blind round", variant="primary", elem_id="ab-new-round")
+                ab_stop = gr.Button("Stop generating", variant="stop", elem_id="ab-stop")
+            with gr.Row(equal_height=False):
+                ab_out_a = gr.HTML(render_answer("Answer A", None), elem_id="ab-answer-a")
+                ab_out_b = gr.HTML(render_answer("Answer B", None), elem_id="ab-answer-b")
+            with gr.Row():
+                vote_buttons = {
+                    vote: gr.Button(VOTE_LABELS[vote], interactive=False, elem_id=f"ab-vote-{vote.lower()}")
+                    for vote in VOTES
+                }
+            ab_reveal = gr.HTML(elem_id="ab-reveal")
+            ab_tally = gr.HTML(elem_id="ab-tally")
+        with gr.Tab("Probe set", id="tryit-probes"):
+            probes = build_probe_set_tab(ctx, owner)
+        with gr.Tab("Quick scores", id="tryit-scores"):
+            scores = build_scores_tab(ctx, owner)
+        with gr.Tab("Share", id="tryit-share"):
+            share = build_share_tab(ctx, owner)
+
+    chat_history = gr.State([])
+    ab_state = gr.State(None)
+
+    # -- refreshing the pickers -------------------------------------------------------------------------------
+    pickers = [chat_model, sbs_a, sbs_b, ab_1, ab_2, probes["base"], probes["tuned"]]
+    run_pickers = [scores["run"], share["run"]]
+
+    def refresh_lists(who, chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v, score_v, share_v):
+        refs = ctx.refs_for(who)
+        choices = picker_choices(refs)
+        first = refs[0].ref if refs else None
+        base, tuned = default_pair(refs) or (first, default_chat_ref(refs))
+        defaults = [default_chat_ref(refs), base, tuned, base, tuned, base, tuned]
+        current = [chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v]
+        updates = [
+            gr.Dropdown(choices=choices, value=keep_or_default(value, default))
+            for value, default in zip(current, defaults, strict=True)
+        ]
+        runs = ctx.run_choices(who)
+        run_ids = [run for _, run in runs]
+        run_updates = [
+            gr.Dropdown(choices=runs, value=value if value in run_ids else (run_ids[0] if run_ids else None))
+            for value in (score_v, share_v)
+        ]
+        return [*updates, *run_updates, ctx.describe_device(), hub_note_text()]
+
+    refresh_outputs = [*pickers, *run_pickers, device_note, share["hub_note"]]
+    refresh_inputs = [owner, *pickers, *run_pickers]
+    refresh.click(refresh_lists, refresh_inputs, refresh_outputs)
+    if opened is not None:
+        opened.select(refresh_lists, refresh_inputs, refresh_outputs, show_progress="hidden")
+
+    # -- chat -----------------------------------------------------------------------------------------------
+    def chat_event(text, history, ref, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        text, history = (text or "").strip(), list(history or [])
+        try:
+            if not text:
+                raise ChatError("Type a message first.")
+            if not ref:
+                raise ChatError("Pick a model to chat with (or type a model folder or Hub id).")
+            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
+        except ChatError as err:
+            gr.Warning(str(err))
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        stop_event = ctx.stops.fresh(request, "chat")
+        conversation = [*history, {"role": "user", "content": text}]
+        loading = chat_display(conversation) + [{"role": "assistant", "content": "<i>Loading the model…</i>"}]
+        yield loading, history, "", ctx.describe_device()
+        answer = ""
+        try:
+            device, _ = device_for_chat(ctx.training_active())
+            with ctx.pool().use(ref, device=device) as loaded:
+                for answer in stream_chat(loaded.model, loaded.tokenizer, conversation, settings, stop_event):
+                    shown = chat_display([*conversation, {"role": "assistant", "content": answer}])
+                    yield shown, history, "", gr.skip()
+        except EXPECTED_ERRORS as err:
+            gr.Warning(str(err))
+            yield chat_display(history), history, text, gr.skip()  # the message goes back into the box
+            return
+        finished = [*conversation, {"role": "assistant", "content": answer}]
+        yield chat_display(finished), finished, "", gr.skip()
+
+    chat_inputs = [message, chat_history, chat_model, *settings_inputs]
+    chat_outputs = [chatbot, chat_history, message, device_note]
+    send.click(chat_event, chat_inputs, chat_outputs, show_progress="hidden")
+    message.submit(chat_event, chat_inputs, chat_outputs, show_progress="hidden")
+    chat_stop.click(ctx.stops.handler("chat"), None, None, queue=False)
+    clear.click(lambda: ([], []), None, [chatbot, chat_history])
+
+    # -- side by side ----------------------------------------------------------------------------------------
+    def compare_event(prompt, ref_a, ref_b, who, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        try:
+            if not (prompt or "").strip():
+                raise ChatError("Type a prompt for both models first.")
+            if not ref_a or not ref_b:
+                raise ChatError("Pick a model on each side.")
+            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
+        except ChatError as err:
+            gr.Warning(str(err))
+            yield gr.skip(), gr.skip()
+            return
+        if settings.seed is None and not settings.deterministic:
+            settings = settings.with_seed(secrets.randbelow(2**31))  # one seed for both sides, shown to the user
+        how = "greedy" if settings.deterministic else f"seed {settings.seed}, temperature {settings.temperature:g}"
+        note = f"Same settings on both sides: {how}, at most {settings.max_new_tokens} new tokens."
+        names = ctx.names_for(ctx.refs_for(who))
+        title_a, title_b = names.get(ref_a, ref_a), names.get(ref_b, ref_b)
+        stop_event = ctx.stops.fresh(request, "sbs")
+        messages = [{"role": "user", "content": prompt.strip()}]
+        yield render_answer(title_a, None, "Loading…"), render_answer(title_b, None, "Waiting for the left side…")
+        answers = ("", "")
+        try:
+            for answers in stream_compare(ctx.pool(), ref_a, ref_b, messages, settings, stop_event):
+                yield render_answer(title_a, answers[0], "Answering…"), render_answer(title_b, answers[1], "")
+        except EXPECTED_ERRORS as err:
+            gr.Warning(str(err))
+            return
+        stopped = " Stopped early." if stop_event.is_set() else ""
+        yield render_answer(title_a, answers[0], note + stopped), render_answer(title_b, answers[1], note + stopped)
+
+    sbs_inputs = [sbs_prompt, sbs_a, sbs_b, owner, *settings_inputs]
+    sbs_go.click(compare_event, sbs_inputs, [sbs_out_a, sbs_out_b], show_progress="hidden")
+    sbs_stop.click(ctx.stops.handler("sbs"), None, None, queue=False)
+
+    # -- blind A/B -------------------------------------------------------------------------------------------
+    def tally_for(ref_1, ref_2, who) -> str:
+        refs = ctx.refs_for(who)
+        run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
+        return render_tally(run_id, tally(ctx.manager.runs_dir / run_id) if run_id else None, ctx.names_for(refs))
+
+    def ab_event(prompt, ref_1, ref_2, who, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        hidden = [gr.Button(interactive=False)] * len(VOTES)
+        try:
+            round_ = new_round(prompt or "", ref_1 or "", ref_2 or "")
+            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
+        except ValueError as err:
+            gr.Warning(str(err))
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
+            return
+        stop_event = ctx.stops.fresh(request, "ab")
+        messages = [{"role": "user", "content": round_.prompt}]
+        yield render_answer("Answer A", None, "Loading…"), render_answer("Answer B", None), None, "", *hidden
+        answers = ("", "")
+        try:
+            for answers in stream_compare(ctx.pool(), round_.model_a, round_.model_b, messages, settings, stop_event):
+                yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), None, "", *hidden
+        except EXPECTED_ERRORS as err:
+            gr.Warning(str(err))
+            return
+        refs = ctx.refs_for(who)  # votes go with the second model's run (the fine-tuned one by default)
+        run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
+        state = {"round": round_, "answers": answers, "voted": False, "run_id": run_id}
+        shown = [gr.Button(interactive=True)] * len(VOTES)
+        yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), state, "", *shown
+
+    ab_inputs = [ab_prompt, ab_1, ab_2, owner, *settings_inputs]
+    ab_outputs = [ab_out_a, ab_out_b, ab_state, ab_reveal, *vote_buttons.values()]
+    ab_go.click(ab_event, ab_inputs, ab_outputs, show_progress="hidden")
+    ab_stop.click(ctx.stops.handler("ab"), None, None, queue=False)
+
+    def vote_handler(vote: str):
+        def cast(state, who):
+            if not state or state.get("voted"):
+                gr.Warning("Start a new blind round first: each round takes one vote.")
+                return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
+            round_, run_id = state["round"], state["run_id"]
+            try:
+                if run_id:
+                    record_vote(ctx.manager.runs_dir / run_id, round_, vote, tuple(state["answers"]))
+            except ValueError as err:
+                gr.Warning(str(err))
+                return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
+            names = ctx.names_for(ctx.refs_for(who))
+            reveal = render_reveal(round_, vote, names, run_id)
+            result = render_tally(run_id, tally(ctx.manager.runs_dir / run_id) if run_id else None, names)
+            return {**state, "voted": True}, reveal, result, *[gr.Button(interactive=False)] * len(VOTES)
+
+        return cast
+
+    for vote, button in vote_buttons.items():
+        button.click(vote_handler(vote), [ab_state, owner], [ab_state, ab_reveal, ab_tally, *vote_buttons.values()])
+    for picker in (ab_1, ab_2):
+        picker.change(tally_for, [ab_1, ab_2, owner], ab_tally, show_progress="hidden")
+
+    return {"refresh": refresh, "chat_model": chat_model, "chatbot": chatbot, "refresh_lists": refresh_lists}

@@ -1,0 +1,129 @@
+"""What every part of the Try it step shares: the process-wide model pool, Stop buttons, and one person's models.
+
+The pool is created once per process, on first use (it imports torch to
+pick a device), and never lives in ``gr.State``: it holds locks and weights.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import gradio as gr
+
+from core.jobs import JobManager
+from core.model_pool import ModelPool, ModelRef, device_for_chat, list_model_refs
+from core.models import ModelUnavailableError
+from core.share import ShareError
+from ui.tryit_views import visible_refs
+
+# What a user can cause by picking or typing something wrong: shown as a warning, the page keeps its state.
+# (ChatError and EvaluationError are ValueErrors.)
+EXPECTED_ERRORS = (ValueError, ModelUnavailableError, ShareError, OSError)
+
+_pool: ModelPool | None = None
+_pool_lock = threading.Lock()
+
+
+def shared_pool() -> ModelPool:
+    """The one model pool of this process: at most two base models loaded, adapters applied on top."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            device, _ = device_for_chat(training_active=False)
+            _pool = ModelPool(max_loaded=2, device=device)
+        return _pool
+
+
+class StopSwitches:
+    """One stop event per browser session and kind of generation; each new generation gets a fresh one."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str], threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def fresh(self, request: gr.Request | None, kind: str) -> threading.Event:
+        with self._lock:
+            event = self._events[(_session(request), kind)] = threading.Event()
+            return event
+
+    def stop(self, request: gr.Request | None, kind: str) -> None:
+        with self._lock:
+            event = self._events.get((_session(request), kind))
+        if event is not None:
+            event.set()
+
+    def handler(self, kind: str):
+        """An event handler for a Stop button (gradio hands it the request because of the annotation)."""
+
+        def stop(request: gr.Request) -> None:
+            self.stop(request, kind)
+
+        return stop
+
+
+def _session(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "no-session"
+
+
+def progress_reporter(progress: gr.Progress, expected: int):
+    """A core progress callback that moves the bar one step per message (``expected`` messages ~ 95%)."""
+    seen = [0]
+
+    def report(message: str) -> None:
+        seen[0] += 1
+        progress(min(seen[0] / max(expected, 1), 0.95), desc=message)
+
+    return report
+
+
+def model_picker(label: str, elem_id: str) -> gr.Dropdown:
+    """A model list: filled on refresh; a typed folder or Hub id is accepted too."""
+    return gr.Dropdown(
+        label=label,
+        choices=[],
+        allow_custom_value=True,
+        elem_id=elem_id,
+        info="The base model, your runs' results and checkpoints; or type a local model folder or a Hub id.",
+    )
+
+
+class TryItContext:
+    """The job manager and model pool seen by one person: their own runs only (runs started by scripts too)."""
+
+    def __init__(self, manager: JobManager) -> None:
+        self.manager = manager
+        self.stops = StopSwitches()
+        self.pool = shared_pool
+
+    def refs_for(self, who: str | None) -> list[ModelRef]:
+        own = {job.job_id for job in self.manager.jobs(owner=who)}
+        return visible_refs(list_model_refs(self.manager.runs_dir), own)
+
+    @staticmethod
+    def names_for(refs: list[ModelRef]) -> dict[str, str]:
+        return {ref.ref: ref.label for ref in refs}
+
+    def training_active(self) -> bool:
+        return self.manager.running_job() is not None
+
+    def describe_device(self) -> str:
+        """Where chat runs now, in a sentence, saying so when it shares the machine with a training run."""
+        busy = self.training_active()
+        _, why = device_for_chat(busy)
+        if busy and "training run" not in why:
+            why += " A training run is going on, so answers come slower: chat and training share the processor."
+        return f"**Where chat runs:** {why}"
+
+    def run_dir(self, run_id: str | None, who: str | None) -> Path:
+        """The folder of one of this person's runs, or ValueError saying to pick one."""
+        if not run_id or self.manager.get(run_id, owner=who) is None:
+            raise ValueError("Pick one of your runs first (the list shows runs with a trained model).")
+        return self.manager.runs_dir / run_id
+
+    def run_choices(self, who: str | None) -> list[tuple[str, str]]:
+        """(label, run id) of this person's runs that have a trained model, newest first."""
+        from ui.train_views import run_label
+
+        snapshots = [self.manager.snapshot(job.job_id) for job in self.manager.jobs(owner=who)]
+        return [(run_label(s), s.job_id) for s in snapshots if s and s.result_dir]

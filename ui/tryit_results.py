@@ -1,0 +1,204 @@
+"""The Try it step's longer jobs: a probe set across two models, quick scores before vs after, sharing.
+
+Each builder lays out one sub-tab (call it inside that ``gr.Tab``), wires its
+events, and returns the components the step's refresh fills in. These are
+blocking handlers with a progress bar: seconds to a minute or two each.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from core.demo_data import DEMO_DATASETS
+from core.evaluate import DEFAULT_ROWS, evaluate_run, load_evaluation
+from core.model_pool import is_adapter_folder
+from core.probe_sets import PROBE_SETTINGS, prompts_from_demo, prompts_from_run, prompts_from_text, run_probe_set
+from core.share import ShareError, hub_unavailable_reason, merge_adapter, push_to_hub
+from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker, progress_reporter
+from ui.tryit_views import render_probe_table, render_scores, run_id_of
+
+PROMPT_SOURCES = [("The run's probe prompts", "run"), ("Held-out demo rows", "demo"), ("Paste prompts", "pasted")]
+
+
+def build_probe_set_tab(ctx: TryItContext, owner: gr.State) -> dict:
+    """Prompts from a run, a demo or pasted lines, answered by two models; a table and CSV/JSONL downloads."""
+    gr.Markdown("The same prompts to two models, greedy (so differences come from the weights), as a table.")
+    with gr.Row():
+        base = model_picker("Model 1 (e.g. the base model)", "probe-model-base")
+        tuned = model_picker("Model 2 (e.g. a checkpoint)", "probe-model-tuned")
+    source = gr.Radio(
+        PROMPT_SOURCES,
+        value="run",
+        label="Prompts",
+        info="The run's probes are the held-out prompts model 2's run answered during training.",
+        elem_id="probe-source",
+    )
+    with gr.Row(visible=False) as demo_row:
+        demos = [(d.title, name) for name, d in DEMO_DATASETS.items()]
+        demo = gr.Dropdown(demos, value="json_extraction", label="Demo")
+        rows = gr.Slider(1, 50, value=10, step=1, label="Rows")
+    text = gr.Textbox(label="One prompt per line", lines=5, visible=False, elem_id="probe-text")
+    with gr.Row():
+        go = gr.Button("Run probe set", variant="primary", elem_id="probe-run")
+        stop = gr.Button("Stop", variant="stop", elem_id="probe-stop")
+    note = gr.Markdown(elem_id="probe-note")
+    table = gr.HTML(render_probe_table([]), elem_id="probe-table")
+    files = gr.File(label="Download (CSV, JSONL)", file_count="multiple", elem_id="probe-files")
+
+    def show_source(picked: str):
+        return gr.Row(visible=picked == "demo"), gr.Textbox(visible=picked == "pasted")
+
+    def prompts_for(picked, demo_name, row_count, pasted, base_ref, tuned_ref, who):
+        if picked == "pasted":
+            return prompts_from_text(pasted)
+        if picked == "demo":
+            return prompts_from_demo(demo_name, int(row_count))
+        run_id = run_id_of(tuned_ref, refs := ctx.refs_for(who)) or run_id_of(base_ref, refs)
+        if run_id is None:
+            raise ValueError(
+                "The run's probe prompts need a model from one of your runs as model 2; "
+                "or choose held-out demo rows or paste prompts."
+            )
+        return prompts_from_run(ctx.manager.runs_dir / run_id)
+
+    def run(
+        picked,
+        demo_name,
+        row_count,
+        pasted,
+        base_ref,
+        tuned_ref,
+        who,
+        request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008 - gradio injects it
+    ):
+        models = list(dict.fromkeys(ref for ref in (base_ref, tuned_ref) if ref))
+        try:
+            prompts = prompts_for(picked, demo_name, row_count, pasted, base_ref, tuned_ref, who)
+            progress(0, desc="Loading the first model...")
+            reporter = progress_reporter(progress, len(prompts) * len(models) + 2)  # + loading each model
+            results = run_probe_set(
+                ctx.pool(), prompts, models, progress=reporter, stop_event=ctx.stops.fresh(request, "probe")
+            )
+        except EXPECTED_ERRORS as err:
+            gr.Warning(str(err))
+            return gr.skip(), gr.skip(), f"**Could not run the probe set:** {err}"
+        folder = Path(tempfile.mkdtemp(prefix="sft-coach-probes-"))
+        saved = [str(results.to_csv(folder / "probe_set.csv")), str(results.to_jsonl(folder / "probe_set.jsonl"))]
+        stopped = " Stopped early: the table holds the answers so far." if results.stopped else ""
+        summary = (
+            f"{len(prompts)} prompt(s) × {len(results.labels)} model(s), greedy, "
+            f"at most {PROBE_SETTINGS.max_new_tokens} new tokens.{stopped}"
+        )
+        return render_probe_table(results.table()), saved, summary
+
+    source.change(show_source, source, [demo_row, text], show_progress="hidden")
+    go.click(run, [source, demo, rows, text, base, tuned, owner], [table, files, note])
+    stop.click(ctx.stops.handler("probe"), None, None, queue=False)
+    return {"base": base, "tuned": tuned}
+
+
+def build_scores_tab(ctx: TryItContext, owner: gr.State) -> dict:
+    """Before vs after on held-out rows: task scores for the demos, validation loss for your own data."""
+    gr.Markdown(
+        "Before vs after on held-out rows the model never trained on. Built-in demos: valid-JSON rate, exact match "
+        "and field accuracy (or final-answer accuracy). Your own data: validation loss and perplexity on the "
+        "answer tokens. 20 rows take about a minute for SmolLM2 on a CPU."
+    )
+    with gr.Row():
+        run_picker = gr.Dropdown(label="Run", choices=[], elem_id="score-run", scale=3)
+        rows = gr.Slider(5, 100, value=DEFAULT_ROWS, step=5, label="Held-out rows", scale=2, elem_id="score-rows")
+    go = gr.Button("Score before vs after", variant="primary", elem_id="score-run-button")
+    result = gr.HTML(render_scores(None), elem_id="score-result")
+
+    def show_saved(run_id, who):
+        try:
+            return render_scores(load_evaluation(ctx.run_dir(run_id, who)))
+        except ValueError:
+            return render_scores(None)
+
+    def score(run_id, row_count, who, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+        try:
+            run_dir = ctx.run_dir(run_id, who)
+            progress(0, desc="Loading the base model...")
+            scores = evaluate_run(ctx.pool(), run_dir, int(row_count), progress=progress_reporter(progress, 5))
+        except EXPECTED_ERRORS as err:
+            gr.Warning(str(err))
+            return gr.skip()
+        return render_scores(scores)
+
+    run_picker.change(show_saved, [run_picker, owner], result, show_progress="hidden")
+    go.click(score, [run_picker, rows, owner], result)
+    return {"run": run_picker}
+
+
+def build_share_tab(ctx: TryItContext, owner: gr.State) -> dict:
+    """Merge the adapter into its base and save it; push adapter or merged model to the Hub with a model card."""
+    run_picker = gr.Dropdown(label="Run", choices=[], elem_id="share-run")
+    gr.Markdown(
+        "**Merge** folds the LoRA adapter into the base weights and saves one plain model folder that loads "
+        "without PEFT (type its folder into a model list above to chat with it)."
+    )
+    merge = gr.Button("Merge adapter and save", elem_id="share-merge")
+    merge_note = gr.Markdown(elem_id="share-merge-note")
+    gr.Markdown("**Push to the Hugging Face Hub** with a generated model card (data, settings, loss, scores, votes).")
+    hub_note = gr.Markdown(elem_id="share-hub-note")
+    with gr.Row():
+        repo_id = gr.Textbox(label="Repository", placeholder="your-name/my-smollm2-json", elem_id="share-repo")
+        token = gr.Textbox(
+            label="Hugging Face token (write access)",
+            type="password",
+            placeholder="hf_... (or set HF_TOKEN); used for this push only, never saved",
+            elem_id="share-token",
+        )
+    with gr.Row():
+        what = gr.Radio(
+            [("LoRA adapter (small)", "adapter"), ("Merged model (loads without PEFT)", "merged")],
+            value="adapter",
+            label="What to share",
+        )
+        private = gr.Checkbox(True, label="Private repository")
+    push = gr.Button("Push to Hub", variant="primary", elem_id="share-push")
+    push_note = gr.Markdown(elem_id="share-push-note")
+
+    def merge_run(run_id, who, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+        try:
+            run_dir = ctx.run_dir(run_id, who)
+            snapshot = ctx.manager.snapshot(run_id)
+            result_dir = snapshot.result_dir if snapshot else None
+            if not result_dir:
+                raise ShareError(f"The run {run_id} has no trained model yet: let it finish first.")
+            if not is_adapter_folder(result_dir):
+                return f"This run fine-tuned the whole model: `{result_dir}` is already a plain model folder."
+            merged = merge_adapter(result_dir, progress=progress_reporter(progress, 3))
+        except EXPECTED_ERRORS as err:
+            gr.Warning(str(err))
+            return f"**Could not merge:** {err}"
+        return f"Saved the merged model of run `{run_dir.name}` to `{merged}`."
+
+    def push_run(run_id, repo, secret, kind, is_private, who, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+        reason = hub_unavailable_reason()
+        if reason:
+            gr.Warning(reason)
+            return f"**Can't push from here.** {reason}"
+        try:
+            run_dir = ctx.run_dir(run_id, who)
+            reporter = progress_reporter(progress, 4)
+            pushed = push_to_hub(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
+        except EXPECTED_ERRORS as err:  # ShareError messages never contain the token
+            gr.Warning(str(err))
+            return f"**Could not push:** {err}"
+        return f"Pushed {len(pushed.files)} files to [{pushed.repo_id}]({pushed.url})."
+
+    merge.click(merge_run, [run_picker, owner], merge_note)
+    push.click(push_run, [run_picker, repo_id, token, what, private, owner], push_note)
+    return {"run": run_picker, "hub_note": hub_note}
+
+
+def hub_note_text() -> str:
+    """The line under 'Push to the Hugging Face Hub': why it can't work here, or what it needs."""
+    reason = hub_unavailable_reason()
+    return f"⚠️ {reason}" if reason else "Needs a token with write access; a name without a user goes under yours."
