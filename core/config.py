@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.device import DeviceInfo, precision_flags
+from core.ml_stack import import_training_stack
 from core.models import OFFLINE_MODEL_ID
 
 METHODS = ("lora", "qlora", "full")
@@ -185,6 +186,7 @@ def build_lora_config(config: RunConfig):
     """The ``peft.LoraConfig`` for a LoRA/QLoRA run, or None for full fine-tuning."""
     if not config.uses_peft:
         return None
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from peft import LoraConfig
 
     targets = "all-linear" if config.lora_target == "all-linear" else ATTENTION_MODULES
@@ -226,6 +228,7 @@ def build_sft_config(
     config: RunConfig, output_dir: str | Path, device: DeviceInfo, run_name: str = "sft-coach", has_eval: bool = True
 ):
     """Turn a ``RunConfig`` into a ``trl.SFTConfig``: the only place that does."""
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl import SFTConfig
 
     config.check_device(device)

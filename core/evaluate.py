@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.ml_stack import import_training_stack
 from core.run_store import read_json, write_json
 from core.scoring import score_json_extraction, score_word_problems
 
@@ -224,6 +225,7 @@ def loss_labels(tokenizer, example: dict, max_length: int = 512) -> tuple[list[i
 
     Labels are -100 where no loss is taken (the prompt).
     """
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl.data_utils import common_prefix_length
 
     eos = tokenizer.eos_token or ""

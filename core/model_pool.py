@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.ml_stack import import_transformers
+from core.ml_stack import import_training_stack, import_transformers
 from core.models import (
     OFFLINE_MODEL_ID,
     TINY_MODEL_ID,
@@ -304,6 +304,7 @@ class ModelPool:
 
     def _activate_adapter(self, entry: _Entry, resolved: ResolvedRef, progress: Progress | None):
         """Load the adapter onto the entry's base if needed, make it the active one; return its tokenizer."""
+        import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
         from peft import PeftModel
 
         folder = resolved.adapter

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.ml_stack import import_transformers
+from core.ml_stack import import_training_stack, import_transformers
 from core.paths import cache_dir
 
 OFFLINE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -278,6 +278,7 @@ def load_trained_model(folder: str | Path):
 
     folder = Path(folder)
     if (folder / "adapter_config.json").is_file():
+        import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
         from peft import AutoPeftModelForCausalLM
 
         model = AutoPeftModelForCausalLM.from_pretrained(folder, use_safetensors=True)

@@ -18,6 +18,7 @@ SCENARIO = textwrap.dedent(
     import sys, threading
     sys.path.insert(0, {root!r})
     from core.data.preview import load_tokenizer
+    from core.data.templates import assistant_only_loss_support
     from core.ml_stack import import_training_stack
 
     barrier = threading.Barrier(6)
@@ -31,10 +32,10 @@ SCENARIO = textwrap.dedent(
         except Exception as err:
             errors.append(repr(err))
 
-    def preview():  # a Data-step handler in a gradio worker thread
+    def preview():  # a Data-step check in a gradio worker thread: tokenizer, then TRL's template helpers
         barrier.wait()
         try:
-            load_tokenizer({model!r})
+            assistant_only_loss_support(load_tokenizer({model!r}))
         except Exception as err:
             errors.append(repr(err))
 

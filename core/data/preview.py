@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from core.data.errors import DataError
 from core.data.formats import CONVERSATIONAL_FORMATS, MESSAGES
 from core.data.templates import assistant_only_loss_support, default_system_prompt
+from core.ml_stack import import_training_stack, import_transformers
 
 IGNORE = -100  # the label value PyTorch's cross-entropy (and TRL) skips
 ROW_COLUMN = "sft_coach_row"  # carried through preparation to match prepared rows to the user's rows
@@ -59,8 +60,6 @@ class RenderedRow:
 
 def load_tokenizer(model_id: str):
     """The tokenizer of the model the user picked (offline default, local folder or Hub id), pad set like TRL."""
-    from core.ml_stack import import_transformers
-
     import_transformers()  # handlers run in worker threads: see core/ml_stack.py
     from transformers import AutoTokenizer
 
@@ -84,6 +83,7 @@ def _sft_args(max_length: int | None, assistant_only_loss: bool, completion_only
     """
     from dataclasses import MISSING, fields
 
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl import SFTConfig
 
     values = {}
@@ -115,6 +115,8 @@ def prepare_like_trainer(
     """
     from datasets import Dataset
     from datasets.utils.logging import disable_progress_bar, enable_progress_bar, is_progress_bar_enabled
+
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl import SFTTrainer
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
     from trl.data_utils import is_conversational

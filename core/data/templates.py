@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.ml_stack import import_training_stack
+
 # SmolLM2-Instruct's chat template, as shipped (ChatML with a default system prompt).
 SMOLLM2_CHAT_TEMPLATE = (
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
@@ -47,6 +49,7 @@ def has_generation_markers(template: str | dict | None) -> bool:
     >>> has_generation_markers(SMOLLM2_TRAINING_TEMPLATE), has_generation_markers(SMOLLM2_CHAT_TEMPLATE)
     (True, False)
     """
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl.chat_template_utils import has_generation_markers as trl_check
 
     return trl_check(_template_text(template))
@@ -55,6 +58,7 @@ def has_generation_markers(template: str | dict | None) -> bool:
 def training_chat_template(tokenizer) -> str | None:
     """A training-compatible version of the tokenizer's template: TRL's for the templates it knows, ours for
     SmolLM2, or None when neither exists (the template then needs editing by hand)."""
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl.chat_template_utils import get_training_chat_template
 
     template = _template_text(tokenizer.chat_template)
@@ -92,6 +96,7 @@ class AssistantOnlyAdvice:
 
 def assistant_only_loss_support(tokenizer) -> AssistantOnlyAdvice:
     """Check, before Start, whether ``assistant_only_loss=True`` will work with this tokenizer's chat template."""
+    import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl.chat_template_utils import get_training_chat_template, is_chat_template_stop_token_trained
 
     template = _template_text(tokenizer.chat_template)
