@@ -280,4 +280,18 @@ def script_endpoints(manager: JobManager) -> dict:
         """Ask a script's run to stop at the next step (or cancel it while it waits); True if it was active."""
         return manager.stop(run_id, owner=SCRIPT_OWNER)
 
-    return {"start_training": start_training, "run_status": run_status, "stop_training": stop_training}
+    def resume_training(run_id: str) -> str:
+        """Continue a script's stopped, failed or interrupted run from its last complete checkpoint."""
+        try:
+            return manager.resume(run_id, owner=SCRIPT_OWNER).job_id
+        except KeyError as err:
+            raise gr.Error(f"There is no run with id {run_id!r} started through this API.") from err
+        except ConfigError as err:
+            raise gr.Error(str(err)) from err
+
+    return {
+        "start_training": start_training,
+        "run_status": run_status,
+        "stop_training": stop_training,
+        "resume_training": resume_training,
+    }
