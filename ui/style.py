@@ -24,6 +24,10 @@ CSS = """
 .coach-next {max-width: 320px; margin-left: auto;}
 .coach-changed {background: rgba(99, 102, 241, 0.12);}
 .coach-samples small {color: var(--body-text-color-subdued);}
+.coach-settings-grid {display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 10px;}
+.coach-setting-value {font-size: 1.6em; font-weight: 700; margin: 2px 0 4px 0;}
+.coach-warning {color: #b45309; margin: 8px 0 0 0;}
+.coach-qlora-off label:has(input[value="qlora"]) {opacity: 0.45; pointer-events: none;}
 """
 
 

@@ -1,0 +1,295 @@
+"""Export the run as a recipe that trains without the app: TRL's own CLI, a plain Python script, accelerate, HF Jobs.
+
+Every value comes from ``core.config.build_sft_config`` (the one place that
+turns a ``RunConfig`` into ``trl.SFTConfig``) and ``build_lora_config``, so
+the recipe and the app train the same way. The data is written next to the
+recipe as ``data/train.jsonl`` (+ ``data/test.jsonl``), the converted rows
+the app trains on. No token or secret goes into any file: HF Jobs gets the
+token by name (``--secrets HF_TOKEN``), read from the user's environment.
+
+What the app adds that a recipe can't: the live probe answers
+(``sample_every``) and the early-stopping callback (``trl sft`` has no flag for
+callbacks; the best checkpoint is still kept at the end).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from core.config import RunConfig, build_lora_config, build_model_init_kwargs, build_sft_config
+from core.device import DeviceInfo
+
+# SFTConfig fields the app sets (core/config.build_sft_config), copied into the recipe from the built SFTConfig.
+SFT_FIELDS = (
+    "learning_rate",
+    "per_device_train_batch_size",
+    "per_device_eval_batch_size",
+    "gradient_accumulation_steps",
+    "max_length",
+    "max_steps",
+    "num_train_epochs",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "logging_steps",
+    "logging_first_step",
+    "save_strategy",
+    "save_steps",
+    "save_total_limit",
+    "eval_strategy",
+    "eval_steps",
+    "load_best_model_at_end",
+    "metric_for_best_model",
+    "greater_is_better",
+    "seed",
+    "data_seed",
+    "activation_checkpointing",
+    "use_cpu",
+    "bf16",
+    "fp16",
+    "report_to",
+    "project",
+    "trackio_static_space_id",
+    "disable_tqdm",
+    "dataloader_num_workers",
+)
+RECIPE_FILE = "recipe.yaml"
+SCRIPT_FILE = "train_sft.py"
+DATA_FOLDER = "data"
+OUTPUT_FOLDER = "output"
+HF_JOBS_FLAVOR = "a10g-small"  # a 24 GB GPU: enough for LoRA on models up to ~3B (sft-facts §5: 16 GB for SmolLM3)
+
+
+@dataclass
+class Recipe:
+    """The exported files and the commands that run them."""
+
+    folder: Path
+    yaml_text: str
+    script_text: str
+    trl_command: str
+    trl_flags_command: str
+    accelerate_command: str
+    hf_jobs_command: str
+    files: list[Path] = field(default_factory=list)
+
+    def commands_text(self) -> str:
+        return "\n\n".join(
+            [
+                f"# 1. TRL's own CLI with the recipe file\ncd {self.folder}\n{self.trl_command}",
+                f"# 2. The same with flags only\n{self.trl_flags_command}",
+                f"# 3. The standalone script through accelerate (add --num_processes N for N GPUs)\n"
+                f"{self.accelerate_command}",
+                f"# 4. On Hugging Face Jobs (GPU): push data/ as a dataset first, then\n{self.hf_jobs_command}",
+            ]
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Enums and tuples as plain YAML values."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def recipe_values(config: RunConfig, device: DeviceInfo, model: str, dataset_folder: str, has_eval: bool) -> dict:
+    """The ``trl sft --config`` values: SFTConfig fields, ModelConfig fields (model, dtype, LoRA), and the data."""
+    args = build_sft_config(config, OUTPUT_FOLDER, device, run_name="sft-coach-recipe", has_eval=has_eval)
+    values: dict[str, Any] = {"model_name_or_path": model}
+    init = build_model_init_kwargs(config, device)
+    values["dtype"] = init["dtype"]
+    values["model_init_kwargs"] = {k: v for k, v in init.items() if k in ("use_safetensors", "trust_remote_code")}
+    # ScriptArguments: a local folder with train.jsonl (+ test.jsonl) loads as splits "train" (+ "test").
+    values["dataset_name"] = dataset_folder
+    values["dataset_train_split"] = "train"
+    values["dataset_test_split"] = "test"
+    values["output_dir"] = OUTPUT_FOLDER
+    values["run_name"] = "sft-coach-recipe"
+    for name in SFT_FIELDS:
+        values[name] = _plain(getattr(args, name))
+    if config.uses_peft:
+        lora = build_lora_config(config)
+        targets = lora.target_modules
+        values.update(
+            use_peft=True,
+            lora_r=lora.r,
+            lora_alpha=lora.lora_alpha,
+            lora_dropout=lora.lora_dropout,
+            lora_target_modules=targets if isinstance(targets, str) else sorted(targets),
+        )
+    if config.method == "qlora":
+        quant = init["quantization_config"]
+        values.update(
+            load_in_4bit=True,
+            bnb_4bit_quant_type=quant.bnb_4bit_quant_type,
+            use_bnb_nested_quant=quant.bnb_4bit_use_double_quant,
+        )
+    return values
+
+
+def write_recipe_data(config: RunConfig, folder: Path) -> tuple[Path, bool]:
+    """Write the training rows the app would use into ``folder``; returns it and whether test.jsonl exists."""
+    from core.data.export import write_training_folder
+    from core.data.prepare import load_demo_rows, prepare_training_data
+    from core.demo_data import DEMO_DATASETS
+
+    if config.dataset in DEMO_DATASETS:
+        train, test, _ = load_demo_rows(config.dataset)
+        write_training_folder(train, test, folder)
+    else:
+        source = Path(config.dataset).expanduser()
+        if source.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("train.jsonl", "test.jsonl"):
+                if (source / name).is_file():
+                    shutil.copyfile(source / name, folder / name)
+        else:
+            prepared = prepare_training_data(config.dataset)  # a single file: the app's seeded 5% split
+            write_training_folder(prepared.train_rows, prepared.eval_rows, folder)
+    return folder, (folder / "test.jsonl").is_file()
+
+
+def _yaml(values: dict) -> str:
+    import yaml
+
+    head = (
+        "# SFT Coach recipe for TRL's CLI: trl sft --config recipe.yaml\n"
+        "# Made from the app's settings; no tokens or secrets inside.\n"
+        "# The app's live probe answers and early-stopping callback are not part of `trl sft`.\n"
+    )
+    return head + yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
+
+
+def _flag(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return f"--{name} {str(value)}"
+    if isinstance(value, list):
+        return f"--{name} " + " ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return f"--{name} '{json.dumps(value)}'"
+    return f"--{name} {value}"
+
+
+def _script(values: dict) -> str:
+    """A standalone TRL + PEFT training script with the recipe's values, device-portable precision."""
+    model = values["model_name_or_path"]
+    sft = {k: values[k] for k in SFT_FIELDS if k not in ("use_cpu", "bf16", "fp16")}
+    sft.update(output_dir=values["output_dir"], run_name=values["run_name"])
+    sft["model_init_kwargs"] = {**values["model_init_kwargs"]}
+    lora = None
+    if values.get("use_peft"):
+        lora = {
+            "r": values["lora_r"],
+            "lora_alpha": values["lora_alpha"],
+            "lora_dropout": values["lora_dropout"],
+            "target_modules": values["lora_target_modules"],
+            "bias": "none",
+            "task_type": "CAUSAL_LM",
+        }
+    quantize = bool(values.get("load_in_4bit"))
+    return f'''# /// script
+# dependencies = ["trl==1.16.0", "peft==0.21.2", "transformers==5.23.0", "datasets", "trackio", "bitsandbytes"]
+# ///
+"""Supervised fine-tuning exported by SFT Coach: TRL's SFTTrainer with the app's settings.
+
+Run: python {SCRIPT_FILE}   (or: accelerate launch {SCRIPT_FILE})
+Data: the folder in SFT_DATA (default: ./{DATA_FOLDER}, with train.jsonl and test.jsonl) or a Hub dataset id.
+Set HUB_MODEL_ID=your-name/model to push the result (needs HF_TOKEN in the environment). No secrets in here.
+"""
+
+import os
+
+import torch
+from datasets import load_dataset
+from peft import LoraConfig
+from trl import SFTConfig, SFTTrainer
+
+MODEL = os.environ.get("SFT_MODEL", {model!r})
+DATA = os.environ.get("SFT_DATA", {values["dataset_name"]!r})
+SFT_ARGS = {json.dumps(sft, indent=4)}
+LORA = {json.dumps(lora, indent=4) if lora else "None"}
+QLORA = {quantize}
+
+
+def precision():
+    """bf16 where the GPU supports it, fp16 on older GPUs, float32 on CPU (never bf16 on a CPU)."""
+    if torch.cuda.is_available():
+        bf16 = torch.cuda.is_bf16_supported()
+        return {{"bf16": bf16, "fp16": not bf16, "use_cpu": False}}, ("bfloat16" if bf16 else "float16")
+    return {{"bf16": False, "fp16": False, "use_cpu": True}}, "float32"
+
+
+def main():
+    flags, dtype = precision()
+    init = {{**SFT_ARGS.pop("model_init_kwargs"), "dtype": dtype}}
+    if QLORA:
+        from transformers import BitsAndBytesConfig
+
+        init["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=getattr(torch, dtype),
+        )
+    hub_model_id = os.environ.get("HUB_MODEL_ID")
+    push = {{"push_to_hub": True, "hub_model_id": hub_model_id}} if hub_model_id else {{}}
+    args = SFTConfig(**SFT_ARGS, **flags, **push, model_init_kwargs=init)
+    data = load_dataset(DATA)
+    evaluate = args.eval_strategy != "no" and "test" in data
+    if not evaluate:
+        args.eval_strategy = "no"
+        args.load_best_model_at_end = False
+    trainer = SFTTrainer(
+        model=MODEL,
+        args=args,
+        train_dataset=data["train"],
+        eval_dataset=data["test"] if evaluate else None,
+        peft_config=LoraConfig(**LORA) if LORA else None,
+    )
+    trainer.train()
+    trainer.save_model(args.output_dir)
+    if hub_model_id:
+        trainer.push_to_hub()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def export_recipe(config: RunConfig, folder: str | Path, device: DeviceInfo, model_path: str | None = None) -> Recipe:
+    """Write recipe.yaml, train_sft.py and data/ into ``folder`` and return them with the commands.
+
+    ``model_path`` overrides the model written into the recipe (e.g. a local
+    folder for an offline run); by default it is the Hub id the user picked,
+    so the recipe works on any machine with internet.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data_folder, has_eval = write_recipe_data(config, folder / DATA_FOLDER)
+    model = model_path or config.model_id
+    values = recipe_values(config, device, model, DATA_FOLDER, has_eval)
+    yaml_text = _yaml(values)
+    script_text = _script(values)
+    (folder / RECIPE_FILE).write_text(yaml_text, encoding="utf-8")
+    (folder / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
+    flags = " \\\n    ".join(_flag(k, v) for k, v in values.items() if v is not None)
+    return Recipe(
+        folder=folder,
+        yaml_text=yaml_text,
+        script_text=script_text,
+        trl_command=f"trl sft --config {RECIPE_FILE}",
+        trl_flags_command=f"trl sft \\\n    {flags}",
+        accelerate_command=f"accelerate launch {SCRIPT_FILE}",
+        hf_jobs_command=(
+            f"hf jobs uv run --flavor {HF_JOBS_FLAVOR} --timeout 2h --secrets HF_TOKEN \\\n"
+            "    -e SFT_DATA=your-name/your-dataset -e HUB_MODEL_ID=your-name/your-model \\\n"
+            f"    {SCRIPT_FILE}"
+        ),
+        files=[folder / RECIPE_FILE, folder / SCRIPT_FILE, data_folder / "train.jsonl"]
+        + ([data_folder / "test.jsonl"] if has_eval else []),
+    )

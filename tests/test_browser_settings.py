@@ -1,0 +1,87 @@
+"""The Settings step in a real browser: presets explain themselves, edits are validated, the fit check is live.
+
+Runs the launched app with the tiny model preselected; screenshots go to
+``test-artifacts/screenshots`` (03-settings-beginner / 03-settings-advanced).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.models import TINY_MODEL_ID
+from tests.app_server import AppServer
+from tests.browser import chromium_page
+from tests.test_browser import open_tab, shot, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_model_path):
+    folder = tmp_path_factory.mktemp("browser-settings")
+    app = AppServer(folder / "data", folder / "server.log", {"SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID})
+    app.wait_until_up()
+    yield app
+    app.stop()
+    log = app.log()
+    assert "Traceback" not in log, log[-4000:]
+
+
+def _number(page, name: str):
+    return page.locator(f"#field-{name} input[type=number]")
+
+
+def test_presets_fit_check_validation_and_recipe_export(server):
+    with chromium_page() as (page, errors):
+        page.goto(server.url)
+        open_tab(page, "3 · Settings")
+        cards = page.locator("#settings-cards")
+        # Beginner view: the Quick demo's numbers, each with a why and a source.
+        cards.get_by_text("Learning rate").wait_for(timeout=60_000)
+        for text in ("1.0e-03", "4 x 1", "512", "60", "Source: sft-facts"):
+            cards.get_by_text(text, exact=False).first.wait_for()
+        fit = page.locator("#fit-panel")
+        fit.get_by_text("fits", exact=True).wait_for()
+        fit.get_by_text("Time:").wait_for()
+        qlora = page.locator("#method-choice").get_by_text("QLoRA is off here", exact=False)
+        qlora.wait_for()
+        shot(page, "03-settings-beginner")
+
+        # Balanced: the Training Hub batch for 1,000 rows (128) split to fit a CPU, and the 100-step warning.
+        page.locator("#preset-choice").get_by_text("Balanced", exact=True).click()
+        cards.get_by_text("4 x 32").wait_for(timeout=60_000)
+        cards.get_by_text("Tinker advises at least 100", exact=False).wait_for()
+
+        # Advanced: a bad value names the field and the fix, and nothing else changes.
+        page.locator("#advanced-settings").get_by_text("Advanced: every setting").click()
+        assert _number(page, "gradient-accumulation-steps").input_value() == "32"
+        _number(page, "warmup-ratio").fill("1.5")
+        _number(page, "warmup-ratio").press("Enter")
+        page.locator("#settings-message").get_by_text("'warmup_ratio'", exact=False).wait_for()
+        assert "between 0 and 1" in page.locator("#settings-message").inner_text()
+        assert _number(page, "gradient-accumulation-steps").input_value() == "32"  # the user's state is kept
+
+        # A good edit updates the card (with what the preset suggested) and the time estimate.
+        before = fit.inner_text()
+        _number(page, "warmup-ratio").fill("0.1")
+        _number(page, "warmup-ratio").press("Enter")
+        _number(page, "per-device-batch-size").fill("2")
+        _number(page, "per-device-batch-size").press("Enter")
+        cards.get_by_text("2 x 32").wait_for()
+        cards.get_by_text("You changed this", exact=False).wait_for()
+        wait_for(lambda: fit.inner_text() != before, what="the fit panel to update")
+        page.locator("#lr-sources").get_by_text("Tinker formula", exact=False).first.wait_for()
+        shot(page, "03-settings-advanced")
+
+        # The recipe: YAML in a code box, files to download.
+        page.locator("#recipe-export").get_by_text("Export a recipe", exact=False).click()
+        page.locator("#export-recipe").click()
+        page.locator("#recipe-yaml").get_by_text("per_device_train_batch_size", exact=False).wait_for(timeout=60_000)
+        files = page.locator("#recipe-files")
+        wait_for(lambda: "train_sft" in files.inner_text() and "recipe" in files.inner_text(), what="the files")
+        page.locator("#recipe-commands").get_by_text("trl sft --config recipe.yaml", exact=False).wait_for()
+
+        # The Train step sees the edited settings.
+        open_tab(page, "4 · Train")
+        page.locator("#train-summary").get_by_text(TINY_MODEL_ID).wait_for()
+        assert not errors, errors

@@ -1,0 +1,149 @@
+"""Memory and time estimates: weights agree with accelerate's own count; the total with measured peak RSS on CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core.config import RunConfig
+from core.device import DeviceInfo
+from core.memory import (
+    GB,
+    REFERENCE_PARAMS,
+    REFERENCE_TOKENS_PER_ROW,
+    estimate_memory,
+    estimate_time,
+    memory_parts,
+    parameter_counts,
+)
+from tests.test_presets import SMOLLM2
+
+CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
+A10G = DeviceInfo("cuda", "NVIDIA A10G", 24.0, True, 8)
+QWEN2_05B = {  # Qwen2-0.5B config.json: q/k/v biases, tied embeddings
+    "model_type": "qwen2",
+    "architectures": ["Qwen2ForCausalLM"],
+    "hidden_size": 896,
+    "intermediate_size": 4864,
+    "num_attention_heads": 14,
+    "num_hidden_layers": 24,
+    "num_key_value_heads": 2,
+    "vocab_size": 151936,
+    "tie_word_embeddings": True,
+    "max_position_embeddings": 32768,
+}
+# The estimate vs peak RSS measured for the tiny model (tests/test_memory.py, 2-core CPU): within 15%.
+RSS_TOLERANCE = 0.15
+
+
+def _accelerate_size(model_config: dict) -> int:
+    """accelerate's own size of the model (what `accelerate estimate-memory` reports), built with no weights."""
+    from accelerate import init_empty_weights
+    from accelerate.utils import calculate_maximum_sizes
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.for_model(**model_config)
+    with init_empty_weights():
+        model = AutoModelForCausalLM.from_config(config)
+    total, _ = calculate_maximum_sizes(model)
+    head, embed = model.get_output_embeddings().weight, model.get_input_embeddings().weight
+    if config.tie_word_embeddings and head is not embed:
+        # Built on the meta device, transformers 5 leaves the LM head untied (tying happens when weights load),
+        # so accelerate counts the shared matrix twice; the trained model holds it once.
+        total -= head.numel() * head.element_size()
+    return total
+
+
+@pytest.mark.parametrize("model_config", [SMOLLM2, QWEN2_05B], ids=["smollm2-135m", "qwen2-0.5b"])
+def test_weights_match_accelerates_estimate(model_config):
+    from accelerate.commands.estimate import estimate_training_usage
+
+    accelerate_bytes = _accelerate_size(model_config)  # float32
+    ours = parameter_counts(model_config).total * 4
+    assert ours == pytest.approx(accelerate_bytes, rel=0.01)
+    # accelerate's float32 training figure (weights + gradients + 2 Adam states) vs ours for a full fine-tune:
+    usage = estimate_training_usage(accelerate_bytes, "float32")
+    parts = memory_parts(model_config, RunConfig(method="full"), CPU)
+    ours_training = parts["weights"] + parts["gradients"] + parts["optimizer"]
+    assert ours_training == pytest.approx(usage["model"] + usage["gradients"] + usage["optimizer"], rel=0.01)
+
+
+def test_smollm2_parameter_count_is_the_reference_used_for_time():
+    assert parameter_counts(SMOLLM2).total == REFERENCE_PARAMS
+    assert parameter_counts(SMOLLM2).trainable_lora == 4_884_480  # LoRA r16 on all linear layers
+
+
+MEASURE = r"""
+import json, resource, sys
+import psutil, torch, transformers, peft
+path, batch, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(0)
+before = psutil.Process().memory_info().rss
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
+model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"))
+model.train()
+optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+ids = torch.randint(0, model.config.vocab_size, (batch, length))
+for _ in range(2):
+    model(input_ids=ids, labels=ids).loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"delta": peak - before}))
+"""
+
+
+@pytest.mark.parametrize("length", [256, 512])
+def test_estimate_is_within_tolerance_of_measured_peak_rss(tiny_model_path, length):
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(tiny_model_path), "4", str(length)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    measured = json.loads(out.stdout.strip().splitlines()[-1])["delta"]
+    model_config = json.loads((tiny_model_path / "config.json").read_text())
+    estimate = estimate_memory(model_config, RunConfig(max_length=length), CPU)
+    assert estimate.total_bytes == pytest.approx(measured, rel=RSS_TOLERANCE), (estimate.parts, measured)
+
+
+def test_verdicts_and_the_change_that_makes_it_fit():
+    config = RunConfig(method="full", per_device_batch_size=8, max_length=2048)
+    total = estimate_memory(SMOLLM2, config, CPU, available_bytes=1000 * GB).total_bytes
+    assert estimate_memory(SMOLLM2, config, CPU, available_bytes=int(total / 0.5)).verdict == "fits"
+    assert estimate_memory(SMOLLM2, config, CPU, available_bytes=int(total / 0.8)).verdict == "tight"
+    short = estimate_memory(SMOLLM2, config, CPU, available_bytes=int(total / 1.5))
+    assert short.verdict == "won't fit"
+    assert short.changes and "To make it fit" in short.advice
+    fixed = RunConfig.from_dict({**config.to_dict(), **short.changes})
+    assert estimate_memory(SMOLLM2, fixed, CPU, available_bytes=short.available_bytes).verdict == "fits"
+    hopeless = estimate_memory(SMOLLM2, config, CPU, available_bytes=GB // 10)
+    assert hopeless.verdict == "won't fit" and "smaller model" in hopeless.advice
+
+
+def test_lora_and_qlora_need_less_than_full_and_checkpointing_cuts_activations():
+    full = memory_parts(SMOLLM2, RunConfig(method="full"), A10G)
+    lora = memory_parts(SMOLLM2, RunConfig(method="lora"), A10G)
+    qlora = memory_parts(SMOLLM2, RunConfig(method="qlora"), A10G)
+    assert lora["optimizer"] < full["optimizer"] / 20
+    assert qlora["weights"] < lora["weights"] < full["weights"] * 1.1
+    plain = memory_parts(SMOLLM2, RunConfig(max_length=2048), CPU)["activations"]
+    checkpointed = memory_parts(SMOLLM2, RunConfig(max_length=2048, gradient_checkpointing=True), CPU)
+    assert checkpointed["activations"] < plain / 3
+
+
+def test_time_estimate_reproduces_the_measured_reference_and_scales_with_tokens():
+    lora = estimate_time(SMOLLM2, RunConfig(), CPU, REFERENCE_TOKENS_PER_ROW, 60)
+    assert lora.seconds_per_step == pytest.approx(2.2)  # sft-facts §6
+    assert lora.seconds == pytest.approx(132)
+    full = estimate_time(SMOLLM2, RunConfig(method="full"), CPU, REFERENCE_TOKENS_PER_ROW, 60)
+    assert full.seconds_per_step == pytest.approx(2.5)
+    bigger = estimate_time(SMOLLM2, RunConfig(gradient_accumulation_steps=4), CPU, REFERENCE_TOKENS_PER_ROW, 60)
+    assert bigger.seconds == pytest.approx(4 * lora.seconds)
+    assert estimate_time(SMOLLM2, RunConfig(), A10G, 88, 60).seconds is None  # no measured GPU figure

@@ -1,0 +1,104 @@
+"""The exported recipe: TRL's own parser reads back the app's values, and `trl sft --config` trains with it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import RunConfig, build_sft_config
+from core.device import DeviceInfo
+from core.recipe import SFT_FIELDS, export_recipe
+
+CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parse(recipe_path: Path):
+    from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
+
+    # The dataclasses `trl sft` parses with (trl/scripts/sft.py, make_parser).
+    parser = TrlParser((ScriptArguments, SFTConfig, ModelConfig, DatasetMixtureConfig))
+    return parser.parse_args_and_config(args=["--config", str(recipe_path)])
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        RunConfig(),
+        RunConfig(method="full", learning_rate=1e-4, max_steps=-1, num_epochs=2, eval_steps=0),
+        RunConfig(lora_r=32, lora_alpha=64, lora_target="attention", early_stopping_patience=2, max_length=1024),
+    ],
+    ids=["quick-demo", "full-epochs", "thorough-attention"],
+)
+def test_yaml_round_trips_through_trls_own_parser(tmp_path, config):
+    recipe = export_recipe(config, tmp_path / "recipe", CPU)
+    script_args, sft_args, model_args, _ = _parse(recipe.folder / "recipe.yaml")
+    expected = build_sft_config(config, "output", CPU, run_name="sft-coach-recipe")
+    for name in SFT_FIELDS:
+        assert getattr(sft_args, name) == getattr(expected, name), name
+    assert model_args.model_name_or_path == config.model_id
+    assert model_args.dtype == "float32"
+    assert model_args.use_peft is config.uses_peft
+    if config.uses_peft:
+        assert (model_args.lora_r, model_args.lora_alpha) == (config.lora_r, config.lora_alpha)
+        wanted = "all-linear" if config.lora_target == "all-linear" else ["k_proj", "o_proj", "q_proj", "v_proj"]
+        assert model_args.lora_target_modules == wanted
+    assert script_args.dataset_name == "data"
+    assert (recipe.folder / "data" / "train.jsonl").stat().st_size > 0
+
+
+def test_exports_hold_no_secrets_and_name_the_token_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_supersecretvalue123")
+    recipe = export_recipe(RunConfig(), tmp_path / "recipe", CPU)
+    everything = recipe.yaml_text + recipe.script_text + recipe.commands_text()
+    everything += "".join(p.read_text() for p in recipe.files)
+    assert "hf_supersecretvalue123" not in everything
+    assert "--secrets HF_TOKEN" in recipe.hf_jobs_command  # passed by name, value read from the user's env
+
+
+def test_demo_data_is_the_converted_rows_the_app_trains_on(tmp_path):
+    from core.data.prepare import load_demo_rows
+    from core.data.readers import read_jsonl
+
+    recipe = export_recipe(RunConfig(dataset="word_problems"), tmp_path / "recipe", CPU)
+    train, test, _ = load_demo_rows("word_problems")
+    written = read_jsonl(recipe.folder / "data" / "train.jsonl", "train.jsonl", on_bad_lines="error").rows
+    assert written == train and len(test) > 0
+    assert set(written[0]) == {"prompt", "completion"}  # converted, not the raw Question/Complex_CoT columns
+
+
+def test_standalone_script_is_valid_python(tmp_path):
+    recipe = export_recipe(RunConfig(method="full"), tmp_path / "recipe", CPU)
+    compile(recipe.script_text, "train_sft.py", "exec")
+    assert "LORA = None" in recipe.script_text
+
+
+@pytest.mark.slow
+def test_trl_sft_trains_from_the_exported_recipe_offline(tmp_path, tiny_model_path):
+    config = RunConfig(max_steps=2, save_steps=0, eval_steps=2, logging_steps=1)
+    recipe = export_recipe(config, tmp_path / "recipe", CPU, model_path=str(tiny_model_path))
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRACKIO_DIR": str(tmp_path / "trackio"),
+        "OMP_NUM_THREADS": "2",
+    }
+    trl = Path(sys.executable).with_name("trl")
+    out = subprocess.run(
+        [str(trl), "sft", "--config", "recipe.yaml"],
+        cwd=recipe.folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    result = recipe.folder / "output"
+    assert (result / "adapter_config.json").is_file()  # a LoRA adapter was trained and saved
+    assert "'train_loss'" in out.stdout or "train_loss" in out.stderr, out.stdout[-2000:]
+    assert "eval_loss" in out.stdout + out.stderr  # evaluated on data/test.jsonl at step 2
