@@ -26,6 +26,9 @@ class ConfigError(ValueError):
     """A setting is out of range; the message names the field and the fix."""
 
 
+MAX_OWN_PROBES = 5  # each probe costs a generation at every sampling step (bench/bench_generation.py)
+
+
 @dataclass
 class RunConfig:
     """Everything one training run needs. Defaults are the Quick demo preset."""
@@ -68,6 +71,8 @@ class RunConfig:
     """Token budget for each probe answer, so sampling stays a small share of training time."""
     num_probe_prompts: int = 3
     """How many held-out prompts to follow during training."""
+    probe_prompts: list[str] = field(default_factory=list)
+    """Your own prompts to follow during training too, after the held-out ones (they have no expected answer)."""
     save_steps: int = 20
     """Save a resumable checkpoint every this many steps (0 = none; Stop always saves one)."""
     eval_steps: int = 20
@@ -122,6 +127,12 @@ class RunConfig:
             fail("sample_max_new_tokens", "use between 1 and 1024 tokens.")
         if not (0 <= self.num_probe_prompts <= 10):
             fail("num_probe_prompts", "use between 0 and 10 prompts.")
+        if not isinstance(self.probe_prompts, list) or not all(isinstance(p, str) for p in self.probe_prompts):
+            fail("probe_prompts", "use a list of prompts as text, one per line in the page.")
+        if len(self.probe_prompts) > MAX_OWN_PROBES or any(not p.strip() for p in self.probe_prompts):
+            fail("probe_prompts", f"use at most {MAX_OWN_PROBES} prompts, none of them empty.")
+        if any(len(p) > 2000 for p in self.probe_prompts):
+            fail("probe_prompts", "use prompts under 2,000 characters each.")
 
     @property
     def effective_batch_size(self) -> int:

@@ -89,7 +89,7 @@ def run_training(job: Job) -> None:
     from transformers.trainer_callback import PrinterCallback
 
     from core.config import build_lora_config, build_sft_config
-    from core.data.prepare import prepare_training_data
+    from core.data.prepare import own_probes, prepare_training_data
     from core.device import detect_device
     from core.models import resolve_model
     from core.trainer import CoachSFTTrainer
@@ -101,7 +101,8 @@ def run_training(job: Job) -> None:
     model_path = resolve_model(config.model_id, progress=job.set_message)
     job.set_message("Preparing the dataset...")
     data = prepare_training_data(config.dataset, num_probes=config.num_probe_prompts, seed=config.seed)
-    job.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in data.probes])
+    probes = data.probes + own_probes(config.probe_prompts)
+    job.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
     train_dataset, eval_dataset = data.to_datasets()
     if eval_dataset is not None and config.max_eval_rows:
         eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
@@ -111,7 +112,7 @@ def run_training(job: Job) -> None:
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
     args = build_sft_config(config, job.run_dir / "checkpoints", device, run_name=job.job_id, has_eval=has_eval)
-    callbacks = [_make_callback(job, data.probes)]
+    callbacks = [_make_callback(job, probes)]
     if args.load_best_model_at_end:
         from transformers import EarlyStoppingCallback
 
@@ -139,7 +140,7 @@ def run_training(job: Job) -> None:
     trainer.save_model(str(result_dir))
     tokenizer.save_pretrained(str(result_dir))
     job.set_message("Checking that the saved model loads...")
-    load_check = check_trained_model(result_dir, data.probes)
+    load_check = check_trained_model(result_dir, probes)
     job.set_result(str(result_dir), load_check, trainer.state.best_model_checkpoint)
     kind = "LoRA adapter" if config.uses_peft else "model"
     if job.stop_requested:

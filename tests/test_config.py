@@ -25,6 +25,10 @@ T4 = DeviceInfo("cuda", "Tesla T4", 16.0, False, 8)
         ("lora_target", "everything", "lora_target"),
         ("warmup_ratio", 1.5, "warmup_ratio"),
         ("model_id", " ", "model_id"),
+        ("probe_prompts", ["one", " "], "probe_prompts"),
+        ("probe_prompts", ["p"] * 6, "probe_prompts"),
+        ("probe_prompts", "a single string", "probe_prompts"),
+        ("probe_prompts", ["x" * 2001], "probe_prompts"),
     ],
 )
 def test_bad_values_name_the_field_and_the_fix(field, value, hint):

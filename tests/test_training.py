@@ -32,6 +32,16 @@ def test_tiny_model_trains_on_the_json_demo_and_records_everything(tmp_path, tin
     assert snap.load_check.startswith("Reloaded from disk")
 
 
+def test_own_probe_prompts_are_answered_next_to_the_held_out_ones(tmp_path, tiny_model_path):
+    own = "Extract: Ada Lovelace, 36, lives in London."
+    _, _, snap = _train(
+        tmp_path, model_id=TINY_MODEL_ID, max_steps=2, sample_every=0, sample_max_new_tokens=4, probe_prompts=[own]
+    )
+    assert snap.phase == "finished", snap.error_detail
+    assert [p["prompt"] for p in snap.probes][-1] == own and snap.probes[-1]["reference"] == ""
+    assert all(s["prompts"][-1] == own and len(s["answers"]) == 4 for s in snap.samples)
+
+
 def test_word_problems_demo_trains_as_prompt_completion(tmp_path, tiny_model_path):
     _, _, snap = _train(
         tmp_path, model_id=TINY_MODEL_ID, dataset="word_problems", max_steps=2, sample_every=0, sample_max_new_tokens=4

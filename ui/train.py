@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from core.config import ConfigError, RunConfig, retry_settings_after_oom
+from core.config import MAX_OWN_PROBES, ConfigError, RunConfig, retry_settings_after_oom
 from core.jobs import RESUMABLE_PHASES, JobBusyError, JobManager, JobSnapshot
 from ui.train_views import render_diagnosis, render_result, render_samples, render_status, run_label
 
@@ -72,6 +72,13 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
                 resume = gr.Button("Resume", interactive=False, elem_id="resume-training")
                 retry = gr.Button("Retry with suggested changes", interactive=False, elem_id="retry-training")
             retry_note = gr.Markdown(elem_id="retry-note")
+            own_prompts = gr.Textbox(
+                label="Your own test prompts (optional)",
+                info=f"One per line, up to {MAX_OWN_PROBES}. Answered at step 0 and at every sampling step, next to "
+                "the held-out prompts, so you see how the model treats inputs you care about.",
+                lines=2,
+                elem_id="own-probes",
+            )
             if limits_text:
                 gr.Markdown(f"*{limits_text}*")
             runs = gr.Dropdown(
@@ -224,7 +231,18 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
         render_key,
     ]
     poll_inputs = [run_id, owner, render_key, smoothing, x_axis]
+
+    def set_own_prompts(text: str, values: dict | None):
+        prompts = [line.strip() for line in (text or "").splitlines() if line.strip()]
+        try:
+            config = RunConfig.from_dict({**(values or RunConfig().to_dict()), "probe_prompts": prompts})
+        except ConfigError as err:
+            gr.Warning(f"Your own test prompts: {err}")
+            return gr.skip()
+        return config.to_dict()
+
     config_state.change(describe_config, config_state, summary, show_progress="hidden")
+    own_prompts.blur(set_own_prompts, [own_prompts, config_state], config_state)
     start.click(start_run, [config_state, owner], [run_id, render_key]).then(refresh, poll_inputs, outputs)
     stop.click(stop_run, [run_id, owner], None).then(refresh, poll_inputs, outputs)
     resume.click(resume_run, [run_id, owner], render_key).then(refresh, poll_inputs, outputs)

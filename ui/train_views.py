@@ -87,7 +87,8 @@ def render_samples(snapshot: JobSnapshot | None) -> str:
     rows = []
     references = [p.get("reference", "") for p in snapshot.probes]
     if any(references):
-        cells = "".join(f"<td><code>{html.escape(r)}</code></td>" for r in references[: len(prompts)])
+        own = "<td><small>your prompt: no expected answer</small></td>"
+        cells = "".join(f"<td><code>{html.escape(r)}</code></td>" if r else own for r in references[: len(prompts)])
         rows.append(
             f"<tr class='coach-expected'><th scope='row'>Expected<br><small>from the data</small></th>{cells}</tr>"
         )

@@ -9,7 +9,7 @@ from core.data.convert import ColumnMapping, prompt_messages, reference_answer, 
 from core.data.errors import DataError
 from core.data.readers import read_jsonl
 
-__all__ = ["DataError", "PreparedData", "load_demo_rows", "prepare_training_data"]
+__all__ = ["DataError", "PreparedData", "load_demo_rows", "own_probes", "prepare_training_data"]
 
 
 @dataclass
@@ -32,6 +32,15 @@ class PreparedData:
 def _read_jsonl(path: Path) -> list[dict]:
     # Strict: the wizard has already checked and exported these rows, so a broken line here is a real error.
     return read_jsonl(path, path.name, on_bad_lines="error").rows
+
+
+def own_probes(prompts: list[str]) -> list[dict]:
+    """The user's own probe prompts, asked as a single user turn; they have no expected answer.
+
+    >>> own_probes(["Extract: Ada, 36, lives in London."])
+    [{'messages': [{'role': 'user', 'content': 'Extract: Ada, 36, lives in London.'}], 'reference': ''}]
+    """
+    return [{"messages": [{"role": "user", "content": p.strip()}], "reference": ""} for p in prompts if p.strip()]
 
 
 def _probes_from(rows: list[dict], count: int) -> list[dict]:
