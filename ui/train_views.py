@@ -6,9 +6,11 @@ Every piece of user or model text goes through ``html.escape``.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 from core.jobs import JobSnapshot
 from core.progress import format_duration, measure_progress
+from core.run_store import list_checkpoints
 
 PHASE_LABELS = {
     "queued": ("Waiting", "#6b7280"),
@@ -146,11 +148,35 @@ def render_result(snapshot: JobSnapshot | None, trackio_dir: str) -> str:
         )
     if snapshot.load_check:
         parts.append(f"<p><b>Load check:</b> {html.escape(snapshot.load_check)}</p>")
+    parts.append(render_checkpoints(Path(snapshot.run_dir), snapshot.best_checkpoint))
     parts.append(
         "<p><b>Compare runs in trackio:</b> every run logs there locally. In a terminal: "
         f"<code>TRACKIO_DIR={html.escape(trackio_dir)} .venv/bin/trackio show --project sft-coach</code></p>"
     )
     return "<div class='coach-card'>" + "".join(parts) + "</div>"
+
+
+def render_checkpoints(run_dir: Path, best: str | None = None) -> str:
+    """The run's checkpoints with their step and validation loss; partial ones (a crash mid-save) are marked."""
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        return ""
+    rows = []
+    for checkpoint in reversed(checkpoints):
+        loss = f"{checkpoint.eval_loss:.4f}" if checkpoint.eval_loss is not None else "—"
+        note = "best" if best and Path(best).name == checkpoint.path.name else ""
+        if not checkpoint.complete:
+            note = "incomplete: skipped when resuming"
+        rows.append(
+            f"<tr><td>{checkpoint.step}</td><td>{loss}</td><td>{html.escape(note)}</td>"
+            f"<td><code>{html.escape(str(checkpoint.path))}</code></td></tr>"
+        )
+    return (
+        "<details><summary><b>Checkpoints</b> "
+        f"({len(checkpoints)}; chat with any of them in 5 · Try it, resume from the newest complete one)</summary>"
+        "<table class='coach-samples'><tr><th scope='col'>Step</th><th scope='col'>Validation loss</th>"
+        "<th scope='col'></th><th scope='col'>Folder</th></tr>" + "".join(rows) + "</table></details>"
+    )
 
 
 def run_label(snapshot: JobSnapshot) -> str:
