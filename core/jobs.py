@@ -299,6 +299,13 @@ TrainerFn = Callable[[Job], None]
 
 
 def _default_trainer(job: Job) -> None:
+    """One device: train in this thread. Several GPUs: an accelerate worker per GPU (core/launch.py)."""
+    from core.launch import SubprocessTrainer, count_cuda_gpus, plan_launch
+
+    plan = plan_launch(count_cuda_gpus())
+    if plan.uses_subprocess:
+        SubprocessTrainer(plan)(job)
+        return
     from core.training import run_training
 
     run_training(job)

@@ -29,6 +29,8 @@ def _make_callback(job: Job, probes: list[dict]):
             self.last_sample_step = -1
 
         def _sample(self, state, model, tokenizer) -> None:
+            if not state.is_world_process_zero:  # several ranks (core/launch.py): the main one samples and records
+                return
             done = {entry["step"] for entry in job.snapshot().samples}
             if not probes or state.global_step == self.last_sample_step or state.global_step in done:
                 return
@@ -79,8 +81,11 @@ def check_trained_model(result_dir: Path, probes: list[dict]) -> str:
     return f"Reloaded from disk and generated: {answer[:80]!r}"
 
 
-def run_training(job: Job) -> None:
-    """Train ``job.config`` end to end; the job manager handles phases on errors."""
+def run_training(job: Job, extra_callbacks: list | tuple = ()) -> None:
+    """Train ``job.config`` end to end; the job manager handles phases on errors.
+
+    ``extra_callbacks`` run before the app's own at each event (core/launch.py adds its Stop sync).
+    """
     os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported
     from core.ml_stack import import_training_stack
 
@@ -112,7 +117,7 @@ def run_training(job: Job) -> None:
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
     args = build_sft_config(config, job.run_dir / "checkpoints", device, run_name=job.job_id, has_eval=has_eval)
-    callbacks = [_make_callback(job, probes)]
+    callbacks = [*extra_callbacks, _make_callback(job, probes)]
     if args.load_best_model_at_end:
         from transformers import EarlyStoppingCallback
 
@@ -138,6 +143,8 @@ def run_training(job: Job) -> None:
     result_dir = job.run_dir / "final"
     job.set_message("Saving the trained model...")
     trainer.save_model(str(result_dir))
+    if not trainer.is_world_process_zero():
+        return  # several ranks (core/launch.py): the main one saves the tokenizer and checks the result
     tokenizer.save_pretrained(str(result_dir))
     job.set_message("Checking that the saved model loads...")
     load_check = check_trained_model(result_dir, probes)

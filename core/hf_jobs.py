@@ -1,0 +1,188 @@
+"""Send an exported recipe to Hugging Face Jobs (a rented GPU), and say where to follow it.
+
+The command comes from ``core/recipe.py`` (``Recipe.hf_jobs_command``): this
+module fills in the dataset and output repos, turns that same command into the
+``HfApi.run_uv_job`` call, so what the page shows and what is sent cannot
+drift apart, and submits it. The token travels only as the job's ``HF_TOKEN``
+secret and the API's ``token=`` argument; it is never put in a returned text,
+a message or a file, and any error text is scrubbed of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.recipe import DATA_FOLDER, Recipe
+
+DATASET_PLACEHOLDER = "your-name/your-dataset"
+MODEL_PLACEHOLDER = "your-name/your-model"
+
+
+class HfJobsError(RuntimeError):
+    """A Hugging Face Jobs submission could not be made; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class HfJobRequest:
+    """One ``hf jobs uv run`` call: the command to show and the same values for ``run_uv_job``."""
+
+    command: str
+    script: Path
+    flavor: str
+    timeout: str
+    env: dict[str, str] = field(default_factory=dict)
+    secret_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HfJobSubmission:
+    """A submitted job: its id and where to follow it. Holds no token."""
+
+    job_id: str
+    url: str
+    status: str
+    dataset_repo: str
+    command: str
+
+    @property
+    def logs_command(self) -> str:
+        return f"hf jobs logs {self.job_id}"
+
+    @property
+    def status_command(self) -> str:
+        return f"hf jobs inspect {self.job_id}"
+
+    def describe(self) -> str:
+        return (
+            f"Submitted to Hugging Face Jobs as {self.job_id} ({self.status}). Follow it at {self.url} "
+            f"or with `{self.logs_command}`; the data was pushed to the dataset {self.dataset_repo}."
+        )
+
+
+def _check_repo_id(name: str, value: str) -> str:
+    value = (value or "").strip()
+    if value.count("/") != 1 or not all(value.split("/")) or " " in value:
+        raise HfJobsError(f"'{name}' = {value!r} is not a Hub repo id: write it as your-name/repo-name.")
+    return value
+
+
+def build_job_request(recipe: Recipe, dataset_repo: str, output_repo: str | None = None) -> HfJobRequest:
+    """The recipe's ``hf jobs`` command with the repos filled in, parsed into the API call's values."""
+    dataset_repo = _check_repo_id("dataset_repo", dataset_repo)
+    command = recipe.hf_jobs_command.replace(DATASET_PLACEHOLDER, dataset_repo)
+    if output_repo:
+        command = command.replace(MODEL_PLACEHOLDER, _check_repo_id("output_repo", output_repo))
+    else:
+        command = command.replace(f" -e HUB_MODEL_ID={MODEL_PLACEHOLDER}", "")
+    words = shlex.split(command.replace("\\\n", " "))
+    if words[:4] != ["hf", "jobs", "uv", "run"]:
+        raise HfJobsError(f"The recipe's Jobs command does not start with `hf jobs uv run`: {command!r}.")
+    values: dict[str, Any] = {"env": {}, "secrets": []}
+    rest = words[4:]
+    while rest and rest[0].startswith("-"):
+        flag, value, rest = rest[0], rest[1], rest[2:]
+        if flag == "--flavor":
+            values["flavor"] = value
+        elif flag == "--timeout":
+            values["timeout"] = value
+        elif flag == "--secrets":
+            values["secrets"].append(value)
+        elif flag in ("-e", "--env"):
+            key, _, setting = value.partition("=")
+            values["env"][key] = setting
+        else:
+            raise HfJobsError(f"The recipe's Jobs command has a flag this app cannot send: {flag}.")
+    if len(rest) != 1:
+        raise HfJobsError(f"The recipe's Jobs command should end with one script, not {rest!r}.")
+    return HfJobRequest(
+        command=command,
+        script=recipe.folder / rest[0],
+        flavor=values.get("flavor", "cpu-basic"),
+        timeout=values.get("timeout", "30m"),
+        env=values["env"],
+        secret_names=tuple(values["secrets"]),
+    )
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
+
+
+def _find_token(token: str | None) -> str:
+    if token:
+        return token.strip()
+    from huggingface_hub import get_token
+
+    found = get_token()  # HF_TOKEN, then the token saved by `hf auth login`
+    if not found:
+        raise HfJobsError(
+            "No Hugging Face token found, so nothing was sent. Create a token with write access at "
+            "https://huggingface.co/settings/tokens, then set HF_TOKEN or run `hf auth login`."
+        )
+    return found
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "hf_***") if token else text
+
+
+def submit_recipe_job(
+    recipe: Recipe,
+    dataset_repo: str,
+    output_repo: str | None = None,
+    token: str | None = None,
+    api: Any = None,
+) -> HfJobSubmission:
+    """Push the recipe's data as a private dataset, start the training job, and return where to follow it.
+
+    ``api`` is an ``huggingface_hub.HfApi`` (the default) or anything with the
+    same ``whoami``, ``create_repo``, ``upload_folder`` and ``run_uv_job``.
+    """
+    request = build_job_request(recipe, dataset_repo, output_repo)
+    if _offline():
+        raise HfJobsError(
+            "The app is offline (HF_HUB_OFFLINE is set), so nothing was sent to Hugging Face Jobs. Unset it on a "
+            f"machine with internet, or run the command yourself:\n{request.command}"
+        )
+    token = _find_token(token)
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+    step = "checking your token"
+    try:
+        user = api.whoami(token=token)
+        step = f"pushing the data to the dataset {request.env.get('SFT_DATA')}"
+        repo = request.env["SFT_DATA"]
+        api.create_repo(repo, repo_type="dataset", private=True, exist_ok=True, token=token)
+        api.upload_folder(repo_id=repo, repo_type="dataset", folder_path=str(recipe.folder / DATA_FOLDER), token=token)
+        step = "starting the job"
+        job = api.run_uv_job(
+            str(request.script),
+            env=request.env,
+            secrets={name: token for name in request.secret_names},  # the script reads HF_TOKEN to push
+            flavor=request.flavor,
+            timeout=request.timeout,
+            token=token,
+        )
+    except Exception as err:  # noqa: BLE001 - every failure becomes one sentence without the token
+        detail = _scrub(f"{type(err).__name__}: {err}", token)
+        hint = (
+            " The token was refused: check that it is valid and has write access (https://huggingface.co/settings/tokens)."
+            if step == "checking your token"
+            else ""
+        )
+        raise HfJobsError(f"Hugging Face Jobs: failed while {step}.{hint} ({detail[:300]})") from None
+    owner = (user or {}).get("name", "?")
+    status = getattr(getattr(job, "status", None), "stage", "submitted")
+    return HfJobSubmission(
+        job_id=job.id,
+        url=getattr(job, "url", f"https://huggingface.co/jobs/{owner}/{job.id}"),
+        status=str(status),
+        dataset_repo=request.env["SFT_DATA"],
+        command=request.command,
+    )

@@ -1,0 +1,150 @@
+"""The subprocess path: which machines use it, and a real worker training the tiny model on CPU with one process."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+
+from core.config import RunConfig
+from core.jobs import JobManager
+from core.launch import STOP_FILE, WORKER_LOG, LaunchPlan, SubprocessTrainer, plan_launch
+from core.models import TINY_MODEL_ID
+from core.run_store import last_complete_checkpoint
+
+ONE_CPU_PROCESS = LaunchPlan("subprocess", num_processes=1)
+
+
+def test_two_gpus_train_through_accelerate_with_one_process_per_gpu(tmp_path):
+    plan = plan_launch(gpu_count=2)
+    assert plan.uses_subprocess
+    command = plan.command(tmp_path / "run")
+    assert command[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+    assert "--multi_gpu" in command
+    assert command[command.index("--num_processes") + 1] == "2"
+    assert command[-4:] == ["-m", "core.launch", "--run-dir", str(tmp_path / "run")]
+    assert "--cpu" not in command
+
+
+def test_one_gpu_or_a_cpu_keeps_the_thread():
+    for gpus in (0, 1):
+        plan = plan_launch(gpu_count=gpus)
+        assert plan.mode == "thread" and not plan.uses_subprocess
+
+
+def test_one_process_on_cpu_runs_plain_python_or_accelerate_with_cpu(tmp_path):
+    assert ONE_CPU_PROCESS.command("r") == [sys.executable, "-m", "core.launch", "--run-dir", "r"]
+    command = LaunchPlan("subprocess", use_accelerate=True).command("r")
+    assert "--cpu" in command and "--multi_gpu" not in command
+    assert command[command.index("--num_processes") + 1] == "1"
+
+
+def _tiny(**settings) -> RunConfig:
+    values = dict(model_id=TINY_MODEL_ID, sample_every=0, num_probe_prompts=1, sample_max_new_tokens=4)
+    return RunConfig(**{**values, **settings})
+
+
+def test_worker_trains_and_the_parent_sees_every_step_live(tmp_path, tiny_model_path):
+    manager = JobManager(tmp_path / "runs", trainer=SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2))
+    job = manager.start(_tiny(max_steps=6, save_steps=0, eval_steps=3, max_eval_rows=4))
+    seen_while_active: list[int] = []
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        snap = manager.snapshot(job.job_id)
+        if not snap.is_active:
+            break
+        if snap.metrics:
+            seen_while_active.append(len(snap.metrics))
+        time.sleep(0.1)
+    snap = manager.wait(job.job_id, timeout=60)
+    assert snap.phase == "finished", (snap.error, snap.error_detail)
+    assert seen_while_active and min(seen_while_active) < 6  # the parent followed the steps while they came in
+    assert [m["step"] for m in snap.metrics] == [1, 2, 3, 4, 5, 6]
+    assert "loss" in snap.metrics[-1] and "memory_gb" in snap.metrics[-1]
+    lines = (job.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
+    assert [e["step"] for e in snap.eval_metrics] == [3, 6]
+    assert [s["step"] for s in snap.samples] == [0, 6] and len(snap.probes) == 1
+    assert (snap.step, snap.total_steps) == (6, 6)
+    assert (job.run_dir / "final" / "adapter_config.json").is_file()
+    assert snap.load_check.startswith("Reloaded from disk")
+    state = json.loads((job.run_dir / "state.json").read_text())
+    assert state["phase"] == "finished" and state["step"] == 6
+
+
+def test_stop_mid_run_stops_the_worker_with_a_checkpoint(tmp_path, tiny_model_path):
+    manager = JobManager(tmp_path / "runs", trainer=SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2))
+    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0))
+    deadline = time.time() + 600
+    while manager.snapshot(job.job_id).step < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    assert manager.stop(job.job_id)
+    snap = manager.wait(job.job_id, timeout=600)
+    assert snap.phase == "stopped", (snap.error, snap.error_detail)
+    assert 3 <= snap.step < 400
+    checkpoint = last_complete_checkpoint(job.run_dir)
+    assert checkpoint is not None and checkpoint.step == snap.step
+    assert (job.run_dir / "final" / "adapter_config.json").is_file()
+    assert (job.run_dir / STOP_FILE).is_file()
+
+
+def test_a_failing_worker_marks_the_run_failed_with_its_error(tmp_path, tiny_model_path):
+    manager = JobManager(tmp_path / "runs", trainer=SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2))
+    missing = tmp_path / "no-such-model"
+    snap = manager.wait(manager.start(_tiny(model_id=str(missing))).job_id, timeout=300)
+    assert snap.phase == "failed"
+    assert snap.error.startswith("Training failed in the worker process: ")
+    assert str(missing) in snap.error and "is not a model folder" in snap.error
+    assert "Traceback" in snap.error_detail  # the worker's log tail, for the details view
+    assert (tmp_path / "runs" / snap.job_id / WORKER_LOG).is_file()
+    # The manager is free for the next run.
+    good = manager.start(_tiny(max_steps=1, save_steps=0, eval_steps=0, num_probe_prompts=0))
+    assert manager.wait(good.job_id, timeout=300).phase == "finished"
+
+
+class _DeafPlan(LaunchPlan):
+    """A 'worker' that never looks at the stop file, to exercise the last resort."""
+
+    def command(self, run_dir):
+        return [sys.executable, "-c", "import time; time.sleep(120)"]
+
+
+def test_a_worker_that_ignores_stop_is_terminated_after_the_grace_period(tmp_path):
+    trainer = SubprocessTrainer(_DeafPlan("subprocess"), poll_seconds=0.1, stop_grace_seconds=0.5)
+    manager = JobManager(tmp_path / "runs", trainer=trainer)
+    job = manager.start(RunConfig())
+    time.sleep(0.5)
+    started = time.time()
+    assert manager.stop(job.job_id)
+    snap = manager.wait(job.job_id, timeout=30)
+    assert time.time() - started < 15
+    assert snap.phase == "stopped"
+    assert "terminated" in snap.message
+
+
+class _TwoCpuRanks(LaunchPlan):
+    """Two data-parallel ranks on CPU (torchrun + gloo): what accelerate's --multi_gpu does, minus the GPUs."""
+
+    def command(self, run_dir):
+        worker = ["-m", "core.launch", "--run-dir", str(run_dir)]
+        return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", *worker]
+
+
+@pytest.mark.slow
+def test_two_ranks_record_each_step_once_and_stop_together(tmp_path, tiny_model_path):
+    trainer = SubprocessTrainer(_TwoCpuRanks("subprocess", num_processes=2), poll_seconds=0.2)
+    manager = JobManager(tmp_path / "runs", trainer=trainer)
+    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0))
+    deadline = time.time() + 600
+    while manager.snapshot(job.job_id).step < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    manager.stop(job.job_id)
+    snap = manager.wait(job.job_id, timeout=600)
+    assert snap.phase == "stopped", (snap.error, snap.error_detail)
+    lines = (job.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == list(range(1, snap.step + 1))  # rank 1 wrote nothing
+    assert [s["step"] for s in snap.samples] == [0, snap.step]
+    assert last_complete_checkpoint(job.run_dir).step == snap.step  # both ranks left the loop at the same step
+    assert (job.run_dir / "final" / "adapter_config.json").is_file()
