@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from core.device import DeviceInfo, precision_flags
+from core.device import DeviceInfo, attention_implementation, precision_flags
 from core.ml_stack import import_training_stack
 from core.models import OFFLINE_MODEL_ID
 
@@ -218,6 +218,7 @@ def build_model_init_kwargs(config: RunConfig, device: DeviceInfo) -> dict[str, 
     kwargs: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": False}
     if device.is_cuda:
         kwargs["dtype"] = "bfloat16" if device.bf16 else "float16"
+        kwargs["attn_implementation"] = attention_implementation(device)  # sdpa, or FlashAttention 2 if installed
     else:
         kwargs["dtype"] = "float32"  # CPU and MPS train in float32 here
     if config.method == "qlora":

@@ -48,3 +48,25 @@ def precision_flags(device: DeviceInfo) -> dict[str, bool]:
     if device.is_cuda:
         return {"bf16": device.bf16, "fp16": not device.bf16}
     return {"bf16": False, "fp16": False}
+
+
+def flash_attention_installed() -> bool:
+    """Whether the ``flash-attn`` package (FlashAttention 2) can be imported; it is not in requirements.txt."""
+    import importlib.util
+
+    return importlib.util.find_spec("flash_attn") is not None
+
+
+def attention_implementation(device: DeviceInfo) -> str | None:
+    """The ``attn_implementation`` the model is loaded with; None keeps transformers' default (CPU, MPS).
+
+    On CUDA: FlashAttention 2 when flash-attn is installed and the GPU is
+    Ampere or newer (FlashAttention 2 needs Ampere+, the same GPUs that have
+    bf16, so ``device.bf16`` stands for it); otherwise PyTorch's fused SDPA,
+    which needs no extra package. Set explicitly so the run records it.
+    """
+    if not device.is_cuda:
+        return None
+    if device.bf16 and flash_attention_installed():
+        return "flash_attention_2"
+    return "sdpa"
