@@ -9,6 +9,8 @@ themselves are ``core.data.wizard``; this file only lays them out and turns erro
 
 from __future__ import annotations
 
+import itertools
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -43,6 +45,35 @@ from ui.data_outputs import (
     target_props,
 )
 from ui.data_views import render_converted_rows, render_detection, render_in_use, render_message, render_report
+
+
+class LatestOnly:
+    """Per browser session, only the newest of several overlapping calls may show its result.
+
+    The tokenizer check runs on page load and again whenever the data or model changes, as separate events
+    that can overlap; without this, a slow check of the previous dataset could finish last and put its
+    preview back over the new one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tickets = itertools.count()
+        self._newest: dict[str, int] = {}
+
+    def begin(self, session: str) -> int:
+        with self._lock:
+            ticket = next(self._tickets)
+            self._newest[session] = ticket
+            return ticket
+
+    def is_newest(self, session: str, ticket: int) -> bool:
+        with self._lock:
+            return self._newest.get(session) == ticket
+
+    def end(self, session: str, ticket: int) -> None:
+        with self._lock:
+            if self._newest.get(session) == ticket:
+                del self._newest[session]  # nothing newer is running: forget the session
 
 
 def build_data_step(config_state: gr.State, dataset_rows: gr.State) -> dict:
@@ -225,13 +256,26 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State) -> dict:
             return [gr.skip(), render_message(text, "error"), *[gr.skip()] * (len(draft_outputs) - 2)]
         return draft_updates(new, full=False)
 
+    latest_check = LatestOnly()
+
     def check_with_model(
         current: DataDraft,
         values: dict,
         accept_recommended: bool,
         previous: DataCheck | None,
+        request: gr.Request,
         progress=gr.Progress(),  # noqa: B008 - gradio injects it
     ):
+        session = getattr(request, "session_hash", None) or ""
+        ticket = latest_check.begin(session)
+        try:
+            updates = _check(current, values, accept_recommended, previous, progress)
+        finally:
+            newest = latest_check.is_newest(session, ticket)
+            latest_check.end(session, ticket)
+        return updates if newest else [gr.skip()] * len(check_outputs)
+
+    def _check(current: DataDraft, values: dict, accept_recommended: bool, previous: DataCheck | None, progress):
         if current is None or current.conversion is None:
             return [gr.skip()] * len(check_outputs)
         model_id = (values or {}).get("model_id") or defaults.model_id
