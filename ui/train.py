@@ -133,9 +133,11 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
             f"max length {config.max_length}, {steps}"
         )
 
-    def start_run(values: dict | None, who: str | None):
+    def start_run(values: dict | None, who: str | None, own_text: str):
+        # The prompts box is read here, not through its own event: Start must see what was just typed.
+        prompts = [line.strip() for line in (own_text or "").splitlines() if line.strip()]
         try:
-            job = manager.start(RunConfig.from_dict(values or {}), owner=who)
+            job = manager.start(RunConfig.from_dict({**(values or {}), "probe_prompts": prompts}), owner=who)
         except (ConfigError, JobBusyError) as err:
             gr.Warning(str(err))
             return gr.skip(), gr.skip()
@@ -232,18 +234,10 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
     ]
     poll_inputs = [run_id, owner, render_key, smoothing, x_axis]
 
-    def set_own_prompts(text: str, values: dict | None):
-        prompts = [line.strip() for line in (text or "").splitlines() if line.strip()]
-        try:
-            config = RunConfig.from_dict({**(values or RunConfig().to_dict()), "probe_prompts": prompts})
-        except ConfigError as err:
-            gr.Warning(f"Your own test prompts: {err}")
-            return gr.skip()
-        return config.to_dict()
-
     config_state.change(describe_config, config_state, summary, show_progress="hidden")
-    own_prompts.blur(set_own_prompts, [own_prompts, config_state], config_state)
-    start.click(start_run, [config_state, owner], [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    start.click(start_run, [config_state, owner, own_prompts], [run_id, render_key]).then(
+        refresh, poll_inputs, outputs
+    )
     stop.click(stop_run, [run_id, owner], None).then(refresh, poll_inputs, outputs)
     resume.click(resume_run, [run_id, owner], render_key).then(refresh, poll_inputs, outputs)
     retry.click(retry_run, [run_id, owner], [run_id, render_key]).then(refresh, poll_inputs, outputs)
