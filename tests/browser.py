@@ -1,10 +1,16 @@
-"""Debian's Chromium driven by Playwright for Python (never a downloaded browser)."""
+"""Debian's Chromium driven by Playwright for Python (never a downloaded browser), and what a person sees on the page.
+
+The helpers read the page the way a person does: text, enabled buttons, the points drawn in a chart, where
+the keyboard focus is. Screenshots go to ``test-artifacts/screenshots``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -40,3 +46,83 @@ def chromium_page(width: int = 1366, height: int = 768) -> Iterator:
             yield page, errors
         finally:
             context.close()
+
+
+# ---- what a person sees, read from the page ----------------------------------------------------------------------
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+def shot(page, name: str) -> None:
+    """Save a full-page screenshot as evidence (``test-artifacts/screenshots/<name>.png``): look at them."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def plot_points(page, elem_id: str) -> list[int]:
+    """Number of points in each trace of a plotly chart, read from the page."""
+    return page.evaluate(
+        """(id) => { const p = document.querySelector('#' + id + ' .js-plotly-plot');
+                     return p && p.data ? p.data.map(t => (t.x || []).length) : []; }""",
+        elem_id,
+    )
+
+
+def wait_for(predicate, timeout: float = 120, interval: float = 0.5, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy (and return that), or fail saying what was awaited."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def run_phase(page) -> str:
+    """The Train step's status badge (Running, Stopped, Finished...)."""
+    return page.locator("#run-status .coach-badge").inner_text(timeout=5000)
+
+
+# Every visible form control and button, with the name a screen reader would announce (a simplified version of
+# the accessible-name computation: aria-labelledby, aria-label, <label>, then a button's own text or title).
+ACCESSIBLE_NAMES_JS = """() => {
+  const visible = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+  const text = e => (e ? e.textContent : '').replace(/\\s+/g, ' ').trim();
+  const nameOf = e => {
+    const by = e.getAttribute('aria-labelledby');
+    const labelledBy = by ? by.split(/\\s+/).map(id => text(document.getElementById(id))).join(' ').trim() : '';
+    if (labelledBy) return labelledBy;
+    const aria = (e.getAttribute('aria-label') || '').trim();
+    if (aria) return aria;
+    if (e.labels && e.labels.length) { const t = [...e.labels].map(text).join(' ').trim(); if (t) return t; }
+    if (e.tagName === 'BUTTON' || e.getAttribute('role') === 'tab') { if (text(e)) return text(e); }
+    return (e.getAttribute('title') || '').trim();
+  };
+  const controls = document.querySelectorAll('input, textarea, select, button, [role=button], [role=tab]');
+  return [...controls]
+    .filter(e => e.type !== 'hidden' && visible(e))
+    .map(e => ({tag: e.tagName.toLowerCase(), type: e.type || '', name: nameOf(e),
+                where: (e.closest('[id]') || {}).id || '', placeholder: e.placeholder || ''}));
+}"""
+
+
+def accessible_controls(page) -> list[dict]:
+    """The visible inputs, text areas, selects and buttons of the page, each with its accessible name."""
+    return page.evaluate(ACCESSIBLE_NAMES_JS)
+
+
+def focused(page) -> dict:
+    """The element that has keyboard focus: its text, role, id, and whether the browser draws a focus ring."""
+    return page.evaluate(
+        """() => { const e = document.activeElement; const s = getComputedStyle(e);
+                   const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+                   const ring = outline || s.boxShadow !== 'none';
+                   return {text: (e.textContent || '').trim(), role: e.getAttribute('role') || '', id: e.id,
+                           selected: e.getAttribute('aria-selected'),
+                           focusVisible: e.matches(':focus-visible'), ring}; }"""
+    )

@@ -1,27 +1,30 @@
-"""The guided flow in a real browser (Debian's Chromium through Playwright), as a newcomer would use it.
+"""The whole guided flow in one browser session, as a newcomer would use it (Debian's Chromium through Playwright).
 
 The app runs on loopback with the tiny random model preselected
 (``SFT_COACH_DEFAULT_MODEL``) so training takes seconds. Each step asserts
-what a person sees, and saves a screenshot to ``test-artifacts/screenshots``
-at 1366x768 (plus a narrow phone width for the main steps).
+what a person sees (text, enabled buttons, points drawn in the charts) and
+saves a screenshot to ``test-artifacts/screenshots`` at 1366x768; the
+narrow-screen test saves each step at a phone's 390x844.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
 
 from core.models import TINY_MODEL_ID
 from tests.app_server import AppServer
-from tests.browser import chromium_page
+from tests.browser import SHOTS, chromium_page, open_tab, plot_points, run_phase, shot, wait_for
+
+__all__ = ["IGNORED_CONSOLE", "SHOTS", "open_tab", "plot_points", "run_phase", "shot", "wait_for"]  # shared helpers
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+BAD_FILE = Path(__file__).resolve().parent / "data" / "bad" / "binary.jsonl"
 # Messages the browser prints that are not errors of this app (none are known today; keep this list short).
 IGNORED_CONSOLE = ()
+WALKTHROUGH_STEPS = 40  # long enough to Stop mid-run and still see Resume add steps; seconds with the tiny model
 
 
 @pytest.fixture(scope="module")
@@ -35,84 +38,201 @@ def server(tmp_path_factory, tiny_model_path):
     assert "Traceback" not in log, log[-4000:]
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+def app_errors(errors: list[str]) -> list[str]:
+    return [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)]
 
 
-def plot_points(page, elem_id: str) -> list[int]:
-    """Number of points in each trace of a plotly chart, read from the page."""
-    return page.evaluate(
-        """(id) => { const p = document.querySelector('#' + id + ' .js-plotly-plot');
-                     return p && p.data ? p.data.map(t => (t.x || []).length) : []; }""",
-        elem_id,
+def loss_points(page) -> int:
+    return sum(plot_points(page, "loss-plot"))
+
+
+# ---- the walkthrough, one step of the guided flow per function ----------------------------------------------------
+
+
+def checklist_verdict(page) -> None:
+    for key in ("tried_prompting", "needs_format", "specialised_domain", "has_data", "has_compute"):
+        page.locator(f"#q-{key}").get_by_text("Yes", exact=True).click()
+    page.locator("#checklist-verdict").get_by_text("Fine-tuning looks worth it.").wait_for()
+    page.locator("#verdict-banner").get_by_text("Step 1 verdict").wait_for()  # stays above every step
+    shot(page, "01-checklist")
+
+
+def data_word_problems(page) -> str:
+    """Pick the word-problems demo, check the prefilled mapping and the loss tokens, use it; returns the folder."""
+    page.locator("#next-data").click()
+    # Wait for the default demo's check (run when the page opens) before switching: if it ends after the word
+    # problems' check it overwrites their preview (a race in ui/data.py, reported; seen twice under CPU load).
+    page.locator("#training-preview .sft-loss").first.wait_for(timeout=120_000)
+    page.locator("#demo-choice").get_by_text("Word problems", exact=False).click()
+    page.locator("#data-preview").get_by_text("Complex_CoT").first.wait_for()
+    mapping = [page.locator(f"#map-{part} input").input_value() for part in ("prompt", "completion", "reasoning")]
+    assert mapping == ["Question", "Response", "Complex_CoT"], mapping
+    page.locator("#mapped-preview").get_by_text("<think>", exact=False).first.wait_for()
+    # The loss-token preview: the answer, with its <think> block, is what the model is trained on. (The previous
+    # demo's preview stays on screen for a moment while the new one is rendered.)
+    trained_text = lambda: " ".join(page.locator("#training-preview .sft-loss").all_inner_texts())  # noqa: E731
+    wait_for(lambda: "</think>" in trained_text(), timeout=90, what="the answer with <think> highlighted")
+    trained = trained_text()
+    context = " ".join(page.locator("#training-preview .sft-context").all_inner_texts())
+    assert "<think>" in trained and "The answer is" in trained and "<|im_end|>" in trained, trained[:400]
+    assert "<|im_start|>user" in context and "<think>" not in context, context[:400]  # the question: context only
+    shot(page, "02-data")
+
+    page.locator("#use-dataset").click()
+    page.locator("#use-message").get_by_text("Wrote 1,000 training and 100 validation rows").wait_for()
+    in_use = page.locator("#data-in-use")
+    in_use.get_by_text("1,000 training rows", exact=False).wait_for()
+    folder = in_use.inner_text().split("Training will use: ")[1].split(",")[0].strip()
+    assert "datasets/word-problems-" in folder, folder
+    shot(page, "02-data-used-walkthrough")
+    return folder
+
+
+def settings_preset_and_recipe(page) -> None:
+    page.locator("#next-settings").click()
+    cards = page.locator("#settings-cards")
+    # Balanced explains its batch from the data size (Training Hub's 128 for 1,000 rows, split to fit a CPU)...
+    page.locator("#preset-choice").get_by_text("Balanced", exact=True).click()
+    cards.get_by_text("4 x 32").wait_for(timeout=60_000)
+    cards.get_by_text("Tinker advises at least 100", exact=False).wait_for()
+    # ...and the Quick demo, picked for a quick run, says why for every number and where it comes from.
+    page.locator("#preset-choice").get_by_text("Quick demo", exact=True).click()
+    cards.get_by_text("4 x 1").wait_for(timeout=60_000)
+    for text in ("Learning rate", "1.0e-03", "Max length", "Source: sft-facts"):
+        cards.get_by_text(text, exact=False).first.wait_for()
+    page.locator("#fit-panel").get_by_text("fits", exact=True).wait_for()
+    steps = page.locator("#max-steps input[type=number]")
+    steps.fill(str(WALKTHROUGH_STEPS))
+    steps.press("Enter")
+    cards.get_by_text(str(WALKTHROUGH_STEPS), exact=True).first.wait_for()
+
+    page.locator("#recipe-export").get_by_text("Export a recipe", exact=False).click()
+    page.locator("#export-recipe").click()
+    yaml = page.locator("#recipe-yaml")
+    yaml.get_by_text("per_device_train_batch_size", exact=False).wait_for(timeout=60_000)
+    assert f"max_steps: {WALKTHROUGH_STEPS}" in yaml.inner_text()
+    page.locator("#recipe-commands").get_by_text("trl sft --config recipe.yaml", exact=False).wait_for()
+    shot(page, "03-settings")
+
+
+def train_stop_resume_finish(page, folder: str) -> str:
+    """Start, watch, stop, resume and finish a run; returns its id."""
+    page.locator("#next-train").click()
+    summary = page.locator("#train-summary")
+    summary.get_by_text(TINY_MODEL_ID).wait_for()
+    summary.get_by_text(folder).wait_for()  # the data chosen in step 2
+    summary.get_by_text(f"{WALKTHROUGH_STEPS} steps").wait_for()  # the steps chosen in step 3
+    page.locator("#start-training").click()
+    wait_for(lambda: loss_points(page) >= 2, what="the first loss points")
+    first = loss_points(page)
+    wait_for(lambda: loss_points(page) > first, what="the loss curve to gain points while it runs")
+    page.locator("#samples").get_by_text("Step 0").wait_for()
+    assert page.locator("#stop-training").is_enabled() and not page.locator("#resume-training").is_enabled()
+    shot(page, "04-train-running")
+
+    page.locator("#stop-training").click()
+    wait_for(lambda: run_phase(page) == "Stopped", what="the Stopped badge")
+    wait_for(lambda: page.locator("#resume-training").is_enabled(), what="Resume to be enabled")
+    stopped_at = int(page.locator("#coach-step").inner_text().split(" / ")[0])
+    stopped_points = loss_points(page)
+    shot(page, "05-train-stopped")
+
+    page.locator("#resume-training").click()
+    wait_for(lambda: run_phase(page) == "Finished", timeout=240, what="the Finished badge")
+    steps = re.match(r"(\d+) / (\d+)", page.locator("#coach-step").inner_text())
+    assert steps and steps.group(1) == steps.group(2) == str(WALKTHROUGH_STEPS), steps
+    assert stopped_at < WALKTHROUGH_STEPS
+    assert loss_points(page) > stopped_points  # the resumed run drew on the same curve
+    page.locator("#run-result").get_by_text("Reloaded from disk").wait_for()
+    shot(page, "06-train-finished")
+    return page.locator("#run-status .coach-run-id").inner_text().removeprefix("run ").strip()
+
+
+def tryit_chat_and_side_by_side(page, run_id: str) -> None:
+    page.locator("#next-tryit").click()
+    page.locator("#tryit-device").get_by_text("Where chat runs").wait_for(timeout=90_000)
+    # Short answers keep this quick (the tiny random model never stops on its own).
+    page.locator("#gen-settings").get_by_text("Generation settings").click()
+    page.locator("#gen-max-new-tokens input[type=number]").fill("48")
+    page.locator("#gen-max-new-tokens input[type=number]").press("Enter")
+    page.locator("#gen-settings").get_by_text("Generation settings").click()
+
+    # Every text the newest answer bubble shows is recorded, to see the answer arrive piece by piece.
+    page.evaluate(
+        """() => { window.botTexts = [];
+                   const record = () => { const rows = document.querySelectorAll('#chat-window .bot-row');
+                     const text = rows.length ? rows[rows.length - 1].innerText.trim() : '';
+                     if (text && text !== window.botTexts[window.botTexts.length - 1]) window.botTexts.push(text); };
+                   new MutationObserver(record).observe(document.querySelector('#chat-window'),
+                     {subtree: true, childList: true, characterData: true}); }"""
     )
+    picked = page.locator("#chat-model input").input_value()
+    assert run_id in picked and "final" in picked, picked  # the run just trained is preselected
+    page.locator("#chat-message textarea").fill("Tom has 3 apples and buys 4 more. How many apples does he have?")
+    page.locator("#chat-send").click()
+    bot = page.locator("#chat-window .bot-row")
+    wait_for(lambda: bot.count() == 1 and "Loading" not in bot.first.inner_text(), timeout=180, what="an answer")
+    wait_for(lambda: page.locator("#chat-send").is_enabled(), timeout=180, what="the answer to finish")
+    page.wait_for_timeout(500)
+    answers = [t for t in page.evaluate("window.botTexts") if "Loading" not in t]
+    assert len(answers) >= 2 and answers[-1].startswith(answers[0][:5]), answers  # streamed, growing
+    assert "Tom has 3 apples" in page.locator("#chat-window .user-row").first.inner_text()
+    shot(page, "10-tryit-chat")
+
+    open_tab(page, "Side by side")
+    assert page.locator("#sbs-model-a input").input_value() == "Base model: tiny-random-llama"
+    assert run_id in page.locator("#sbs-model-b input").input_value()
+    page.locator("#sbs-prompt textarea").fill("Ann reads 5 pages a day. How many pages in 3 days?")
+    page.locator("#sbs-compare").click()
+    page.locator("#sbs-answer-b").get_by_text("at most 48 new tokens").wait_for(timeout=180_000)
+    for side in ("a", "b"):
+        answer = page.locator(f"#sbs-answer-{side}").inner_text()
+        assert "no answer yet" not in answer and "Loading" not in answer, answer
+    shot(page, "10-tryit-side-by-side")
 
 
-def wait_for(predicate, timeout: float = 120, interval: float = 0.5, what: str = "condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
-
-
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-
-
-def run_phase(page) -> str:
-    return page.locator("#run-status .coach-badge").inner_text(timeout=5000)
-
-
-def test_the_guided_flow_from_checklist_to_finished_run(server):
+def test_walkthrough_from_checklist_to_trying_the_trained_model(server):
     with chromium_page() as (page, errors):
         page.goto(server.url)
         page.get_by_text("SFT Coach").first.wait_for()
+        checklist_verdict(page)
+        folder = data_word_problems(page)
+        settings_preset_and_recipe(page)
+        run_id = train_stop_resume_finish(page, folder)
+        tryit_chat_and_side_by_side(page, run_id)
+        assert not app_errors(errors), errors
 
-        # Step 1: the checklist gives a verdict with reasons.
-        for key in ("tried_prompting", "needs_format", "specialised_domain", "has_data", "has_compute"):
-            page.locator(f"#q-{key}").get_by_text("Yes", exact=True).click()
-        verdict = page.locator("#checklist-verdict")
-        verdict.get_by_text("Fine-tuning looks worth it.").wait_for()
-        shot(page, "01-checklist")
 
-        # Step 2: the word-problems demo shows its raw columns.
+def test_a_broken_file_and_settings_that_cannot_fit_are_explained(server):
+    with chromium_page() as (page, errors):
+        page.goto(server.url)
         open_tab(page, "2 · Data")
-        page.locator("#demo-choice").get_by_text("Word problems", exact=False).click()
-        page.locator("#data-preview").get_by_text("Complex_CoT").first.wait_for()
-        shot(page, "02-data")
+        page.get_by_role("tab", name="Upload a file").click()
+        page.locator("#data-upload input[type=file]").set_input_files(str(BAD_FILE))
+        message = page.locator("#data-message")
+        message.get_by_text("Could not use binary.jsonl").wait_for()
+        assert "Upload a JSONL, JSON, CSV or Parquet file" in message.inner_text()
+        assert "JSON extraction" in page.locator("#data-detected").inner_text()  # the demo in use stays
+        shot(page, "11-fail-bad-upload")
 
-        # Back to the JSON demo for training, then Settings.
-        page.locator("#demo-choice").get_by_text("JSON extraction", exact=False).click()
+        # A batch far too big for this machine's memory: the fit check says so and offers the fix.
         open_tab(page, "3 · Settings")
-        shot(page, "03-settings")
-
-        # Step 4: start; the loss curve gains points while it runs; samples fill in.
-        open_tab(page, "4 · Train")
-        page.locator("#train-summary").get_by_text(TINY_MODEL_ID).wait_for()
-        page.locator("#start-training").click()
-        wait_for(lambda: sum(plot_points(page, "loss-plot")) >= 2, what="the first loss points")
-        first = sum(plot_points(page, "loss-plot"))
-        wait_for(lambda: sum(plot_points(page, "loss-plot")) > first, what="more loss points")
-        page.locator("#samples").get_by_text("Step 0").wait_for()
-        shot(page, "04-train-running")
-
-        # Stop, then resume from the checkpoint Stop saved, then let it finish.
-        page.locator("#stop-training").click()
-        wait_for(lambda: run_phase(page) == "Stopped", what="the Stopped badge")
-        stopped_at = page.locator("#coach-step").inner_text()
-        shot(page, "05-train-stopped")
-        page.locator("#resume-training").click()
-        wait_for(lambda: run_phase(page) == "Finished", timeout=240, what="the Finished badge")
-        steps = re.match(r"(\d+) / (\d+)", page.locator("#coach-step").inner_text())
-        assert steps and steps.group(1) == steps.group(2), page.locator("#coach-step").inner_text()
-        assert int(stopped_at.split(" / ")[0]) < int(steps.group(1))
-        page.locator("#run-result").get_by_text("Reloaded from disk").wait_for()
-        shot(page, "06-train-finished")
-        assert not [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)], errors
+        fit = page.locator("#fit-panel")
+        fit.get_by_text("fits", exact=True).wait_for(timeout=60_000)
+        assert not page.locator("#apply-fix").is_visible()
+        page.locator("#advanced-settings").get_by_text("Advanced: every setting").click()
+        batch = page.locator("#field-per-device-batch-size input[type=number]")
+        batch.fill("4096")
+        batch.press("Enter")
+        fit.get_by_text("won't fit", exact=True).wait_for()
+        assert "To make it fit: Batch size 4096 -> 2048" in fit.inner_text()
+        page.locator("#settings-cards").get_by_text("4096 x 1").wait_for()
+        shot(page, "11-fail-wont-fit")
+        page.locator("#apply-fix").click()
+        fit.get_by_text("fits", exact=True).wait_for()
+        page.locator("#settings-message").get_by_text("Applied:", exact=False).wait_for()
+        assert int(batch.input_value()) < 4096
+        assert not app_errors(errors), errors
 
 
 def test_reloading_mid_run_reattaches_to_the_live_curve(server):
@@ -124,18 +244,20 @@ def test_reloading_mid_run_reattaches_to_the_live_curve(server):
         open_tab(page, "4 · Train")
         page.locator("#train-summary").get_by_text("200 steps").wait_for()
         page.locator("#start-training").click()
-        wait_for(lambda: sum(plot_points(page, "loss-plot")) >= 3, what="loss points before the reload")
-        before = sum(plot_points(page, "loss-plot"))
+        wait_for(lambda: loss_points(page) >= 3, what="loss points before the reload")
+        before = loss_points(page)
 
         page.reload()
+        page.get_by_text("SFT Coach").first.wait_for()
+        errors.clear()  # the reload itself aborts the old page's open requests ("Connection errored out")
         open_tab(page, "4 · Train")
-        after = wait_for(lambda: sum(plot_points(page, "loss-plot")), what="the curve after the reload")
+        after = wait_for(lambda: loss_points(page), what="the curve after the reload")
         assert after >= before  # the same run, not a new empty chart
-        wait_for(lambda: sum(plot_points(page, "loss-plot")) > after, what="the curve to keep growing")
+        wait_for(lambda: loss_points(page) > after, what="the curve to keep growing")
         shot(page, "07-reloaded-mid-run")
         page.locator("#stop-training").click()
         wait_for(lambda: run_phase(page) == "Stopped", what="the run to stop")
-        assert not errors, errors
+        assert not app_errors(errors), errors
 
 
 def test_narrow_screen_layout(server):
@@ -144,8 +266,21 @@ def test_narrow_screen_layout(server):
         page.get_by_text("SFT Coach").first.wait_for()
         shot(page, "08-mobile-checklist")
         # On a phone the step tabs fold into a menu: the Next buttons lead through the flow.
-        for target in ("data", "settings", "train"):
-            page.locator(f"#next-{target}").click()
+        page.locator("#next-data").click()
+        page.locator("#data-detected").get_by_text("JSON extraction", exact=False).first.wait_for()
+        shot(page, "08-mobile-2-data")
+        page.locator("#next-settings").click()
+        page.locator("#settings-cards").get_by_text("Learning rate").wait_for(timeout=60_000)
+        shot(page, "08-mobile-3-settings")
+        page.locator("#next-train").click()
         page.locator("#start-training").wait_for()
+        assert page.locator("#start-training").is_enabled()
         shot(page, "09-mobile-train")
-        assert not errors, errors
+        page.locator("#next-tryit").click()
+        page.locator("#tryit-device").get_by_text("Where chat runs").wait_for(timeout=90_000)
+        assert page.locator("#chat-send").is_visible()
+        shot(page, "09-mobile-5-tryit")
+        # Nothing is wider than the phone: no sideways scrolling.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 1, width
+        assert not app_errors(errors), errors
