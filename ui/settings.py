@@ -16,6 +16,7 @@ import gradio as gr
 
 from core.config import ConfigError, RunConfig
 from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID, default_model_id, list_models
+from ui.hf_jobs_panel import build_hf_jobs_panel
 
 # Advanced fields: (RunConfig name, label, kind, info). The info says what the number does, not what to pick:
 # the preset cards carry the advice and its sources.
@@ -261,6 +262,7 @@ def build_settings_step(config_state: gr.State) -> dict:
         recipe_files = gr.File(label="Recipe files", file_count="multiple", interactive=False, elem_id="recipe-files")
         recipe_yaml = gr.Code(label="recipe.yaml", language="yaml", elem_id="recipe-yaml")
         recipe_commands = gr.Code(label="Commands", language="shell", elem_id="recipe-commands")
+        build_hf_jobs_panel(config_state)
 
     preset_state = gr.State(None)  # the Preset object last applied, to show what an edit changed
     field_components = [fields[name] for name, *_ in ADVANCED]
