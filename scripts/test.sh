@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 .venv/bin/ruff check .
-.venv/bin/python -m pytest --doctest-modules core tests "$@"
+.venv/bin/python -m pytest --doctest-modules --durations=15 core tests "$@"
