@@ -32,7 +32,6 @@ QWEN2_05B = {  # Qwen2-0.5B config.json: q/k/v biases, tied embeddings
     "max_position_embeddings": 32768,
 }
 # The estimate vs peak RSS measured for the tiny model (tests/test_memory.py, 2-core CPU): within 15%.
-RSS_TOLERANCE = 0.15
 
 
 def _accelerate_size(model_config: dict) -> int:
