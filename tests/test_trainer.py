@@ -59,3 +59,29 @@ def test_gradient_accumulation_keeps_the_same_loss(tmp_path, tiny_model_path):
     theirs = _train(SFTTrainer, tiny_model_path, dataset, tmp_path, gradient_accumulation_steps=2)
     ours = _train(CoachSFTTrainer, tiny_model_path, dataset, tmp_path, gradient_accumulation_steps=2)
     assert [round(h["loss"], 4) for h in ours] == [round(h["loss"], 4) for h in theirs]
+
+
+def test_heads_that_are_more_than_one_matmul_keep_trls_path(tmp_path, tiny_model_path):
+    """A soft-capped or scaled head (Gemma 2, Granite, Cohere) is left to TRL's fused head, which applies it."""
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import SFTConfig
+
+    from core.data.prepare import prepare_training_data
+    from core.trainer import CoachSFTTrainer
+
+    args = SFTConfig(output_dir=str(tmp_path), max_steps=1, report_to="none", use_cpu=True, bf16=False)
+    trainer = CoachSFTTrainer(
+        model=str(tiny_model_path), args=args,
+        train_dataset=Dataset.from_list(prepare_training_data("json_extraction").train_rows[:8]),
+        peft_config=LoraConfig(r=8, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )  # fmt: skip
+    model = trainer.model
+    backbone, lm_head = trainer._plain_head(model)
+    assert lm_head is model.get_base_model().lm_head and backbone is model.get_base_model().model
+    for field, value in [("final_logit_softcapping", 30.0), ("logits_scaling", 8.0), ("logit_scale", 0.0625)]:
+        setattr(model.get_base_model().config, field, value)
+        assert trainer._plain_head(model) is None, field
+        setattr(model.get_base_model().config, field, None)
+    trainer.args.loss_type = "dft"
+    assert trainer._plain_head(model) is None
