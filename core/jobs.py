@@ -275,6 +275,10 @@ class Job:
             config = RunConfig.from_dict(config_values)
         except (ConfigError, TypeError):
             return None
+        if state.get("phase") in ACTIVE_PHASES:
+            from core.launch import stop_stale_worker
+
+            stop_stale_worker(run_dir)  # a worker an earlier app left behind must not write on
         job = cls(job_id=run_dir.name, config=config, run_dir=run_dir)
         for name in cls._STATE_FIELDS[1:]:
             if name in state:
@@ -299,7 +303,7 @@ TrainerFn = Callable[[Job], None]
 
 
 def _default_trainer(job: Job) -> None:
-    """One device: train in this thread. Several GPUs: an accelerate worker per GPU (core/launch.py)."""
+    """Train in a worker process (one per GPU on several GPUs), or in this thread if so configured (core/launch.py)."""
     from core.launch import SubprocessTrainer, count_cuda_gpus, plan_launch
 
     plan = plan_launch(count_cuda_gpus())

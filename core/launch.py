@@ -18,9 +18,19 @@ two sides (its layout is in ``core/run_store.py``):
 - the worker's stdout and stderr go to ``worker.log``; a failed run shows the
   worker's error sentence and the log's tail.
 
-On one device (CPU, MPS or one GPU) the thread stays the default: it starts
-faster and shares the warmed-up imports. The same worker runs there too with
-one process (``python -m core.launch``), which is how the tests exercise it.
+On one device (CPU, MPS or one GPU) the same worker runs with one process
+(``python -m core.launch``). A thread in the app's process would share the
+interpreter lock with the web server: with 20 people polling the page, training
+in a thread ran 94% slower (bench/RESULTS.md). A worker also keeps a crash in
+training (a segfault, the kernel's OOM killer) from taking the page down.
+``SFT_COACH_TRAIN_IN=thread`` keeps the old in-process thread (tests that
+inject faults in-process use it).
+
+A worker outlives nothing: when the app that started it is gone, it saves a
+checkpoint at the next step end and exits, leaving the run "training" on disk
+so the next app lists it as interrupted and resumable. An app that restarts
+sooner kills the old worker first (``stop_stale_worker``), so two processes
+never write one run folder.
 """
 
 from __future__ import annotations
@@ -44,6 +54,9 @@ from core.run_store import read_json, read_jsonl
 WORKER_MODULE = "core.launch"
 STOP_FILE = "stop-requested"
 WORKER_LOG = "worker.log"
+WORKER_PID_FILE = "worker.pid"
+APP_PID_ENV = "SFT_COACH_APP_PID"  # the worker watches this process and leaves when it is gone
+TRAIN_IN_ENV = "SFT_COACH_TRAIN_IN"
 ROOT = Path(__file__).resolve().parent.parent
 # Followed files: (file name, Job attribute). Read incrementally, from the last complete line seen.
 _FOLLOWED = (("metrics.jsonl", "metrics"), ("eval.jsonl", "eval_metrics"), ("samples.jsonl", "samples"))
@@ -78,8 +91,9 @@ class LaunchPlan:
         return [*launch, *worker]
 
 
-def plan_launch(gpu_count: int) -> LaunchPlan:
-    """Several CUDA GPUs: one accelerate worker per GPU (data parallel). Otherwise the job manager's thread."""
+def plan_launch(gpu_count: int, train_in: str | None = None) -> LaunchPlan:
+    """Several CUDA GPUs: one accelerate worker per GPU (data parallel). One device: one worker process,
+    or the job manager's thread when ``train_in`` (default: ``SFT_COACH_TRAIN_IN``) is ``"thread"``."""
     if gpu_count > 1:
         return LaunchPlan(
             "subprocess",
@@ -87,7 +101,12 @@ def plan_launch(gpu_count: int) -> LaunchPlan:
             use_accelerate=True,
             reason=f"{gpu_count} GPUs: one training process per GPU through accelerate (data parallel).",
         )
-    return LaunchPlan("thread", reason="One device: training runs in the app's own process.")
+    train_in = (train_in or os.environ.get(TRAIN_IN_ENV) or "process").strip().lower()
+    if train_in == "thread":
+        return LaunchPlan("thread", reason=f"{TRAIN_IN_ENV}=thread: training runs in the app's own process.")
+    if train_in != "process":
+        raise ValueError(f"{TRAIN_IN_ENV} must be 'process' or 'thread', not {train_in!r}.")
+    return LaunchPlan("subprocess", reason="One device: one training process, so the page stays responsive.")
 
 
 def count_cuda_gpus() -> int:
@@ -179,6 +198,7 @@ class SubprocessTrainer:
     plan: LaunchPlan
     poll_seconds: float = 0.5
     stop_grace_seconds: float = 600.0  # a step plus a checkpoint save of a large model can take minutes
+    app_pid: int | None = None  # the process the worker outlives nothing of: this one unless a test says otherwise
 
     def __call__(self, job: Job) -> None:
         run_dir = job.run_dir
@@ -186,6 +206,7 @@ class SubprocessTrainer:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
         env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        env[APP_PID_ENV] = str(self.app_pid or os.getpid())
         follower = _RunFolderFollower(job)
         with (run_dir / WORKER_LOG).open("ab") as log:
             process = subprocess.Popen(
@@ -197,6 +218,14 @@ class SubprocessTrainer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: terminating it reaches every rank
             )
+        (run_dir / WORKER_PID_FILE).write_text(str(process.pid))
+        try:
+            self._follow(job, process, follower)
+        finally:
+            (run_dir / WORKER_PID_FILE).unlink(missing_ok=True)
+
+    def _follow(self, job: Job, process: subprocess.Popen, follower: _RunFolderFollower) -> None:
+        run_dir = job.run_dir
         job.set_message(f"Started the training worker (process {process.pid}, {self.plan.num_processes} rank(s)).")
         stop_seen_at: float | None = None
         terminated = False
@@ -233,6 +262,50 @@ class SubprocessTrainer:
             job.error = f"Training failed in the worker process: {reason}"
             job.error_detail = tail
         job.set_phase("failed", job.error)
+
+
+def stop_stale_worker(run_dir: Path, wait_seconds: float = 10.0) -> bool:
+    """Kill the worker an earlier app process left training in ``run_dir``; True if one was still running.
+
+    Only a process whose command line is this run's worker is touched: a pid reused by
+    anything else is left alone (Linux's /proc tells; elsewhere nothing is killed).
+    """
+    pid_file = run_dir / WORKER_PID_FILE
+    try:
+        pid = int(pid_file.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        pid_file.unlink(missing_ok=True)
+        return False
+    is_this_worker = WORKER_MODULE.encode() in command and any(Path(a.decode()).name == run_dir.name for a in command)
+    if not is_this_worker:
+        pid_file.unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the worker leads its own process group (start_new_session)
+    except ProcessLookupError:
+        pass
+    deadline = time.time() + wait_seconds
+    while _process_alive(pid) and time.time() < deadline:
+        time.sleep(0.05)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _process_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, not yet reaped) counts as gone."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+        return status.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _terminate(process: subprocess.Popen, grace: float = 10.0) -> None:
@@ -321,24 +394,46 @@ class WorkerJob(Job):
         return job
 
 
+def _app_gone() -> bool:
+    """True once the app process that started this worker has exited."""
+    app_pid = os.environ.get(APP_PID_ENV, "")
+    return app_pid.isdigit() and not _process_alive(int(app_pid))
+
+
 def _stop_sync_callback(job: WorkerJob):
-    """At each step end every rank learns whether Stop was requested on any of them (all-reduce of a flag)."""
+    """At each step end every rank learns whether Stop was requested, or the app is gone, on any of them.
+
+    An all-reduce of one flag (0 go on, 1 Stop, 2 the app is gone) so every rank leaves at the same step.
+    Without the app, the worker saves a checkpoint and exits without touching the run's state, which the
+    next app start reads as interrupted and resumable from that checkpoint.
+    """
     from transformers import TrainerCallback
 
     class StopSync(TrainerCallback):
+        orphaned = False
+
         def on_step_end(self, args, state, control, **kwargs):
-            wanted = (job.run_dir / STOP_FILE).exists()
+            flag = 2 if _app_gone() else 1 if (job.run_dir / STOP_FILE).exists() else 0
             import torch.distributed as dist
 
             if dist.is_available() and dist.is_initialized():
                 import torch
 
-                flag = torch.tensor([1 if wanted else 0], device=args.device)
-                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-                wanted = bool(flag.item())
-            if wanted:
+                tensor = torch.tensor([flag], device=args.device)
+                dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+                flag = int(tensor.item())
+            if flag == 2:
+                print(f"The app is gone: saving a checkpoint at step {state.global_step}, then exiting.", flush=True)
+                self.orphaned = True
+                control.should_save = True
+                control.should_training_stop = True
+            elif flag == 1:
                 job.stop_event.set()
             return control
+
+        def on_save(self, args, state, control, **kwargs):
+            if self.orphaned:
+                os._exit(0)  # nobody is left to report to; the checkpoint just written is complete
 
     return StopSync()
 

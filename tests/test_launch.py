@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 
@@ -10,7 +11,16 @@ import pytest
 
 from core.config import RunConfig
 from core.jobs import JobManager
-from core.launch import STOP_FILE, WORKER_LOG, LaunchPlan, SubprocessTrainer, plan_launch
+from core.launch import (
+    STOP_FILE,
+    TRAIN_IN_ENV,
+    WORKER_LOG,
+    WORKER_PID_FILE,
+    LaunchPlan,
+    SubprocessTrainer,
+    plan_launch,
+    stop_stale_worker,
+)  # fmt: skip
 from core.models import TINY_MODEL_ID
 from core.run_store import last_complete_checkpoint
 
@@ -28,10 +38,18 @@ def test_two_gpus_train_through_accelerate_with_one_process_per_gpu(tmp_path):
     assert "--cpu" not in command
 
 
-def test_one_gpu_or_a_cpu_keeps_the_thread():
+def test_one_gpu_or_a_cpu_trains_in_one_worker_process_unless_told_to_use_a_thread(monkeypatch):
+    monkeypatch.delenv(TRAIN_IN_ENV, raising=False)
     for gpus in (0, 1):
         plan = plan_launch(gpu_count=gpus)
-        assert plan.mode == "thread" and not plan.uses_subprocess
+        assert plan.uses_subprocess and plan.num_processes == 1 and not plan.use_accelerate
+        assert plan_launch(gpu_count=gpus, train_in="thread").mode == "thread"
+    monkeypatch.setenv(TRAIN_IN_ENV, "Thread ")
+    assert plan_launch(gpu_count=0).mode == "thread"
+    assert plan_launch(gpu_count=2).use_accelerate  # several GPUs always get one process each
+    monkeypatch.setenv(TRAIN_IN_ENV, "threads")
+    with pytest.raises(ValueError, match="SFT_COACH_TRAIN_IN must be 'process' or 'thread', not 'threads'"):
+        plan_launch(gpu_count=0)
 
 
 def test_one_process_on_cpu_runs_plain_python_or_accelerate_with_cpu(tmp_path):
@@ -88,6 +106,49 @@ def test_stop_mid_run_stops_the_worker_with_a_checkpoint(tmp_path, tiny_model_pa
     assert checkpoint is not None and checkpoint.step == snap.step
     assert (job.run_dir / "final" / "adapter_config.json").is_file()
     assert (job.run_dir / STOP_FILE).is_file()
+
+
+def test_a_worker_whose_app_is_gone_saves_a_checkpoint_and_exits(tmp_path, tiny_model_path):
+    app = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # stands in for the app
+    trainer = SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2, app_pid=app.pid)
+    manager = JobManager(tmp_path / "runs", trainer=trainer)
+    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0))
+    deadline = time.time() + 600
+    while manager.snapshot(job.job_id).step < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    assert (job.run_dir / WORKER_PID_FILE).is_file()
+    app.kill()
+    app.wait()
+    snap = manager.wait(job.job_id, timeout=600)
+    checkpoint = last_complete_checkpoint(job.run_dir)
+    assert checkpoint is not None and 3 <= checkpoint.step < 400
+    assert [m["step"] for m in snap.metrics] == list(range(1, checkpoint.step + 1))  # nothing lost
+    assert "The app is gone: saving a checkpoint" in (job.run_dir / WORKER_LOG).read_text()
+    assert not (job.run_dir / "final").exists()  # it left at once: the next app resumes the run
+    assert not (job.run_dir / WORKER_PID_FILE).exists()
+
+
+def _sleeper(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", *args], start_new_session=True)
+
+
+def test_a_restarted_app_kills_the_worker_left_in_a_run_folder_and_nothing_else(tmp_path):
+    run_dir = tmp_path / "runs" / "20261123-abc"
+    run_dir.mkdir(parents=True)
+    worker = _sleeper("-m", "core.launch", "--run-dir", str(run_dir))
+    stranger = _sleeper("--run-dir", str(run_dir))  # a reused pid: not our worker
+    try:
+        (run_dir / WORKER_PID_FILE).write_text(str(stranger.pid))
+        assert not stop_stale_worker(run_dir)
+        assert stranger.poll() is None and not (run_dir / WORKER_PID_FILE).exists()
+        (run_dir / WORKER_PID_FILE).write_text(str(worker.pid))
+        assert stop_stale_worker(run_dir)
+        assert worker.wait(10) == -9 and not (run_dir / WORKER_PID_FILE).exists()
+        assert not stop_stale_worker(run_dir)  # no pid file: nothing to do
+    finally:
+        for process in (worker, stranger):
+            process.kill()
+            process.wait()
 
 
 def test_a_failing_worker_marks_the_run_failed_with_its_error(tmp_path, tiny_model_path):
