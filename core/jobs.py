@@ -319,14 +319,55 @@ def is_out_of_memory(err: BaseException) -> bool:
     return isinstance(err, MemoryError) or "out of memory" in str(err).lower()
 
 
-def describe_exception(err: BaseException) -> str:
-    """A beginner-readable sentence for an exception raised inside training."""
+# How a full disk shows up: OSError errno 28 from Python, its text from the Rust writer of safetensors
+# ("StorageFull" / "No space left on device") and torch.save's C++ writer, which loses the errno
+# ("PytorchStreamWriter failed writing file ...: file write failed").
+_DISK_FULL_TEXTS = ("no space left on device", "storagefull", "disk quota exceeded", "file write failed")
+
+
+def _exception_chain(err: BaseException) -> list[BaseException]:
+    """The exception and the ones it was raised from or while handling (a wrapper often hides the OSError)."""
+    chain: list[BaseException] = []
+    while err is not None and err not in chain and len(chain) < 10:
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    return chain
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True when the exception (or one it was raised from) says the disk or the user's quota is full."""
+    import errno
+
+    for link in _exception_chain(err):
+        if isinstance(link, OSError) and link.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(text in str(link).lower() for text in _DISK_FULL_TEXTS):
+            return True
+    return False
+
+
+def describe_exception(err: BaseException, run_dir: str | Path | None = None) -> str:
+    """A beginner-readable sentence for an exception raised inside training (``run_dir``: the run's folder)."""
     text = str(err).strip() or type(err).__name__
     if is_out_of_memory(err):
         return (
             "Training ran out of memory. Try a smaller batch size with more gradient accumulation, "
             f"a shorter max length, or LoRA instead of a full fine-tune. ({text[:300]})"
         )
+    if is_disk_full(err):
+        filename = next((link.filename for link in _exception_chain(err) if getattr(link, "filename", None)), None)
+        where = str(run_dir or (Path(filename).parent if filename else "the app's data folder (SFT_COACH_DATA)"))
+        return (
+            f"The disk is full: saving to {where} failed. Free some space on that disk (old runs' checkpoints "
+            "folders are the largest files), or keep fewer checkpoints (save_total_limit, or a larger "
+            "save_steps), then resume: the run continues from its last complete checkpoint. "
+            f"({text[:200]})"
+        )
+    from core.data.errors import DataError
+    from core.models import ModelUnavailableError
+
+    if isinstance(err, ConfigError | DataError | ModelUnavailableError):
+        return text[:800]  # already a sentence for a beginner: no exception class name in front
     return f"{type(err).__name__}: {text[:500]}"
 
 
@@ -431,7 +472,7 @@ class JobManager:
             job.set_phase("stopped", "Stopped before training began.")
         except BaseException as err:  # noqa: BLE001 - a failed run must never take the app down
             with job.lock:
-                job.error = describe_exception(err)
+                job.error = describe_exception(err, job.run_dir)
                 job.error_detail = traceback.format_exc()
             job.set_phase("failed", "Training failed: " + job.error)
         finally:

@@ -452,7 +452,7 @@ def run_worker(run_dir: Path) -> int:
         job.set_phase("stopped", "Stopped before training began.")
         return 0
     except BaseException as err:  # noqa: BLE001 - record every failure for the parent, then exit non-zero
-        job.error = describe_exception(err)
+        job.error = describe_exception(err, job.run_dir)
         traceback.print_exc()
         job.set_phase("failed", "Training failed: " + job.error)
         return 1

@@ -1,0 +1,163 @@
+"""Faults a shared Space meets: the disk filling up while a checkpoint is written, and the Hub out of reach.
+
+A full disk fails the run with a sentence that says so, where, and what to do; every metric up to the
+failure stays on disk; the checkpoint cut short is never resumed from, the one before it is; and the job
+manager goes on to the next run (SECURITY.md, "Faults"). Training runs in the manager's thread here
+(``SFT_COACH_TRAIN_IN=thread``), so the fault can be injected into this process.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from core.config import RunConfig
+from core.jobs import JobManager, describe_exception, is_disk_full
+from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+from core.run_store import last_complete_checkpoint, list_checkpoints, read_jsonl
+
+SAVE_STEPS = 2
+FAILING_STEP = 2 * SAVE_STEPS  # the second checkpoint hits the full disk
+
+
+def _settings(**changes) -> RunConfig:
+    values = dict(
+        model_id=TINY_MODEL_ID,
+        max_steps=6,
+        save_steps=SAVE_STEPS,
+        eval_steps=0,
+        sample_every=0,
+        num_probe_prompts=0,
+    )
+    return RunConfig(**{**values, **changes})
+
+
+@pytest.fixture
+def thread_mode(monkeypatch):
+    monkeypatch.setenv("SFT_COACH_TRAIN_IN", "thread")
+
+
+def _fill_disk_at_second_checkpoint(monkeypatch):
+    """Make torch.save of the 2nd checkpoint's optimizer state write a few bytes, then fail like a full disk.
+
+    Returns the paths that failed, and a function that frees the space again.
+    """
+    import torch
+
+    real_save = torch.save
+    failed: list[str] = []
+
+    def save(obj, f, *args, **kwargs):
+        path = str(f)
+        if path.endswith("optimizer.pt") and f"checkpoint-{FAILING_STEP}" in path:
+            with open(path, "wb") as handle:
+                handle.write(b"PK\x03\x04 cut short")  # what a full disk leaves behind: the start of the file
+            failed.append(path)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save)
+    return failed, lambda: monkeypatch.setattr(torch, "save", real_save)
+
+
+def test_a_full_disk_while_checkpointing_fails_clearly_and_the_run_resumes(
+    tmp_path, tiny_model_path, thread_mode, monkeypatch
+):
+    failed_saves, free_space = _fill_disk_at_second_checkpoint(monkeypatch)
+    manager = JobManager(tmp_path / "runs")
+    job = manager.start(_settings())
+    snap = manager.wait(job.job_id, timeout=600)
+
+    assert failed_saves, "the fault was never injected"
+    assert snap.phase == "failed", snap.error_detail
+    assert "disk is full" in snap.error
+    assert str(job.run_dir) in snap.error  # where
+    assert "Free some space" in snap.error and "save_total_limit" in snap.error  # what to do
+    assert "No space left on device" in snap.error_detail
+
+    # Every logged step up to the failure is on disk, no line damaged.
+    metrics = read_jsonl(job.run_dir / "metrics.jsonl")
+    assert metrics.skipped == 0
+    assert [row["step"] for row in metrics.rows] == list(range(1, FAILING_STEP + 1))
+
+    # The checkpoint cut short is there but not complete; the one before it is what resume will use.
+    checkpoints = {c.step: c.complete for c in list_checkpoints(job.run_dir)}
+    assert checkpoints == {SAVE_STEPS: True, FAILING_STEP: False}
+    assert last_complete_checkpoint(job.run_dir).step == SAVE_STEPS
+
+    # A restarted app lists the run as failed (resumable), not as lost.
+    assert JobManager(tmp_path / "runs").get(job.job_id).phase == "failed"
+
+    # The manager keeps working: the next run starts and finishes.
+    free_space()
+    other = manager.start(_settings(max_steps=1, save_steps=0))
+    assert manager.wait(other.job_id, timeout=600).phase == "finished"
+
+    # Resume continues from the complete checkpoint (step 2), through the damaged one's step, to the end.
+    manager.resume(job.job_id)
+    final = manager.wait(job.job_id, timeout=600)
+    assert final.phase == "finished", final.error_detail
+    assert [m["step"] for m in final.metrics] == list(range(1, 7))  # no step lost, none counted twice
+    assert read_jsonl(job.run_dir / "metrics.jsonl").rows == final.metrics
+    assert all(c.complete for c in list_checkpoints(job.run_dir))  # the step-4 folder was written again in full
+    assert final.load_check.startswith("Reloaded from disk")
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        OSError(errno.ENOSPC, "No space left on device", "/data/runs/r1/checkpoints/checkpoint-40/optimizer.pt"),
+        OSError(errno.EDQUOT, "Disk quota exceeded"),
+        # torch.save's C++ writer loses the errno:
+        RuntimeError(
+            "[enforce fail at inline_container.cc:626] . PytorchStreamWriter failed writing file data/3: "
+            "file write failed"
+        ),  # fmt: skip
+        # safetensors' Rust writer:
+        Exception('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left" })'),
+    ],
+    ids=["enospc", "quota", "torch-writer", "safetensors-writer"],
+)
+def test_every_way_a_full_disk_surfaces_is_recognised(err):
+    assert is_disk_full(err)
+    message = describe_exception(err, "/data/runs/r1")
+    assert message.startswith("The disk is full: saving to /data/runs/r1 failed.")
+    assert "save_total_limit" in message and "resume" in message
+
+
+def test_a_full_disk_hidden_behind_a_wrapper_is_recognised_and_located():
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", "/data/runs/r2/metrics.jsonl")
+        except OSError as inner:
+            raise RuntimeError("callback failed") from inner
+    except RuntimeError as outer:
+        message = describe_exception(outer)  # no run folder given (the worker process): the file's folder
+    assert message.startswith("The disk is full: saving to /data/runs/r2 failed.")
+
+
+def test_other_errors_are_not_taken_for_a_full_disk():
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied", "/data/runs"))
+    assert not is_disk_full(ValueError("shapes do not match"))
+    assert describe_exception(ValueError("shapes do not match")) == "ValueError: shapes do not match"
+
+
+def test_a_hub_model_during_a_hub_outage_fails_the_run_with_what_to_do(tmp_path, thread_mode, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    manager = JobManager(tmp_path / "runs")
+    snap = manager.wait(manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct")).job_id, 120)
+    assert snap.phase == "failed"
+    assert snap.error.startswith("Could not reach the Hugging Face Hub to get 'HuggingFaceTB/SmolLM2-360M-Instruct'")
+    assert OFFLINE_MODEL_ID in snap.error  # what to pick instead
+    assert "ModelUnavailableError" not in snap.error  # a sentence, not a class name
+
+
+def test_a_hub_model_with_hf_hub_offline_set_says_so(tmp_path, thread_mode, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    manager = JobManager(tmp_path / "runs")
+    snap = manager.wait(manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct")).job_id, 120)
+    assert snap.phase == "failed"
+    assert "HF_HUB_OFFLINE is set" in snap.error and OFFLINE_MODEL_ID in snap.error
