@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import threading
 
 import gradio as gr
@@ -17,7 +16,10 @@ import gradio as gr
 from core.config import RunConfig
 from core.jobs import JobManager
 from core.models import default_model_id
+from core.owners import oauth_enabled, resolve_owner
 from core.paths import app_secret, runs_dir, trackio_dir
+from core.storage import start_cleanup_thread
+from ui.admin import admin_password, build_admin_view
 from ui.checklist import build_checklist_step
 from ui.data import build_data_step
 from ui.settings import build_settings_step
@@ -37,18 +39,22 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
     """Build the page. Pass a manager to share runs between apps (tests); by default one is created."""
     manager = manager or JobManager(runs_dir())
     os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))
-    with gr.Blocks(title="SFT Coach") as demo:
+    start_cleanup_thread(manager)  # old uploads and (if enabled) old runs: now, then every hour (core/storage.py)
+    # Gradio's own temporary copies of uploads: the app keeps its copy in the data folder, so a day is plenty.
+    with gr.Blocks(title="SFT Coach", delete_cache=(3600, 86400)) as demo:
         owner = gr.BrowserState(None, storage_key="sft-coach-owner", secret=app_secret())
         config_state = gr.State(RunConfig(model_id=default_model_id()).to_dict())
         dataset_rows = gr.State(None)
         gr.Markdown(INTRO, elem_id="intro")
+        if oauth_enabled():  # only on a Space with Hugging Face login: runs then follow the account
+            gr.LoginButton(elem_id="hf-login")
         banner = gr.HTML(elem_id="verdict-banner")
         with gr.Tabs(selected="checklist") as tabs:
             with gr.Tab("1 · Should I fine-tune?", id="checklist"):
                 build_checklist_step(dataset_rows, banner)
                 _next_button(tabs, "data", "Next: 2 · Data")
             with gr.Tab("2 · Data", id="data"):
-                build_data_step(config_state, dataset_rows)
+                build_data_step(config_state, dataset_rows, owner, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings")
             with gr.Tab("3 · Settings", id="settings"):
                 build_settings_step(config_state)
@@ -58,9 +64,13 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
                 _next_button(tabs, "tryit", "Next: 5 · Try it")
             with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
                 build_tryit_step(manager, owner, opened=tryit_tab)
+            if admin_password():  # no password set: no admin tab at all
+                with gr.Tab("Admin", id="admin"):
+                    build_admin_view(manager)
 
-        def on_load(who: str | None, values: dict, request: gr.Request):
-            who = who or secrets.token_hex(16)  # a private id for this browser, kept in its localStorage
+        def on_load(who: str | None, values: dict, request: gr.Request, profile: gr.OAuthProfile | None):
+            # The Hugging Face account when logged in, else a private id for this browser (kept in its localStorage)
+            who = resolve_owner(who, profile.username if profile else None)
             wanted = request.query_params.get("run") if request else None
             run = wanted if wanted and manager.get(wanted, owner=who) else None
             return who, run, train["describe_config"](values)

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.device import DeviceInfo, attention_implementation, precision_flags
 from core.ml_stack import import_training_stack
-from core.models import OFFLINE_MODEL_ID
+from core.models import OFFLINE_MODEL_ID, remote_code_allowed
 
 METHODS = ("lora", "qlora", "full")
 LORA_TARGETS = ("all-linear", "attention")
@@ -214,8 +214,8 @@ def build_lora_config(config: RunConfig):
 def build_model_init_kwargs(config: RunConfig, device: DeviceInfo) -> dict[str, Any]:
     """How the trainer loads the base model: dtype, and 4-bit quantization for QLoRA on CUDA."""
     config.check_device(device)
-    # Untrusted weights: only safetensors (no pickle), and never code from the model's repository.
-    kwargs: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": False}
+    # Untrusted weights: only safetensors (no pickle); code from the model's repository only if the admin allows it.
+    kwargs: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": remote_code_allowed()}
     if device.is_cuda:
         kwargs["dtype"] = "bfloat16" if device.bf16 else "float16"
         kwargs["attn_implementation"] = attention_implementation(device)  # sdpa, or FlashAttention 2 if installed

@@ -522,6 +522,14 @@ class JobManager:
             chosen = [j for j in self._jobs.values() if owner is None or j.owner in (None, owner)]
         return sorted(chosen, key=lambda j: j.created_at, reverse=True)
 
+    def forget(self, job_id: str) -> Job | None:
+        """Drop an ended run from the list (its folder is about to be removed); None when it is active or unknown."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.phase in ACTIVE_PHASES or job_id in self._queue:
+                return None
+            return self._jobs.pop(job_id)
+
     # -- controlling ------------------------------------------------------------------------------
     def stop(self, job_id: str, owner: str | None = None) -> bool:
         """Stop a training run at the next step end (it saves what it trained), or cancel a waiting one."""

@@ -42,6 +42,7 @@ from core.models import (
     gguf_path,
     is_local_model_folder,
     offline_model_dir,
+    remote_code_allowed,
     resolve_model,
     tiny_model_enabled,
 )
@@ -142,7 +143,7 @@ def _load_tokenizer(source: str):
     import_transformers()  # chat handlers run in worker threads: see core/ml_stack.py
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=remote_code_allowed())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -152,9 +153,9 @@ def _load_model(source: str, device: str):
     import_transformers()
     from transformers import AutoModelForCausalLM
 
-    # Untrusted weights: only safetensors (no pickle), and never code from the model's repository.
+    # Untrusted weights: only safetensors (no pickle); code from the model's repository only if the admin allows it.
     model = AutoModelForCausalLM.from_pretrained(
-        source, dtype=_torch_dtype(device), use_safetensors=True, trust_remote_code=False
+        source, dtype=_torch_dtype(device), use_safetensors=True, trust_remote_code=remote_code_allowed()
     )
     return model.to(device).eval()
 

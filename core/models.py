@@ -211,6 +211,35 @@ def is_local_model_folder(path: str | Path) -> bool:
     return folder.is_dir() and (folder / "config.json").is_file()
 
 
+def remote_code_allowed() -> bool:
+    """Whether models may run Python code from their own repository (``trust_remote_code``).
+
+    Off unless whoever runs the app sets ``SFT_COACH_ALLOW_REMOTE_CODE=1``: that code runs on the server with
+    the app's rights, so only an admin who has read it can allow it. Every model load reads this one switch.
+    """
+    return os.environ.get("SFT_COACH_ALLOW_REMOTE_CODE", "").strip() == "1"
+
+
+def needs_remote_code(model_config: dict) -> bool:
+    """True when the model's architecture exists only as code in its repository, not in transformers."""
+    if not model_config.get("auto_map"):
+        return False
+    import_transformers()
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    return model_config.get("model_type") not in CONFIG_MAPPING_NAMES  # a known type loads without the code
+
+
+def check_remote_code(model_id: str, model_config: dict) -> None:
+    """Refuse, with what to do, a model that needs its own code while the admin has not allowed it."""
+    if needs_remote_code(model_config) and not remote_code_allowed():
+        raise ModelUnavailableError(
+            f"'{model_id}' needs to run Python code from its own repository (trust_remote_code), which this app "
+            "does not allow. Pick another model, or ask the admin: after reading that code they can allow it by "
+            "starting the app with the environment variable SFT_COACH_ALLOW_REMOTE_CODE=1."
+        )
+
+
 def check_hub_model(model_id: str, timeout: float = 5.0) -> None:
     """Fail fast, with a sentence a beginner can act on, when a Hub model can't be reached."""
     offline_hint = f"Pick '{OFFLINE_MODEL_ID}' (works offline) or type the path of a local model folder instead."
@@ -222,7 +251,7 @@ def check_hub_model(model_id: str, timeout: float = 5.0) -> None:
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
     try:
-        HfApi().model_info(model_id, timeout=timeout)
+        info = HfApi().model_info(model_id, timeout=timeout)
     except RepositoryNotFoundError as err:
         raise ModelUnavailableError(
             f"There is no model called '{model_id}' on the Hugging Face Hub (or it is private). "
@@ -237,6 +266,7 @@ def check_hub_model(model_id: str, timeout: float = 5.0) -> None:
             f"Could not reach the Hugging Face Hub to get '{model_id}' ({type(err).__name__}). "
             f"This machine seems to be offline. {offline_hint}"
         ) from err
+    check_remote_code(model_id, info.config or {})
 
 
 def resolve_model(model_id: str, progress: Progress | None = None) -> str:
@@ -249,7 +279,15 @@ def resolve_model(model_id: str, progress: Progress | None = None) -> str:
     if model_id == TINY_MODEL_ID:
         return str(ensure_tiny_model(progress))
     if is_local_model_folder(model_id):
-        return str(Path(model_id).expanduser().resolve())
+        folder = Path(model_id).expanduser().resolve()
+        try:
+            model_config = read_model_config(str(folder))
+        except (OSError, ValueError) as err:
+            raise ModelUnavailableError(
+                f"The config.json in '{model_id}' can't be read ({err}). Fix or replace it."
+            ) from err
+        check_remote_code(model_id, model_config)
+        return str(folder)
     looks_like_path = model_id.startswith(("/", ".", "~")) or model_id.count("/") > 1
     if looks_like_path or Path(model_id).expanduser().exists():
         raise ModelUnavailableError(f"'{model_id}' is not a model folder: it needs a config.json next to the weights.")

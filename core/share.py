@@ -27,6 +27,7 @@ from core.models import (
     TINY_MODEL_ID,
     ModelUnavailableError,
     offline_model_dir,
+    remote_code_allowed,
     resolve_model,
     tiny_model_dir,
 )
@@ -79,7 +80,9 @@ def merge_adapter(
         progress("Merging the LoRA adapter into the base model...")
     base = resolve_model(adapter_base_model(adapter_dir), progress)
     # float32 on the CPU: merging in half precision would round the merged weights differently from the adapter.
-    model = AutoModelForCausalLM.from_pretrained(base, dtype="float32", use_safetensors=True, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(
+        base, dtype="float32", use_safetensors=True, trust_remote_code=remote_code_allowed()
+    )
     merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
     tmp = output.with_name(output.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -83,3 +83,16 @@ def test_lora_config_follows_the_settings():
     assert lora.r == 8 and lora.lora_alpha == 16
     assert set(lora.target_modules) == {"q_proj", "k_proj", "v_proj", "o_proj"}
     assert build_lora_config(RunConfig(method="full")) is None
+
+
+def test_remote_code_is_off_unless_the_admin_allows_it(monkeypatch):
+    from core.recipe import recipe_values
+
+    monkeypatch.delenv("SFT_COACH_ALLOW_REMOTE_CODE", raising=False)
+    assert build_model_init_kwargs(RunConfig(), CPU)["trust_remote_code"] is False
+    monkeypatch.setenv("SFT_COACH_ALLOW_REMOTE_CODE", "0")
+    assert build_model_init_kwargs(RunConfig(), CPU)["trust_remote_code"] is False
+    monkeypatch.setenv("SFT_COACH_ALLOW_REMOTE_CODE", "1")
+    assert build_model_init_kwargs(RunConfig(), CPU)["trust_remote_code"] is True
+    values = recipe_values(RunConfig(), CPU, "some/model", "data", has_eval=False)
+    assert values["model_init_kwargs"]["trust_remote_code"] is True  # the exported recipe says the same

@@ -12,6 +12,8 @@ from core.models import (
     ModelUnavailableError,
     list_models,
     load_trained_model,
+    needs_remote_code,
+    remote_code_allowed,
     resolve_model,
 )
 
@@ -71,3 +73,32 @@ def test_local_folder_resolves_to_itself(tiny_model_path):
 def test_load_trained_model_rejects_an_empty_folder(tmp_path):
     with pytest.raises(ModelUnavailableError, match="neither a LoRA adapter nor a model"):
         load_trained_model(tmp_path)
+
+
+def _folder_needing_remote_code(tmp_path):
+    folder = tmp_path / "custom-model"
+    folder.mkdir()
+    config = {"model_type": "my_own_arch", "auto_map": {"AutoModelForCausalLM": "modeling_mine.MyModel"}}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_a_model_that_needs_remote_code_is_refused_with_how_the_admin_allows_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("SFT_COACH_ALLOW_REMOTE_CODE", raising=False)
+    folder = _folder_needing_remote_code(tmp_path)
+    with pytest.raises(ModelUnavailableError, match="SFT_COACH_ALLOW_REMOTE_CODE=1") as err:
+        resolve_model(str(folder))
+    assert "admin" in str(err.value)
+
+
+def test_the_admin_can_allow_remote_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("SFT_COACH_ALLOW_REMOTE_CODE", "1")
+    folder = _folder_needing_remote_code(tmp_path)
+    assert remote_code_allowed() is True
+    assert resolve_model(str(folder)) == str(folder.resolve())
+
+
+def test_a_known_architecture_with_an_auto_map_needs_no_remote_code():
+    assert not needs_remote_code({"model_type": "llama", "auto_map": {"AutoModel": "x.Y"}})
+    assert needs_remote_code({"model_type": "my_own_arch", "auto_map": {"AutoModel": "x.Y"}})
+    assert not needs_remote_code({"model_type": "my_own_arch"})

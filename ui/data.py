@@ -30,7 +30,9 @@ from core.data.wizard import (
     write_dataset,
 )
 from core.demo_data import DEMO_DATASETS
+from core.jobs import JobManager
 from core.models import ModelUnavailableError
+from core.storage import clean_up, safe_filename, save_upload, take_removal_notice
 from ui.data_outputs import (
     DEFAULT_DEMO,
     MAPPING_PARTS,
@@ -76,8 +78,14 @@ class LatestOnly:
                 del self._newest[session]  # nothing newer is running: forget the session
 
 
-def build_data_step(config_state: gr.State, dataset_rows: gr.State) -> dict:
-    """Lay out the Data step and wire its events; "Use this dataset" writes into ``config_state``."""
+def build_data_step(
+    config_state: gr.State, dataset_rows: gr.State, owner: gr.State | None = None, manager: JobManager | None = None
+) -> dict:
+    """Lay out the Data step and wire its events; "Use this dataset" writes into ``config_state``.
+
+    Uploads are copied into the ``owner``'s own folder (``core/storage.py``); ``manager`` tells the clean-up
+    that runs after each upload which folders active runs still read.
+    """
     initial = draft_dataset(load_demo(DEFAULT_DEMO), DEFAULT_DEMO)
     defaults = RunConfig()
     gr.Markdown(
@@ -211,11 +219,21 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State) -> dict:
     def pick_demo(name: str, previous: DataDraft | None):
         return show_loaded(lambda: load_demo(name), f"the demo '{name}'", name, previous)
 
-    def pick_upload(path: str | None, previous: DataDraft | None):
+    def pick_upload(path: str | None, previous: DataDraft | None, who: str | None = None):
         if not path:
             return [gr.skip()] * len(draft_outputs)
-        name = Path(path).name
-        return show_loaded(lambda: load_file(path, name, origin="uploaded file"), name, Path(name).stem, previous)
+        name = safe_filename(Path(path).name)
+
+        def load():
+            clean_up(manager, keep_owners=[who])  # before saving: the new file can never be the one removed
+            saved = save_upload(path, who)  # out of Gradio's shared temp folder, into this person's own
+            return load_file(saved, name, origin="uploaded file")
+
+        return show_loaded(load, name, Path(name).stem, previous)
+
+    def removal_notice(who: str | None):
+        text = take_removal_notice(who)
+        return render_message(text, "warning") if text else gr.skip()
 
     def pick_hub(dataset_id: str, config: str, split: str, previous: DataDraft | None):
         from core.data.hub import load_hub
@@ -352,13 +370,15 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State) -> dict:
 
     loads = [
         (demo_choice.input, pick_demo, [demo_choice, draft]),
-        (upload.upload, pick_upload, [upload, draft]),
+        (upload.upload, pick_upload, [upload, draft] + ([owner] if owner else [])),
         (hub_load.click, pick_hub, [hub_id, hub_config, hub_split, draft]),
         (local_load.click, pick_path, [local_path, draft]),
         (local_path.submit, pick_path, [local_path, draft]),
     ]
     for trigger, handler, inputs in loads:
         trigger(handler, inputs, draft_outputs, show_progress="minimal")
+    if owner is not None:  # on load, and when the page learns who this is: say if their old upload was removed
+        gr.on(None, removal_notice, [owner], message, show_progress="hidden")
     gr.on(
         [d.input for d in dropdowns] + [target.input],
         remap,

@@ -1,0 +1,148 @@
+"""Admin view for the instructor of a shared Space: every run of every person, the queue, disk use, Stop any run.
+
+It exists only when ``SFT_COACH_ADMIN_PASSWORD`` is set (no password, no tab at all), and shows nothing until
+the password is entered. The password is compared in constant time (``hmac.compare_digest``); each wrong
+guess waits a second and five within a minute lock the view for that minute, so guessing is slow.
+The handlers live in ``AdminView`` so tests call them without a browser.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from core.jobs import ACTIVE_PHASES, JobManager
+from core.owners import short_owner
+from core.storage import disk_usage
+from ui.data_views import render_message
+
+RUN_COLUMNS = ["Run", "Owner", "Phase", "Step", "Started"]
+LOCKED = "Enter the admin password first: nothing is shown or changed without it."
+
+
+def admin_password() -> str:
+    """The admin password from ``SFT_COACH_ADMIN_PASSWORD``; empty means there is no admin view."""
+    return os.environ.get("SFT_COACH_ADMIN_PASSWORD", "").strip()
+
+
+class PasswordGate:
+    """Checks a password in constant time and slows guessing: a pause per wrong try, a lock after several."""
+
+    def __init__(self, password: str, delay: float = 1.0, max_failures: int = 5, window: float = 60.0) -> None:
+        self._password = password.encode()
+        self._delay, self._max_failures, self._window = delay, max_failures, window
+        self._failures: list[float] = []
+        self._lock = threading.Lock()
+
+    def refusal(self, given: str | None) -> str | None:
+        """None when ``given`` is the password; otherwise the sentence to show."""
+        now = time.monotonic()
+        with self._lock:
+            self._failures = [t for t in self._failures if now - t < self._window]
+            if len(self._failures) >= self._max_failures:
+                wait = self._window - (now - self._failures[0])
+                return f"Too many wrong passwords. Wait {wait:.0f} seconds, then try again."
+        if self._password and hmac.compare_digest((given or "").encode(), self._password):
+            return None
+        with self._lock:
+            self._failures.append(now)
+        time.sleep(self._delay)  # a guesser pays a second per try
+        return "Wrong admin password: nothing is shown. Check SFT_COACH_ADMIN_PASSWORD with whoever runs the Space."
+
+
+class AdminView:
+    """What the admin tab does, as plain methods over the job manager (the tests call these directly)."""
+
+    def __init__(
+        self, manager: JobManager, password: str | None = None, root: Path | None = None, delay: float = 1.0
+    ) -> None:
+        self.manager = manager
+        self.root = root
+        self.gate = PasswordGate(admin_password() if password is None else password, delay=delay)
+
+    def unlock(self, given: str | None) -> tuple[bool, str]:
+        problem = self.gate.refusal(given)
+        if problem:
+            return False, render_message(problem, "error")
+        return True, render_message("Admin view open for this page. Reloading the page locks it again.", "ok")
+
+    def runs(self, unlocked: bool) -> list[list[str]]:
+        """Every run of every owner, newest first: id, owner (shortened), phase, step/total, started."""
+        if not unlocked:
+            return []
+        rows = []
+        for job in self.manager.jobs():
+            snap = self.manager.snapshot(job.job_id)
+            phase = snap.phase + (f" (#{snap.queue_position} in line)" if snap.queue_position else "")
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.started_at or snap.created_at))
+            rows.append([snap.job_id, short_owner(snap.owner), phase, f"{snap.step}/{snap.total_steps}", started])
+        return rows
+
+    def summary(self, unlocked: bool) -> str:
+        """The queue and the disk use of uploads and runs, in one paragraph."""
+        if not unlocked:
+            return render_message(LOCKED, "warning")
+        running = self.manager.running_job()
+        waiting = sorted(
+            (snap.queue_position, snap.job_id, short_owner(snap.owner))
+            for snap in (self.manager.snapshot(j.job_id) for j in self.manager.jobs())
+            if snap.queue_position
+        )
+        line = ", ".join(f"{pos}. {job_id} ({owner})" for pos, job_id, owner in waiting) or "nobody waiting"
+        used = disk_usage(self.root)
+        text = (
+            f"Training now: {running.job_id if running else 'nothing'}. Queue: {line}. "
+            f"Disk: uploads {used['uploads'] / 2**20:,.1f} MB, runs {used['runs'] / 2**20:,.1f} MB."
+        )
+        return render_message(text, "ok")
+
+    def stop(self, unlocked: bool, job_id: str | None) -> str:
+        """Stop (or cancel, when waiting) any person's run."""
+        if not unlocked:
+            return render_message(LOCKED, "error")
+        job = self.manager.get(job_id or "")
+        if job is None:
+            return render_message(f"There is no run '{job_id or ''}'. Pick one from the list above.", "error")
+        if job.phase not in ACTIVE_PHASES or not self.manager.stop(job.job_id):
+            return render_message(f"Run {job.job_id} is {job.phase}: there is nothing to stop.", "warning")
+        return render_message(f"Run {job.job_id} ({short_owner(job.owner)}) is stopping or was cancelled.", "ok")
+
+
+def build_admin_view(manager: JobManager) -> dict:
+    """Lay out the admin tab (call only when ``admin_password()`` is set) and wire its events."""
+    view = AdminView(manager)
+    unlocked = gr.State(False)  # kept on the server: a page can't claim to be unlocked
+    gr.Markdown("Every person's runs, the queue and disk use, for whoever runs this Space.")
+    with gr.Row():
+        password = gr.Textbox(label="Admin password", type="password", elem_id="admin-password", scale=3)
+        enter = gr.Button("Open", elem_id="admin-open", scale=1)
+    message = gr.HTML(elem_id="admin-message")
+    with gr.Group(visible=False) as panel:
+        summary = gr.HTML(elem_id="admin-summary")
+        table = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, elem_id="admin-runs", wrap=True)
+        with gr.Row():
+            target = gr.Dropdown(label="Run to stop", choices=[], allow_custom_value=False, elem_id="admin-target")
+            stop = gr.Button("Stop this run", variant="stop", elem_id="admin-stop")
+            refresh = gr.Button("Refresh", elem_id="admin-refresh")
+        stop_message = gr.HTML(elem_id="admin-stop-message")
+
+    def show(is_open: bool):
+        rows = view.runs(is_open)
+        active = [row[0] for row in rows if row[2].split(" ")[0] in ACTIVE_PHASES]
+        return view.summary(is_open), rows, gr.Dropdown(choices=active, value=active[0] if active else None)
+
+    def open_view(given: str):
+        is_open, text = view.unlock(given)
+        return is_open, text, gr.Group(visible=is_open), "", *show(is_open)
+
+    shown = [summary, table, target]
+    enter.click(open_view, password, [unlocked, message, panel, password, *shown])
+    password.submit(open_view, password, [unlocked, message, panel, password, *shown])
+    refresh.click(show, unlocked, shown)
+    stop.click(view.stop, [unlocked, target], stop_message).then(show, unlocked, shown)
+    return {"password": password, "panel": panel, "table": table}
