@@ -30,6 +30,7 @@ from typing import Any
 
 from core.config import RunConfig, retry_settings_after_oom
 from core.device import DeviceInfo
+from core.throughput import MeasuredThroughput
 
 GB = 2**30
 # Leave 30% of the memory for what the formula ignores (runtime, fragmentation, kernels' scratch space);
@@ -306,16 +307,34 @@ class TimeEstimate:
 
 
 def estimate_time(
-    model_config: dict, config: RunConfig, device: DeviceInfo, tokens_per_row: float, total_steps: int
+    model_config: dict,
+    config: RunConfig,
+    device: DeviceInfo,
+    tokens_per_row: float,
+    total_steps: int,
+    measured: MeasuredThroughput | None = None,
 ) -> TimeEstimate:
     """time = tokens per step x steps / throughput.
 
-    The only measured throughput is sft-facts §6: SmolLM2-135M, batch 4 of
-    short chats, 2-core CPU, ~2.2 s per step with LoRA (~2.5 s full). The
-    throughput in tokens/s is scaled by model size (compute grows with the
-    parameter count) and by the number of CPU cores. No figure is claimed
-    for GPUs: none was measured here.
+    The throughput is, when there is one, the tokens/s a run of the same model
+    and method measured on this machine (``measured``, from
+    core/throughput.measured_throughput): the most honest figure there is.
+    Otherwise it is the reference of sft-facts §6: SmolLM2-135M, batch 4 of
+    short chats, 2-core CPU, ~2.2 s per step with LoRA (~2.5 s full), scaled
+    by model size (compute grows with the parameter count) and by the number of
+    CPU cores. No reference is claimed for GPUs: none was measured here.
     """
+    tokens_per_step = config.effective_batch_size * max(tokens_per_row, 1.0)
+    if measured is not None:
+        throughput = measured.tokens_per_second
+        seconds = tokens_per_step / throughput * total_steps
+        return TimeEstimate(
+            seconds,
+            tokens_per_step / throughput,
+            f"{tokens_per_step:,.0f} tokens per step x {total_steps:,} steps / {throughput:,.0f} tokens/s "
+            f"= {_duration(seconds)}. Throughput measured on this machine in run {measured.run_id} (same model and "
+            f"method, median of {measured.steps} steps).",
+        )
     if device.kind != "cpu":
         return TimeEstimate(
             None,
@@ -327,14 +346,14 @@ def estimate_time(
     throughput = reference_tokens / REFERENCE_SECONDS_PER_STEP[method]  # tokens/s for SmolLM2-135M on 2 cores
     params = parameter_counts(model_config, config.lora_r, config.lora_target).total
     throughput *= REFERENCE_PARAMS / params * min(device.cpu_count, 16) / REFERENCE_CORES
-    tokens_per_step = config.effective_batch_size * max(tokens_per_row, 1.0)
     per_step = tokens_per_step / throughput
     seconds = per_step * total_steps
     explanation = (
         f"{tokens_per_step:,.0f} tokens per step x {total_steps:,} steps / {throughput:,.0f} tokens/s "
-        f"= {_duration(seconds)}. Throughput from sft-facts §6 (SmolLM2-135M, batch 4, 2-core CPU: "
+        f"= {_duration(seconds)}. Reference throughput from sft-facts §6 (SmolLM2-135M, batch 4, 2-core CPU: "
         f"{REFERENCE_SECONDS_PER_STEP[method]} s per {method} step of ~{reference_tokens} tokens), scaled to this "
-        f"model's size and {device.cpu_count} cores."
+        f"model's size and {device.cpu_count} cores: no run of this model and method has been measured on this "
+        "machine yet."
     )
     return TimeEstimate(seconds, per_step, explanation)
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import RunConfig
-from core.device import DeviceInfo, precision_flags
+from core.device import DeviceInfo
+from core.preset_advice import explain_settings, few_steps_warning
 
 PRESET_NAMES = ("Quick demo", "Balanced", "Thorough")
 PRESET_SUMMARIES = {
@@ -43,7 +44,6 @@ TRAINING_HUB_LR = {"full": "1e-6 to 5e-6", "lora": "1e-5, up to 1e-4 only if und
 TRAINING_HUB_BATCH = ((1_000, 32, "32-64"), (10_000, 128, "128"), (math.inf, 256, "256+"))
 # sft-facts §3, memory presets for per-device batch x accumulation: 2 x 8 limited, 4 x 4 balanced, 8 x 2 more memory.
 PER_DEVICE_CHOICES = (8, 4, 2)
-MIN_STEPS = 100  # sft-facts §3 (Tinker): aim for at least 100 optimizer steps, usually best with 1,000+.
 WARMUP_RATIO = 0.1  # sft-facts §3: warmup about 10% of total steps.
 EVALS_PER_RUN = 10  # app's choice: ~10 validation points draw a readable validation curve.
 
@@ -240,14 +240,7 @@ def recommend_steps(n_rows: int, effective_batch: int, epochs: float) -> StepsAd
     """
     per_epoch = max(1, math.ceil(n_rows / effective_batch))
     total = max(1, math.ceil(per_epoch * epochs))
-    warning = ""
-    if total < MIN_STEPS:
-        smaller = max(1, int(n_rows * epochs // MIN_STEPS))
-        warning = (
-            f"Only {total} optimizer steps: Tinker advises at least {MIN_STEPS}, usually best with 1,000+ "
-            f"(sft-facts §3). An effective batch of {smaller} would give about {MIN_STEPS}; smaller batches often "
-            "fine-tune better (Tinker, sft-facts §3)."
-        )
+    warning = few_steps_warning(total, int(n_rows * epochs))
     return StepsAdvice(
         total=total,
         steps_per_epoch=per_epoch,
@@ -255,21 +248,6 @@ def recommend_steps(n_rows: int, effective_batch: int, epochs: float) -> StepsAd
         warmup=max(1, round(total * WARMUP_RATIO)),
         eval_every=max(1, total // EVALS_PER_RUN),
         warning=warning,
-    )
-
-
-def precision_advice(device: DeviceInfo) -> Advice:
-    """bf16 where supported, fp16 on GPUs without it, float32 on CPU (core/device.precision_flags)."""
-    flags = precision_flags(device)
-    if flags["bf16"]:
-        return Advice("Precision", "bfloat16", "This GPU computes in bfloat16 natively: half the memory.", "device")
-    if flags["fp16"]:
-        return Advice("Precision", "float16", "This GPU has no bfloat16: float16 mixed precision.", "device")
-    return Advice(
-        "Precision",
-        "float32",
-        "A CPU trains in float32; bf16 must stay off there (SFTConfig turns it on by default).",
-        "sft-facts §7",
     )
 
 
@@ -288,12 +266,22 @@ class DataProfile:
 
 @dataclass
 class Preset:
-    """A named preset built for one model, dataset and device."""
+    """A named preset built for one model, dataset and device, and what its numbers were worked out from."""
 
     name: str
     config: RunConfig
+    data: DataProfile
+    lr: LearningRateAdvice
+    device: DeviceInfo
+    epochs: float = 1.0
+    """Passes over the data the preset aims at (the Quick demo counts steps instead)."""
     advice: list[Advice] = field(default_factory=list)
+    """The cards for ``config``; core/preset_advice.explain_settings rewrites them for edited values."""
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.advice:
+            self.advice, self.warnings = explain_settings(self, self.config)
 
 
 def _cadence(config_values: dict, total: int, eval_every: int) -> None:
@@ -341,81 +329,16 @@ def build_preset(
         # sft-facts §3, Steps: stop when validation loss stops improving.
         values.update(lora_r=32, lora_alpha=64, early_stopping_patience=3)
     config = _fit_memory(RunConfig(**values), model_config, device, data.max_tokens)
-    if name == "Balanced":
-        epochs_why = "3 passes: where the two guides meet (Training Hub 2-3, SmolLM3 3-5 epochs; sft-facts §3)."
-    else:
-        epochs_why = (
-            "5 passes: SmolLM3's upper end (3-5); Training Hub (2-3) warns that more risks overfitting on small "
-            "data, so training stops early once the validation loss stops improving (sft-facts §3)."
-        )
-    advice = [
-        Advice("Learning rate", f"{config.learning_rate:.1e}", lr.reason, "sft-facts §3"),
-        Advice(
-            "Batch",
-            f"{config.per_device_batch_size} x {config.gradient_accumulation_steps}",
-            batch.why,
-            "sft-facts §3",
-        ),
-        Advice("Max length", str(config.max_length), data.length_reason or "TRL-style default.", "sft-facts §3"),
-        Advice(
-            "Steps",
-            str(config.max_steps),
-            f"{data.n_rows:,} rows / effective batch {config.effective_batch_size} = {steps.steps_per_epoch} "
-            f"steps per pass x {epochs} = {steps.total}. {epochs_why} Warmup {steps.warmup} steps (~10%).",
-            "sft-facts §3",
-        ),
-        precision_advice(device),
-    ]
-    warnings = [steps.warning] if steps.warning else []
-    if config.gradient_checkpointing:
-        warnings.append(
-            "Gradient checkpointing is on: the estimate says memory is short without it (~20% slower, sft-facts §7)."
-        )
-    return Preset(name, config, advice, warnings)
+    return Preset(name, config, data, lr, device, float(epochs))
 
 
 def _quick_demo(base: dict, lr: LearningRateAdvice, device: DeviceInfo, data: DataProfile) -> Preset:
     """The RunConfig defaults: tested to show learning in a few minutes on a 2-core CPU."""
-    defaults = RunConfig()
     values = dict(base)
     if base["method"] == "full":
         # sft-facts §3, Tinker cookbook: full fine-tuning = LoRA LR / 10.
-        values["learning_rate"] = defaults.learning_rate / 10
-    config = RunConfig(**values)
-    hub_batch, _ = effective_batch_for(data.n_rows)
-    steps_why = (
-        f"{config.max_steps} steps x batch {config.effective_batch_size} = "
-        f"{config.max_steps * config.effective_batch_size:,} rows seen of {data.n_rows:,}: "
-        "enough for the loss to fall and the answers to change on a CPU in minutes. "
-        "Below Tinker's 100-step minimum on purpose (sft-facts §3): a demo, not a finished model."
-    )
-    advice = [
-        Advice(
-            "Learning rate",
-            f"{config.learning_rate:.0e}",
-            f"Close to the Tinker formula's value for SmolLM2-135M with LoRA (~1.3e-3, sft-facts §3); "
-            f"this model's own recommendation is {lr.value:.1e}. Full fine-tuning uses a tenth (Tinker cookbook).",
-            "sft-facts §3",
-        ),
-        Advice(
-            "Batch",
-            f"{config.per_device_batch_size} x {config.gradient_accumulation_steps}",
-            "4 rows per step, no accumulation: on a 2-core CPU a step of 4 short chats takes ~2.2 s (sft-facts §6), "
-            f"so 60 steps take minutes. The Training Hub's {hub_batch} for {data.n_rows:,} rows (sft-facts §3) "
-            f"would make each step {hub_batch // config.effective_batch_size} times longer.",
-            "sft-facts §3, §6",
-        ),
-        Advice(
-            "Max length",
-            str(config.max_length),
-            "512 tokens, the shortest usual choice (sft-facts §3): "
-            + (data.length_reason or "the demo rows are far shorter."),
-            "sft-facts §3",
-        ),
-        Advice("Steps", str(config.max_steps), steps_why, "sft-facts §3"),
-        precision_advice(device),
-    ]
-    return Preset("Quick demo", config, advice, [])
+        values["learning_rate"] = RunConfig().learning_rate / 10
+    return Preset("Quick demo", RunConfig(**values), data, lr, device)
 
 
 def _fit_memory(config: RunConfig, model_config: dict, device: DeviceInfo, row_tokens: int | None) -> RunConfig:

@@ -34,6 +34,7 @@ drop by the same factor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 # H100 SXM dense BF16 peak (NVIDIA H100 datasheet: 989.4 TFLOP/s without sparsity; sft-facts §5 "about 990").
 H100_BF16_PEAK_FLOPS = 989e12
@@ -169,3 +170,70 @@ def tokens_per_second(
 def hours_for_tokens(tokens: float, tokens_per_s: float) -> float:
     """Wall-clock hours to train on ``tokens`` at ``tokens_per_s``."""
     return tokens / tokens_per_s / 3600
+
+
+@dataclass(frozen=True)
+class MeasuredThroughput:
+    """Training tokens/s measured by a run on this machine (its metrics.jsonl), for the time estimate."""
+
+    tokens_per_second: float
+    run_id: str
+    steps: int
+    """Logged step intervals the figure is the median of."""
+    finished_at: float
+    """Time of the run's last logged step (seconds since the epoch)."""
+
+
+# The first logged step includes loading and the first forward pass's allocations: never count it.
+WARMUP_INTERVALS = 1
+MIN_INTERVALS = 3  # app's choice: fewer logged steps than this say too little about the speed
+
+
+def run_throughput(metrics: list[dict]) -> tuple[float, int] | None:
+    """Median tokens/s over the logged training steps after the first, and how many intervals it used.
+
+    The median, not the mean: a step that also generated probe answers or ran an
+    evaluation is slow for reasons the next run may not share, and the median
+    ignores those few outliers.
+
+    >>> rows = [{"step": s, "time": 10.0 * s, "num_tokens": 400 * s, "loss": 1.0} for s in range(1, 6)]
+    >>> run_throughput(rows)
+    (40.0, 3)
+    """
+    rows = [m for m in metrics if "loss" in m and "num_tokens" in m and "time" in m]
+    rates = []
+    for before, after in zip(rows[WARMUP_INTERVALS:], rows[WARMUP_INTERVALS + 1 :], strict=False):
+        seconds, tokens = after["time"] - before["time"], after["num_tokens"] - before["num_tokens"]
+        if after["step"] > before["step"] and seconds > 0 and tokens > 0:
+            rates.append(tokens / seconds)
+    if len(rates) < MIN_INTERVALS:
+        return None
+    rates.sort()
+    middle = len(rates) // 2
+    median = rates[middle] if len(rates) % 2 else (rates[middle - 1] + rates[middle]) / 2
+    return median, len(rates)
+
+
+def measured_throughput(runs_dir: str | Path, model_id: str, method: str) -> MeasuredThroughput | None:
+    """The most recent run in ``runs_dir`` (finished or still running) of ``model_id`` with ``method``, or None.
+
+    A QLoRA and a LoRA run differ in speed (4-bit base), so the method must match too.
+    """
+    from core.run_store import read_json, read_jsonl
+
+    best: MeasuredThroughput | None = None
+    folder = Path(runs_dir)
+    if not folder.is_dir():
+        return None
+    for run_dir in folder.iterdir():
+        config = read_json(run_dir / "config.json") if run_dir.is_dir() else None
+        if not config or config.get("model_id") != model_id or config.get("method", "lora") != method:
+            continue
+        metrics = read_jsonl(run_dir / "metrics.jsonl").rows
+        measured = run_throughput(metrics)
+        if measured is None:
+            continue
+        finished = max(m.get("time", 0.0) for m in metrics)
+        if best is None or finished > best.finished_at:
+            best = MeasuredThroughput(measured[0], run_dir.name, measured[1], finished)
+    return best

@@ -31,7 +31,7 @@ QWEN2_05B = {  # Qwen2-0.5B config.json: q/k/v biases, tied embeddings
     "tie_word_embeddings": True,
     "max_position_embeddings": 32768,
 }
-# The estimate vs peak RSS measured for the tiny model (tests/test_memory.py, 2-core CPU): within 15%.
+# The estimate vs measured peak RSS is a machine measurement: bench/bench_memory.py prints it (bench/RESULTS.md).
 
 
 def _accelerate_size(model_config: dict) -> int:

@@ -145,3 +145,43 @@ def test_gradient_checkpointing_turns_on_only_when_memory_is_short():
     preset = build_preset("Balanced", model_config=big, device=small_gpu, data=data)
     assert preset.config.gradient_checkpointing
     assert any("checkpointing" in w for w in preset.warnings)
+
+
+def test_the_cards_quote_the_batch_and_steps_in_effect_not_the_presets():
+    from core.config import RunConfig
+    from core.preset_advice import explain_settings
+
+    demo = build_preset("Quick demo", model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
+    assert "60 steps x batch 4 = 240 rows" in _why(explain_settings(demo)[0], "Steps")
+    edited = RunConfig.from_dict({**demo.config.to_dict(), "per_device_batch_size": 8, "max_steps": 150})
+    advice, _ = explain_settings(demo, edited)
+    steps = _why(advice, "Steps")
+    assert "150 steps x batch 8 = 1,200 rows seen of 1,000" in steps and "batch 4" not in steps
+    assert "Below Tinker" not in steps  # 150 steps is no longer below the 100-step minimum
+    assert _why(advice, "Batch").startswith("8 rows per step")
+
+    balanced = build_preset("Balanced", model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
+    assert (balanced.config.effective_batch_size, balanced.config.max_steps) == (128, 24)
+    smaller = RunConfig.from_dict(
+        {**balanced.config.to_dict(), "per_device_batch_size": 2, "gradient_accumulation_steps": 8}
+    )
+    advice, warnings = explain_settings(balanced, smaller)
+    assert "effective batch 16 = 63 steps per pass; 24 steps = ~0.4 passes" in _why(advice, "Steps")
+    assert "in effect 2 x 8 = effective batch 16" in _why(advice, "Batch")
+    assert "An effective batch of 3 would give about 100" in warnings[0]  # 24 steps x 16 rows = 384 rows seen
+
+
+def test_an_edited_max_length_says_whether_the_rows_still_fit():
+    from core.config import RunConfig
+    from core.preset_advice import explain_settings
+
+    preset = build_preset("Balanced", model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
+    short = RunConfig.from_dict({**preset.config.to_dict(), "max_length": 64})
+    why = _why(explain_settings(preset, short)[0], "Max length")
+    assert why.startswith("In effect: 64 tokens") and "truncated" in why
+    roomy = RunConfig.from_dict({**preset.config.to_dict(), "max_length": 1024})
+    assert "holds 99 of every 100 rows" in _why(explain_settings(preset, roomy)[0], "Max length")
+
+
+def _why(advice, label: str) -> str:
+    return next(a.why for a in advice if a.label == label)

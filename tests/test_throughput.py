@@ -6,14 +6,17 @@ import json
 
 import pytest
 
+from core.config import RunConfig
 from core.throughput import (
     SMOLLM2_1_7B,
     SMOLLM2_135M,
     SMOLLM3_3B,
+    MeasuredThroughput,
     ModelShape,
     attention_flops_per_token,
     hours_for_tokens,
     lora_params,
+    measured_throughput,
     tokens_per_second,
     training_flops_per_token,
 )
@@ -100,3 +103,52 @@ def test_bad_inputs_are_named():
         training_flops_per_token(TOY, 4, "prefix")
     with pytest.raises(ValueError, match="LoRA target"):
         lora_params(TOY, 2, "mlp")
+
+
+def _write_run(runs, run_id: str, model_id: str, method: str, step_seconds: list[float], start: float = 1000.0):
+    """A run folder as core/jobs.py writes it: config.json and one metrics.jsonl line per logged step."""
+    folder = runs / run_id
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(RunConfig(model_id=model_id, method=method).to_dict()))
+    lines, now, tokens = [], start, 0
+    for step, seconds in enumerate(step_seconds, start=1):
+        now += seconds
+        tokens += 400  # 4 rows of ~100 tokens per step
+        lines.append(json.dumps({"step": step, "time": now, "num_tokens": tokens, "loss": 2.0}))
+    (folder / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_the_most_recent_matching_run_gives_the_measured_throughput(tmp_path):
+    runs = tmp_path / "runs"
+    # The first step (loading, first allocations) and a step that also generated samples are slow: ignored.
+    _write_run(runs, "older", "model-a", "lora", [30, 4, 4, 4, 4], start=1000)
+    _write_run(runs, "newer", "model-a", "lora", [30, 2, 2, 9, 2, 2], start=5000)
+    _write_run(runs, "full-run", "model-a", "full", [30, 1, 1, 1, 1], start=9000)  # another method
+    _write_run(runs, "other-model", "model-b", "lora", [30, 1, 1, 1, 1], start=9000)
+    _write_run(runs, "too-short", "model-a", "lora", [30, 1, 1], start=9900)  # a warm-up still under way
+    measured = measured_throughput(runs, "model-a", "lora")
+    assert measured.run_id == "newer"
+    assert measured.tokens_per_second == pytest.approx(200.0)  # median of 400 tokens / [2, 9, 2, 2] s
+    assert measured.steps == 4
+    assert measured_throughput(runs, "model-a", "qlora") is None
+    assert measured_throughput(tmp_path / "nothing-here", "model-a", "lora") is None
+
+
+def test_the_time_estimate_uses_a_measured_throughput_and_says_where_it_came_from():
+    from core.memory import estimate_time
+    from tests.test_presets import CPU, SMOLLM2
+
+    config = RunConfig()  # batch 4 x 1
+    reference = estimate_time(SMOLLM2, config, CPU, 100, 60)
+    assert "sft-facts §6" in reference.explanation and "no run of this model" in reference.explanation
+    measured = MeasuredThroughput(tokens_per_second=200.0, run_id="20261123-120000-abc", steps=12, finished_at=0)
+    timed = estimate_time(SMOLLM2, config, CPU, 100, 60, measured)
+    assert timed.seconds_per_step == pytest.approx(2.0)  # 4 rows x 100 tokens / 200 tokens/s
+    assert timed.seconds == pytest.approx(120.0)
+    assert "measured on this machine in run 20261123-120000-abc" in timed.explanation
+    assert "sft-facts" not in timed.explanation
+    # A measured figure also gives a GPU an estimate, where no reference exists.
+    from tests.test_presets import A10G
+
+    assert estimate_time(SMOLLM2, config, A10G, 100, 60).seconds is None
+    assert estimate_time(SMOLLM2, config, A10G, 100, 60, measured).seconds == pytest.approx(120.0)

@@ -1,0 +1,101 @@
+"""The Settings step's handlers, called as the page calls them: the cards follow the values in effect, and a
+new dataset rebuilds the preset unless the user edited its numbers by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from core.config import RunConfig
+from core.models import TINY_MODEL_ID
+from ui.settings import ADVANCED, OUTPUT_NAMES, apply_edit, apply_preset, refresh_from_state
+
+
+def _named(result: tuple) -> dict:
+    return dict(zip(OUTPUT_NAMES, result, strict=True))
+
+
+def _skipped(value) -> bool:
+    return isinstance(value, dict) and value == {"__type__": "update"}
+
+
+def _edit(values: dict, preset, **changes) -> dict:
+    """What the page sends when one advanced field is typed into."""
+    config = {**values, **changes}
+    raw = [config[name] for name, *_ in ADVANCED]
+    return _named(
+        apply_edit(
+            values, preset, config["model_id"], config["method"], config["lora_target"],
+            config["gradient_checkpointing"], config["max_steps"], *raw,
+        )
+    )  # fmt: skip
+
+
+@pytest.fixture
+def small_dataset(tmp_path, tiny_model_path):
+    """300 short chats: the Training Hub table gives them an effective batch of 32, not 128 (sft-facts §3)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"What is {i} plus 1?"},
+                {"role": "assistant", "content": str(i + 1)},
+            ]
+        }
+        for i in range(300)
+    ]
+    (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(folder)
+
+
+def _start(name: str) -> dict:
+    values = RunConfig(model_id=TINY_MODEL_ID).to_dict()
+    return _named(apply_preset(name, "lora", TINY_MODEL_ID, values))
+
+
+def test_the_steps_card_follows_a_batch_size_typed_by_hand(tiny_model_path):
+    shown = _start("Quick demo")
+    assert "60 steps x batch 4 = 240 rows" in shown["cards"]
+    edited = _edit(shown["config"], shown["preset"], per_device_batch_size=8)
+    assert edited["config"]["per_device_batch_size"] == 8
+    cards = edited["cards"]
+    assert "60 steps x batch 8 = 480 rows" in cards and "batch 4" not in cards
+    assert "You changed this; the preset suggests 4 x 1." in cards
+
+
+def test_a_new_dataset_rebuilds_the_preset_when_nothing_was_edited(tiny_model_path, small_dataset):
+    shown = _start("Balanced")
+    old = shown["config"]
+    assert (old["gradient_accumulation_steps"] * old["per_device_batch_size"], old["max_steps"]) == (128, 24)
+    # The Data step's "Use this dataset" writes the new folder and its own max length choice.
+    after = {**old, "dataset": small_dataset, "max_length": 256}
+    refreshed = _named(refresh_from_state(after, shown["preset"]))
+    new = refreshed["config"]
+    assert new["dataset"] == small_dataset and new["max_length"] == 256  # the Data step's choice stands
+    assert new["per_device_batch_size"] * new["gradient_accumulation_steps"] == 32  # 300 rows: sft-facts §3
+    rows = refreshed["preset"].data.n_rows  # the training rows left after the held-out split
+    assert rows <= 300 and new["max_steps"] == math.ceil(rows / 32) * 3  # 3 passes (Balanced)
+    assert "The dataset changed" in refreshed["message"] and f"{rows} training rows" in refreshed["message"]
+    assert f"{rows} rows / effective batch 32 = {math.ceil(rows / 32)} steps per pass" in refreshed["cards"]
+    assert refreshed["reapply"] == {"__type__": "update", "visible": False}
+    # Writing it back fires config_state.change again: this time nothing is rebuilt or rewritten.
+    again = _named(refresh_from_state(new, refreshed["preset"]))
+    assert _skipped(again["config"]) and _skipped(again["message"])
+
+
+def test_a_new_dataset_keeps_numbers_edited_by_hand_and_offers_the_preset(tiny_model_path, small_dataset):
+    shown = _start("Balanced")
+    edited = _edit(shown["config"], shown["preset"], max_steps=200)
+    after = {**edited["config"], "dataset": small_dataset}
+    refreshed = _named(refresh_from_state(after, edited["preset"]))
+    assert _skipped(refreshed["config"])  # the user's values stay exactly as they are
+    assert "You set steps by hand" in refreshed["message"] and "Re-apply the preset" in refreshed["message"]
+    assert refreshed["reapply"] == {"__type__": "update", "visible": True}
+    suggested = refreshed["preset"].config.max_steps
+    assert suggested != 24 and refreshed["preset"].config.dataset == small_dataset  # worked out for the new data
+    assert f"You changed this; the preset suggests {suggested}." in refreshed["cards"]
+    reapplied = _named(apply_preset("Balanced", "lora", TINY_MODEL_ID, after))
+    assert reapplied["config"]["max_steps"] == suggested and reapplied["config"]["dataset"] == small_dataset

@@ -1,0 +1,150 @@
+"""What the Settings step shows: the preset cards, the fit check, and the cached look-ups they need.
+
+Every number on the cards is the one in effect (core/preset_advice.py writes
+the explanations for the edited values); the fit check's time estimate uses a
+throughput measured on this machine when a run of the same model and method
+has one (core/throughput.measured_throughput).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from pathlib import Path
+
+from core.config import RunConfig
+from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+
+VERDICT_COLOURS = {"fits": "#15803d", "tight": "#b45309", "won't fit": "#b91c1c"}
+
+
+@functools.cache
+def device_info():
+    from core.device import detect_device
+
+    return detect_device()
+
+
+@functools.cache
+def model_config_for(model_id: str) -> tuple[dict | None, str | None]:
+    """(config.json, local folder) of a model, without downloading: None when it is only on an unreachable Hub."""
+    from core.models import is_local_model_folder, offline_model_dir, read_model_config, tiny_model_dir
+
+    folder = {OFFLINE_MODEL_ID: offline_model_dir(), TINY_MODEL_ID: tiny_model_dir()}.get(model_id)
+    if folder is None and is_local_model_folder(model_id):
+        folder = model_id
+    if folder is not None and Path(folder).is_dir():
+        return read_model_config(str(folder)), str(folder)
+    if model_id == OFFLINE_MODEL_ID:
+        from core.models import ensure_offline_model
+
+        path = ensure_offline_model()
+        return read_model_config(str(path)), str(path)
+    try:
+        return read_model_config(model_id), None
+    except Exception:  # offline, unknown id, gated: the panel says the estimate needs the model's config
+        return None, None
+
+
+@functools.cache
+def data_profile(dataset: str, model_id: str):
+    """Row count and token lengths of a dataset (cached: every "Use this dataset" writes a new folder)."""
+    from core.data.stats import model_context_length
+    from core.presets import DataProfile, profile_dataset
+
+    _, folder = model_config_for(model_id)
+    try:
+        context = model_context_length(folder) if folder else None
+        return profile_dataset(dataset, folder, context)
+    except Exception as err:  # a dataset that can't be read yet: the Data step reports it; here, fall back
+        return DataProfile(n_rows=1000, length_reason=f"Data not measured ({type(err).__name__}).")
+
+
+def build_preset_for(name: str, method: str, model_id: str, dataset: str):
+    """The named preset for this model, dataset and machine."""
+    from core.presets import build_preset
+
+    model_config, _ = model_config_for(model_id)
+    if model_config is None:
+        model_config = model_config_for(OFFLINE_MODEL_ID)[0]  # the advice then names SmolLM2's figures
+    return build_preset(
+        name,
+        model_config=model_config,
+        device=device_info(),
+        data=data_profile(dataset, model_id),
+        method=method,
+        model_id=model_id,
+        dataset=dataset,
+    )
+
+
+def _card(label: str, value: str, why: str, source: str, note: str = "") -> str:
+    note_html = f"<br><small><b>{html.escape(note)}</b></small>" if note else ""
+    return (
+        f"<div class='coach-card coach-setting'><div class='coach-muted'>{html.escape(label)}</div>"
+        f"<div class='coach-setting-value'>{html.escape(value)}</div>"
+        f"<small>{html.escape(why)}</small><br><small class='coach-muted'>Source: {html.escape(source)}</small>"
+        f"{note_html}</div>"
+    )
+
+
+def render_cards(preset, config: RunConfig) -> str:
+    """The preset's four numbers as they are in effect, with their why and source; edits say what it suggested."""
+    from core.preset_advice import explain_settings
+
+    suggested = {advice.label: advice.value for advice in preset.advice}
+    advice, warnings = explain_settings(preset, config)
+    cards = []
+    for item in advice:
+        if item.label == "Precision":
+            continue
+        edited = item.value != suggested.get(item.label, item.value)
+        note = f"You changed this; the preset suggests {suggested[item.label]}." if edited else ""
+        cards.append(_card(item.label, item.value, item.why, item.source, note))
+    precision = next((a for a in advice if a.label == "Precision"), None)
+    warning_html = "".join(f"<p class='coach-warning'>⚠ {html.escape(w)}</p>" for w in warnings)
+    extra = (
+        f"<p class='coach-muted'>Precision: {precision.value}. {html.escape(precision.why)}</p>" if precision else ""
+    )
+    return f"<div class='coach-settings-grid'>{''.join(cards)}</div>{warning_html}{extra}"
+
+
+def render_fit(config: RunConfig, model_id: str) -> str:
+    """The memory verdict (fits / tight / won't fit) with its parts, the fix, and the time estimate."""
+    from core.memory import GB, describe_estimate, duration_text, estimate_memory, estimate_time
+    from core.paths import runs_dir
+    from core.throughput import measured_throughput
+
+    model_config, _ = model_config_for(model_id)
+    if model_config is None:
+        return (
+            "<div class='coach-card'>Can't estimate memory: the model's config.json is not available offline. "
+            "Pick the offline model or a local folder to see the fit check.</div>"
+        )
+    device = device_info()
+    profile = data_profile(config.dataset, model_id)
+    estimate = estimate_memory(model_config, config, device, row_tokens=profile.max_tokens)
+    colour = VERDICT_COLOURS[estimate.verdict]
+    rows = "".join(f"<tr><td>{name}</td><td>{size:.2f} GB</td></tr>" for name, size in describe_estimate(estimate))
+    measured = measured_throughput(runs_dir(), model_id, config.method)
+    timing = estimate_time(model_config, config, device, profile.mean_tokens or 88, config.max_steps, measured)
+    time_line = (
+        f"<b>Time:</b> about {duration_text(timing.seconds)} ({timing.seconds_per_step:.1f} s per step)."
+        if timing.seconds is not None
+        else "<b>Time:</b> unknown here."
+    )
+    length_note = (
+        f"Activations at the longest row in the data ({profile.max_tokens} tokens): TRL pads each batch to its "
+        "longest row."
+        if profile.max_tokens and profile.max_tokens < config.max_length
+        else f"Activations at the full max length ({config.max_length} tokens)."
+    )
+    return (
+        f"<div class='coach-card' id='fit-verdict'><span class='coach-badge' style='background:{colour}'>"
+        f"{estimate.verdict}</span> <b>{estimate.total_bytes / GB:.2f} GB</b> of "
+        f"{estimate.available_bytes / GB:.0f} GB {estimate.where} ({device.describe()})."
+        f"<p>{html.escape(estimate.advice)}</p><table class='coach-stats'>{rows}</table>"
+        f"<p>{time_line} <small>{html.escape(timing.explanation)}</small></p>"
+        f"<details><summary>How this is estimated</summary><p><small>{html.escape(estimate.formula)}. "
+        f"{html.escape(length_note)} {html.escape(estimate.ignores)}</small></p></details></div>"
+    )
