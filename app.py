@@ -57,7 +57,7 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
                 build_data_step(config_state, dataset_rows, owner, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings")
             with gr.Tab("3 · Settings", id="settings"):
-                build_settings_step(config_state)
+                settings = build_settings_step(config_state)
                 _next_button(tabs, "train", "Next: 4 · Train")
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state, owner, trackio_dir=os.environ["TRACKIO_DIR"])
@@ -76,6 +76,8 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
             return who, run, train["describe_config"](values)
 
         demo.load(on_load, [owner, config_state], [owner, train["run_id"], train["summary"]])
+        fill, fill_inputs, fill_outputs = settings["fill_on_load"]
+        demo.load(fill, fill_inputs, fill_outputs, show_progress="hidden")
     demo.manager = manager  # tests and scripts reach the runs through the app
     return demo
 

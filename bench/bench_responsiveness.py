@@ -16,17 +16,18 @@ Every request loop is bounded in count and time and stops by itself.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_load import RequestFailed  # noqa: E402
 from tests.app_server import AppServer  # noqa: E402
 
 
@@ -38,42 +39,42 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def viewers(url: str, run_id: str, count: int, seconds: float) -> tuple[list[float], list[float], int]:
-    """``count`` simulated viewers each poll the run once a second and reload the page every 10 s."""
-    from gradio_client import Client
+    """``count`` simulated viewers each poll the run once a second and reload the page every 10 s.
 
-    poll_ms: list[float] = []
-    page_ms: list[float] = []
-    errors = 0
-    lock = threading.Lock()
+    One asyncio loop speaks Gradio's queue protocol over httpx (bench/bench_load.py): 50 gradio_client
+    Clients would cost more CPU than the server they measure on this 2-core machine.
+    """
+    return asyncio.run(_viewers(url, run_id, count, seconds))
+
+
+async def _viewers(url: str, run_id: str, count: int, seconds: float) -> tuple[list[float], list[float], int]:
+    import httpx
+
+    from bench.bench_load import GradioSession, Tally
+
+    tally = Tally()
     deadline = time.time() + seconds
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=count * 2 + 10)) as http:
+        config = json.loads(await GradioSession(http, url, {}, tally).get("config"))
+        fn_index = {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
 
-    def viewer(index: int) -> None:
-        nonlocal errors
-        client = Client(url, verbose=False)
-        tick = 0
-        while time.time() < deadline and tick < seconds * 2:
-            start = time.perf_counter()
-            try:
-                client.predict(run_id, api_name="/run_status")
-                with lock:
-                    poll_ms.append((time.perf_counter() - start) * 1000)
-                if tick % 10 == index % 10:
-                    start = time.perf_counter()
-                    urllib.request.urlopen(url, timeout=10).read()
-                    with lock:
-                        page_ms.append((time.perf_counter() - start) * 1000)
-            except Exception:  # noqa: BLE001 - counted and reported
-                with lock:
-                    errors += 1
-            tick += 1
-            time.sleep(max(0.0, 1.0 - (time.perf_counter() - start)))
+        async def viewer(index: int) -> None:
+            tab = GradioSession(http, url, fn_index, tally)
+            await asyncio.sleep(index / count)  # viewers arrive spread over the first second
+            for tick in range(int(seconds) + 1):
+                if time.time() >= deadline:
+                    return
+                start = time.perf_counter()
+                try:
+                    await tab.timed("poll", tab.call("run_status", [run_id]))
+                    if tick % 10 == index % 10:
+                        await tab.timed("page", tab.get(""))
+                except RequestFailed:
+                    pass  # counted in tally.errors
+                await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - start)))
 
-    threads = [threading.Thread(target=viewer, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(seconds + 30)
-    return poll_ms, page_ms, errors
+        await asyncio.gather(*(viewer(i) for i in range(count)))
+    return tally.latencies["poll"], tally.latencies["page"], len(tally.errors)
 
 
 def steps_during(client, run_id: str, work) -> tuple[float, object]:

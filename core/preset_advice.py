@@ -118,7 +118,7 @@ def _quick_demo_advice(preset: Preset, config: RunConfig) -> list[Advice]:
     return [
         Advice(
             "Learning rate",
-            f"{config.learning_rate:.0e}",
+            f"{config.learning_rate:.1e}",
             f"Close to the Tinker formula's value for SmolLM2-135M with LoRA (~1.3e-3, sft-facts §3); "
             f"this model's own recommendation is {lr.value:.1e}. Full fine-tuning uses a tenth (Tinker cookbook).",
             "sft-facts §3",

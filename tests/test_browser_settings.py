@@ -49,7 +49,7 @@ def test_presets_fit_check_validation_and_recipe_export(server):
 
         # Balanced: the Training Hub batch for 1,000 rows (128) split to fit a CPU, and the 100-step warning.
         page.locator("#preset-choice").get_by_text("Balanced", exact=True).click()
-        cards.get_by_text("4 x 32").wait_for(timeout=60_000)
+        cards.get_by_text("4 x 32", exact=True).wait_for(timeout=60_000)
         cards.get_by_text("Tinker advises at least 100", exact=False).wait_for()
 
         # Advanced: a bad value names the field and the fix, and nothing else changes.
@@ -67,7 +67,7 @@ def test_presets_fit_check_validation_and_recipe_export(server):
         _number(page, "warmup-ratio").press("Enter")
         _number(page, "per-device-batch-size").fill("2")
         _number(page, "per-device-batch-size").press("Enter")
-        cards.get_by_text("2 x 32").wait_for()
+        cards.get_by_text("2 x 32", exact=True).wait_for()
         cards.get_by_text("You changed this", exact=False).wait_for()
         wait_for(lambda: fit.inner_text() != before, what="the fit panel to update")
         page.locator("#lr-sources").get_by_text("Tinker formula", exact=False).first.wait_for()

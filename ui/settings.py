@@ -278,11 +278,10 @@ def build_settings_step(config_state: gr.State) -> dict:
         info=" · ".join(f"{n}: {PRESET_SUMMARIES[n]}" for n in PRESET_NAMES),
         elem_id="preset-choice",
     )
-    start = RunConfig(model_id=default_model_id())
-    cards = gr.HTML(
-        lambda: render_cards(build_preset_for("Quick demo", "lora", start.model_id, start.dataset), start),
-        elem_id="settings-cards",
-    )
+    # Filled when the page loads (``fill_on_load``): working the preset out imports torch and reads the data,
+    # which would hold the page back by seconds if done while it is built.
+    waiting = "<p class='coach-muted'>Working out the settings for this model, dataset and machine...</p>"
+    cards = gr.HTML(waiting, elem_id="settings-cards")
     steps = gr.Slider(
         1,
         5000,
@@ -293,7 +292,7 @@ def build_settings_step(config_state: gr.State) -> dict:
         info="Quick demo: 60 steps of LoRA, a few minutes on 2 CPU cores.",
     )
     message = gr.Markdown(elem_id="settings-message")
-    fit = gr.HTML(lambda: render_fit(start, start.model_id), elem_id="fit-panel")
+    fit = gr.HTML(waiting, elem_id="fit-panel")
     apply_fix = gr.Button("Apply the change that makes it fit", visible=False, elem_id="apply-fix", size="sm")
     reapply = gr.Button(
         "Re-apply the preset to this dataset", visible=False, elem_id="reapply-preset", size="sm", variant="primary"
@@ -362,4 +361,14 @@ def build_settings_step(config_state: gr.State) -> dict:
     apply_fix.click(apply_memory_fix, [config_state, preset_state], outputs)
     config_state.change(refresh_from_state, [config_state, preset_state], outputs, show_progress="hidden")
     export.click(export_recipe_files, config_state, [recipe_files, recipe_yaml, recipe_commands])
-    return {"model": model, "steps": steps, "preset": preset_name, "method": method, "fit": fit}
+    return {
+        "model": model, "steps": steps, "preset": preset_name, "method": method, "fit": fit,
+        "fill_on_load": (show_start, [config_state], [cards, fit]),
+    }  # fmt: skip
+
+
+def show_start(values: dict | None) -> tuple[str, str]:
+    """The Quick demo's cards and fit check for the page's starting settings."""
+    start = RunConfig.from_dict(values) if values else RunConfig(model_id=default_model_id())
+    preset = build_preset_for("Quick demo", start.method, start.model_id, start.dataset)
+    return render_cards(preset, start), render_fit(start, start.model_id)
