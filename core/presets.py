@@ -363,6 +363,9 @@ def profile_dataset(dataset: str, tokenizer_path: str | Path | None, model_conte
     profile = DataProfile(n_rows=len(prepared.train_rows))
     if tokenizer_path is None or not prepared.train_rows:
         return profile
+    from core.ml_stack import import_transformers
+
+    import_transformers()  # never race the warm-up thread's imports (core/ml_stack.py)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path))
