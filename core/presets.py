@@ -368,7 +368,9 @@ def profile_dataset(dataset: str, tokenizer_path: str | Path | None, model_conte
     import_transformers()  # never race the warm-up thread's imports (core/ml_stack.py)
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path))
+    from core.models import remote_code_allowed
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path), trust_remote_code=remote_code_allowed())
     fmt = row_format(prepared.train_rows[0])
     stats = length_stats(measure_lengths(prepared.train_rows, fmt, tokenizer))
     profile.p95, profile.p99, profile.mean_tokens, profile.max_tokens = stats.p95, stats.p99, stats.mean, stats.max

@@ -96,7 +96,7 @@ def run_training(job: Job, extra_callbacks: list | tuple = ()) -> None:
     from core.config import build_lora_config, build_sft_config
     from core.data.prepare import own_probes, prepare_training_data
     from core.device import detect_device
-    from core.models import resolve_model
+    from core.models import remote_code_allowed, resolve_model
     from core.trainer import CoachSFTTrainer
 
     config = job.config
@@ -111,7 +111,7 @@ def run_training(job: Job, extra_callbacks: list | tuple = ()) -> None:
     train_dataset, eval_dataset = data.to_datasets()
     if eval_dataset is not None and config.max_eval_rows:
         eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote_code_allowed())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
 

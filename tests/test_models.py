@@ -102,3 +102,25 @@ def test_a_known_architecture_with_an_auto_map_needs_no_remote_code():
     assert not needs_remote_code({"model_type": "llama", "auto_map": {"AutoModel": "x.Y"}})
     assert needs_remote_code({"model_type": "my_own_arch", "auto_map": {"AutoModel": "x.Y"}})
     assert not needs_remote_code({"model_type": "my_own_arch"})
+
+
+def test_tokenizer_loads_follow_the_remote_code_switch(monkeypatch, tiny_model_path):
+    """The Data step's tokenizer and the preset's length profile obey SFT_COACH_ALLOW_REMOTE_CODE too."""
+    import transformers
+
+    from core.data.preview import load_tokenizer
+    from core.presets import profile_dataset
+
+    seen = []
+    real = transformers.AutoTokenizer.from_pretrained
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("trust_remote_code"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", spy)
+    for allowed in ("1", ""):
+        monkeypatch.setenv("SFT_COACH_ALLOW_REMOTE_CODE", allowed)
+        load_tokenizer(str(tiny_model_path))
+        profile_dataset("json_extraction", str(tiny_model_path), 2048)
+    assert seen == [True, True, False, False]

@@ -63,13 +63,13 @@ def load_tokenizer(model_id: str):
     import_transformers()  # handlers run in worker threads: see core/ml_stack.py
     from transformers import AutoTokenizer
 
-    from core.models import ModelUnavailableError, resolve_model
+    from core.models import ModelUnavailableError, remote_code_allowed, resolve_model
 
     try:
         path = resolve_model(model_id)
     except ModelUnavailableError as err:
         raise DataError(str(err)) from None
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=remote_code_allowed())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # what SFTTrainer does
     return tokenizer
