@@ -93,11 +93,11 @@ def settings_preset_and_recipe(page) -> None:
     cards = page.locator("#settings-cards")
     # Balanced explains its batch from the data size (Training Hub's 128 for 1,000 rows, split to fit a CPU)...
     page.locator("#preset-choice").get_by_text("Balanced", exact=True).click()
-    cards.get_by_text("4 x 32").wait_for(timeout=60_000)
+    cards.get_by_text("4 x 32", exact=True).wait_for(timeout=60_000)
     cards.get_by_text("Tinker advises at least 100", exact=False).wait_for()
     # ...and the Quick demo, picked for a quick run, says why for every number and where it comes from.
     page.locator("#preset-choice").get_by_text("Quick demo", exact=True).click()
-    cards.get_by_text("4 x 1").wait_for(timeout=60_000)
+    cards.get_by_text("4 x 1", exact=True).wait_for(timeout=60_000)
     for text in ("Learning rate", "1.0e-03", "Max length", "Source: sft-facts"):
         cards.get_by_text(text, exact=False).first.wait_for()
     page.locator("#fit-panel").get_by_text("fits", exact=True).wait_for()
