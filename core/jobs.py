@@ -293,7 +293,10 @@ class Job:
             where = f"from its last checkpoint (step {checkpoint.step})" if checkpoint else "from the start"
             job.phase = "interrupted"
             job.message = f"The app stopped while this run was in progress. You can resume it {where}."
-            job._save_state()
+            try:
+                job._save_state()
+            except OSError:
+                pass  # a full disk must not keep the app from starting; the next start marks the run again
         if metrics.skipped:
             job.message += f" ({metrics.skipped} damaged line(s) in metrics.jsonl were skipped.)"
         return job
@@ -382,6 +385,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._queue: list[str] = []
         self._threads: dict[str, threading.Thread] = {}
+        self._unsaved: set[str] = set()  # failed runs whose state.json a full disk refused; see _save_unsaved
         self._lock = threading.Lock()
         self._recover()
 
@@ -474,10 +478,35 @@ class JobManager:
             with job.lock:
                 job.error = describe_exception(err, job.run_dir)
                 job.error_detail = traceback.format_exc()
-            job.set_phase("failed", "Training failed: " + job.error)
+            try:
+                job.set_phase("failed", "Training failed: " + job.error)
+            except OSError:
+                # The disk is still full. The run is failed in memory (set_phase changes the phase before it
+                # writes), so the page says so; state.json is written once there is room again.
+                with self._lock:
+                    self._unsaved.add(job.job_id)
         finally:
             with self._lock:
                 self._start_next_locked()
+
+    def _save_unsaved(self) -> None:
+        """Write the state.json of runs that failed while the disk was full, once it has room.
+
+        Called on every read the page makes while it polls; without it a restart would find the run's last
+        state on disk still active and list the run as interrupted instead of failed.
+        """
+        if not self._unsaved:
+            return
+        with self._lock:
+            for job_id in list(self._unsaved):
+                job = self._jobs.get(job_id)
+                try:
+                    if job is not None:
+                        with job.lock:
+                            job._save_state()
+                except OSError:
+                    return  # still full: the next read tries again
+                self._unsaved.discard(job_id)
 
     # -- reading ----------------------------------------------------------------------------------
     def _owned_locked(self, job_id: str, owner: str | None) -> Job:
@@ -494,6 +523,7 @@ class JobManager:
                 return None
 
     def snapshot(self, job_id: str, owner: str | None = None) -> JobSnapshot | None:
+        self._save_unsaved()
         job = self.get(job_id, owner)
         return job.snapshot(self.queue_position(job_id)) if job else None
 
@@ -518,6 +548,7 @@ class JobManager:
 
     def jobs(self, owner: str | None = None) -> list[Job]:
         """Runs (all, or one owner's), newest first."""
+        self._save_unsaved()
         with self._lock:
             chosen = [j for j in self._jobs.values() if owner is None or j.owner in (None, owner)]
         return sorted(chosen, key=lambda j: j.created_at, reverse=True)

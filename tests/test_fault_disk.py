@@ -1,9 +1,11 @@
-"""Faults a shared Space meets: the disk filling up while a checkpoint is written, and the Hub out of reach.
+"""Faults a shared Space meets: the disk filling up (while a checkpoint, or the run's own files, are written), and
+the Hub out of reach.
 
 A full disk fails the run with a sentence that says so, where, and what to do; every metric up to the
 failure stays on disk; the checkpoint cut short is never resumed from, the one before it is; and the job
-manager goes on to the next run (SECURITY.md, "Faults"). Training runs in the manager's thread here
-(``SFT_COACH_TRAIN_IN=thread``), so the fault can be injected into this process.
+manager goes on to the next run; a disk still full as the run is marked failed gets that mark into state.json at
+the first read after space is freed, and an app restarted meanwhile starts (SECURITY.md, "Faults"). Training runs
+in the manager's thread here (``SFT_COACH_TRAIN_IN=thread``), so the fault can be injected into this process.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import pytest
 from core.config import RunConfig
 from core.jobs import JobManager, describe_exception, is_disk_full
 from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
-from core.run_store import last_complete_checkpoint, list_checkpoints, read_jsonl
+from core.run_store import last_complete_checkpoint, list_checkpoints, read_json, read_jsonl
+from tests.test_jobs import fake_trainer
 
 SAVE_STEPS = 2
 FAILING_STEP = 2 * SAVE_STEPS  # the second checkpoint hits the full disk
@@ -103,6 +106,58 @@ def test_a_full_disk_while_checkpointing_fails_clearly_and_the_run_resumes(
     assert read_jsonl(job.run_dir / "metrics.jsonl").rows == final.metrics
     assert all(c.complete for c in list_checkpoints(job.run_dir))  # the step-4 folder was written again in full
     assert final.load_check.startswith("Reloaded from disk")
+
+
+class _DiskFullFromStep:
+    """The run store's writers as the job manager calls them, refusing every write from ``step``'s metrics row on.
+
+    ``full = False`` frees the space again, for good.
+    """
+
+    def __init__(self, monkeypatch, step: int) -> None:
+        import core.jobs
+
+        self.full = False
+        self.fills_at: int | None = step
+        write_json, append_jsonl = core.jobs.write_json, core.jobs.append_jsonl
+
+        def refuse(path) -> None:
+            if self.full:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+        def append(path, entry):
+            if path.name == "metrics.jsonl" and entry["step"] == self.fills_at:
+                self.full, self.fills_at = True, None
+            refuse(path)
+            append_jsonl(path, entry)
+
+        def write(path, payload):
+            refuse(path)
+            write_json(path, payload)
+
+        monkeypatch.setattr(core.jobs, "append_jsonl", append)
+        monkeypatch.setattr(core.jobs, "write_json", write)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # nothing escapes the manager
+def test_a_disk_still_full_as_the_run_fails_gets_the_failed_mark_on_disk_once_there_is_room(tmp_path, monkeypatch):
+    disk = _DiskFullFromStep(monkeypatch, step=3)
+    manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=5))
+    job = manager.start(RunConfig())
+    snap = manager.wait(job.job_id, timeout=10)
+    assert snap.phase == "failed" and snap.error.startswith("The disk is full"), snap.error_detail
+    assert read_json(job.run_dir / "state.json")["phase"] == "training"  # the mark cannot reach the disk yet
+    assert [row["step"] for row in read_jsonl(job.run_dir / "metrics.jsonl").rows] == [1, 2]  # nothing lost
+    assert manager.snapshot(job.job_id).phase == "failed"  # the page says so all along
+    assert JobManager(tmp_path / "runs").get(job.job_id).phase == "interrupted"  # a restart now: starts, resumable
+
+    disk.full = False  # space is freed; the page's next poll writes the mark
+    assert [j.job_id for j in manager.jobs()] == [job.job_id]
+    state = read_json(job.run_dir / "state.json")
+    assert (state["phase"], state["error"]) == ("failed", snap.error)
+    again = JobManager(tmp_path / "runs").get(job.job_id)  # a restart now lists it as failed, with the reason
+    assert (again.phase, again.error) == ("failed", snap.error)
+    assert manager.wait(manager.start(RunConfig()).job_id, timeout=10).phase == "finished"  # and runs go on
 
 
 @pytest.mark.parametrize(
