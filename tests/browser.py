@@ -83,6 +83,21 @@ def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def set_slider(page, elem_id: str, value: int) -> None:
+    """Type ``value`` into a slider's number box and wait until the slider itself holds it.
+
+    Gradio takes a typed number on Enter or blur; an event fired before then
+    still sees the old value (a side-by-side note once said 256 new tokens,
+    not the 48 typed a moment before).
+    """
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+    box.blur()
+    slider = page.locator(f"#{elem_id} input[type=range]")
+    wait_for(lambda: slider.input_value() == str(value), timeout=20, what=f"{elem_id} to hold {value}")
+
+
 def run_phase(page) -> str:
     """The Train step's status badge (Running, Stopped, Finished...)."""
     return page.locator("#run-status .coach-badge").inner_text(timeout=5000)

@@ -13,7 +13,7 @@ import pytest
 
 from core.models import TINY_MODEL_ID
 from tests.app_server import AppServer
-from tests.browser import chromium_page
+from tests.browser import chromium_page, set_slider
 from tests.test_browser import IGNORED_CONSOLE, open_tab, run_phase, shot, wait_for
 
 pytestmark = pytest.mark.browser
@@ -58,8 +58,7 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
 
     # Short answers keep the test quick on a busy CPU (the tiny random model never stops on its own).
     page.locator("#gen-settings").get_by_text("Generation settings").click()
-    page.locator("#gen-max-new-tokens input[type=number]").fill("48")
-    page.locator("#gen-max-new-tokens input[type=number]").press("Enter")
+    set_slider(page, "gen-max-new-tokens", 48)
     page.locator("#gen-settings").get_by_text("Generation settings").click()  # folded again, for the screenshots
 
     # Chat: the newest fine-tuned result is preselected; a streamed answer appears under the question.
@@ -82,7 +81,8 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
     assert run_id in page.locator("#sbs-model-b input").input_value()
     page.locator("#sbs-prompt textarea").fill("Grace Hopper, 85, lives in Arlington.")
     page.locator("#sbs-compare").click()
-    page.locator("#sbs-answer-b").get_by_text("at most 48 new tokens").wait_for(timeout=180000)
+    page.locator("#sbs-answer-b").get_by_text("new tokens").wait_for(timeout=180000)
+    assert "at most 48 new tokens" in page.locator("#sbs-answer-b").inner_text()
     for side in ("a", "b"):
         assert "no answer yet" not in page.locator(f"#sbs-answer-{side}").inner_text()
     shot(page, "tryit-02-side-by-side")
@@ -117,11 +117,7 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
 
     # Quick scores: before vs after on 5 held-out rows of the JSON demo.
     open_tab(page, "Quick scores")
-    rows = page.locator("#score-rows input[type=number]")
-    rows.fill("5")
-    rows.press("Enter")
-    rows.blur()
-    wait_for(lambda: page.locator("#score-rows input[type=range]").input_value() == "5", what="5 rows")
+    set_slider(page, "score-rows", 5)
     page.locator("#score-run-button").click()
     page.locator("#score-result").get_by_text("Valid JSON:").wait_for(timeout=240000)
     assert "first 5 held-out rows" in page.locator("#score-result").inner_text()
