@@ -143,7 +143,10 @@ def test_bad_input_gets_a_message_and_sharing_works_offline(trained):
     page.locator("#share-merge-note").get_by_text("Saved the merged model").wait_for(timeout=120000)
     assert (run_dir / "merged" / "config.json").is_file()
     page.locator("#share-hub-note").get_by_text("runs offline").wait_for()
+    page.locator("#share-token input").fill("hf_NotARealTokenJustForThisTest")
     page.locator("#share-push").click()
     page.locator("#share-push-note").get_by_text("Can't push from here").wait_for()
+    # The token does not stay in the page after the answer.
+    wait_for(lambda: page.locator("#share-token input").input_value() == "", what="the token box to be emptied")
     shot(page, "tryit-06-errors")
     assert not [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)], errors

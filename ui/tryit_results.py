@@ -180,21 +180,22 @@ def build_share_tab(ctx: TryItContext, owner: gr.State) -> dict:
         return f"Saved the merged model of run `{run_dir.name}` to `{merged}`."
 
     def push_run(run_id, repo, secret, kind, is_private, who, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+        """Push and say how it went; the token box is emptied on every answer, so the secret leaves the page."""
         reason = hub_unavailable_reason()
         if reason:
             gr.Warning(reason)
-            return f"**Can't push from here.** {reason}"
+            return f"**Can't push from here.** {reason}", ""
         try:
             run_dir = ctx.run_dir(run_id, who)
             reporter = progress_reporter(progress, 4)
             pushed = push_to_hub(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
         except EXPECTED_ERRORS as err:  # ShareError messages never contain the token
             gr.Warning(str(err))
-            return f"**Could not push:** {err}"
-        return f"Pushed {len(pushed.files)} files to [{pushed.repo_id}]({pushed.url})."
+            return f"**Could not push:** {err}", ""
+        return f"Pushed {len(pushed.files)} files to [{pushed.repo_id}]({pushed.url}).", ""
 
     merge.click(merge_run, [run_picker, owner], merge_note)
-    push.click(push_run, [run_picker, repo_id, token, what, private, owner], push_note)
+    push.click(push_run, [run_picker, repo_id, token, what, private, owner], [push_note, token])
     return {"run": run_picker, "hub_note": hub_note}
 
 
