@@ -10,7 +10,7 @@ import pytest
 
 from core.config import RunConfig
 from core.models import TINY_MODEL_ID
-from ui.settings import ADVANCED, OUTPUT_NAMES, apply_edit, apply_preset, refresh_from_state
+from ui.settings import ADVANCED, OUTPUT_NAMES, apply_edit, apply_preset, refresh_from_state, show_start
 
 
 def _named(result: tuple) -> dict:
@@ -99,3 +99,11 @@ def test_a_new_dataset_keeps_numbers_edited_by_hand_and_offers_the_preset(tiny_m
     assert f"You changed this; the preset suggests {suggested}." in refreshed["cards"]
     reapplied = _named(apply_preset("Balanced", "lora", TINY_MODEL_ID, after))
     assert reapplied["config"]["max_steps"] == suggested and reapplied["config"]["dataset"] == small_dataset
+
+
+def test_the_page_opens_with_the_learning_rate_sources_filled(tiny_model_path):
+    """The advanced view shows the recommended LR and the three sources from the first load, not after a click."""
+    cards, fit, lr_sources = show_start(RunConfig(model_id=TINY_MODEL_ID).to_dict())
+    assert "Learning rate" in cards and "GB" in fit
+    assert "recommended 7.4e-03" in lr_sources  # Tinker: 5e-5 x 10 x (2000 / 64) ^ 0.781 for the tiny Llama
+    assert "SmolLM3 guide" in lr_sources and "Training Hub" in lr_sources

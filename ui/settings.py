@@ -363,12 +363,12 @@ def build_settings_step(config_state: gr.State) -> dict:
     export.click(export_recipe_files, config_state, [recipe_files, recipe_yaml, recipe_commands])
     return {
         "model": model, "steps": steps, "preset": preset_name, "method": method, "fit": fit,
-        "fill_on_load": (show_start, [config_state], [cards, fit]),
+        "fill_on_load": (show_start, [config_state], [cards, fit, lr_sources]),
     }  # fmt: skip
 
 
-def show_start(values: dict | None) -> tuple[str, str]:
-    """The Quick demo's cards and fit check for the page's starting settings."""
+def show_start(values: dict | None) -> tuple[str, str, str]:
+    """The Quick demo's cards, fit check and learning-rate sources for the page's starting settings."""
     start = RunConfig.from_dict(values) if values else RunConfig(model_id=default_model_id())
     preset = build_preset_for("Quick demo", start.method, start.model_id, start.dataset)
-    return render_cards(preset, start), render_fit(start, start.model_id)
+    return render_cards(preset, start), render_fit(start, start.model_id), _lr_sources(start)
