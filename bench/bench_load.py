@@ -110,6 +110,7 @@ class GradioSession:
         self.fn_index = fn_index
         self.tally = tally
         self.session_hash = secrets.token_hex(6)
+        self.changed_state_ids: list[int] = []  # of the last call: a browser then fires their change events
 
     async def timed(self, kind: str, coroutine):
         start = time.perf_counter()
@@ -155,6 +156,7 @@ class GradioSession:
                 output = message.get("output") or {}
                 if not message.get("success", False):
                     raise RuntimeError(output.get("error") or "the event failed")
+                self.changed_state_ids = output.get("changed_state_ids") or []
                 return output.get("data")
         raise RuntimeError(f"the event stream ended before {api_name} completed")
 

@@ -33,6 +33,7 @@ drop by the same factor.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,21 +220,48 @@ def measured_throughput(runs_dir: str | Path, model_id: str, method: str) -> Mea
 
     A QLoRA and a LoRA run differ in speed (4-bit base), so the method must match too.
     """
-    from core.run_store import read_json, read_jsonl
-
     best: MeasuredThroughput | None = None
     folder = Path(runs_dir)
     if not folder.is_dir():
         return None
     for run_dir in folder.iterdir():
-        config = read_json(run_dir / "config.json") if run_dir.is_dir() else None
-        if not config or config.get("model_id") != model_id or config.get("method", "lora") != method:
+        record = _run_record(run_dir)
+        if record is None or record[:2] != (model_id, method) or record[2] is None:
             continue
-        metrics = read_jsonl(run_dir / "metrics.jsonl").rows
-        measured = run_throughput(metrics)
-        if measured is None:
-            continue
-        finished = max(m.get("time", 0.0) for m in metrics)
-        if best is None or finished > best.finished_at:
-            best = MeasuredThroughput(measured[0], run_dir.name, measured[1], finished)
+        measured = record[2]
+        if best is None or measured.finished_at > best.finished_at:
+            best = measured
     return best
+
+
+def _run_record(run_dir: Path) -> tuple[str | None, str, MeasuredThroughput | None] | None:
+    """(model id, method, measured throughput) of a run folder; its files are read again only once they change.
+
+    The fit check asks on every page load and every settings edit: reading every run's metrics each time
+    cost ~2.5 ms of CPU per run of 300 steps, 0.1 s per page with 40 runs.
+    """
+    stamps = []
+    for name in ("config.json", "metrics.jsonl"):
+        try:
+            stat = (run_dir / name).stat()
+        except OSError:  # not a run folder, or a run that has not logged yet
+            stat = None
+        stamps.append((stat.st_mtime_ns, stat.st_size) if stat else None)
+    return None if stamps[0] is None else _read_run_record(str(run_dir), tuple(stamps))
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_run_record(run_dir: str, stamps: tuple) -> tuple[str | None, str, MeasuredThroughput | None] | None:
+    from core.run_store import read_json, read_jsonl
+
+    folder = Path(run_dir)
+    config = read_json(folder / "config.json")
+    if not config:
+        return None
+    metrics = read_jsonl(folder / "metrics.jsonl").rows
+    measured = run_throughput(metrics)
+    found = None
+    if measured is not None:
+        finished = max(m.get("time", 0.0) for m in metrics)
+        found = MeasuredThroughput(measured[0], folder.name, measured[1], finished)
+    return config.get("model_id"), config.get("method", "lora"), found

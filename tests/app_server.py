@@ -22,7 +22,9 @@ def free_port() -> int:
 class AppServer:
     """``python app.py`` with the tiny model offered, its data in ``data_dir``, its log in ``log_path``."""
 
-    def __init__(self, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None, root: Path = ROOT
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = log_path
@@ -40,7 +42,7 @@ class AppServer:
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(self.port), "--no-warm-up"],
-            cwd=ROOT,
+            cwd=root,  # another checkout of the app (bench/bench_server_cpu.py --before), else this one
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

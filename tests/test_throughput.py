@@ -134,6 +134,25 @@ def test_the_most_recent_matching_run_gives_the_measured_throughput(tmp_path):
     assert measured_throughput(tmp_path / "nothing-here", "model-a", "lora") is None
 
 
+def test_a_run_is_read_again_only_once_its_metrics_change(tmp_path, monkeypatch):
+    import core.run_store
+
+    runs = tmp_path / "runs"
+    _write_run(runs, "run", "model-a", "lora", [30, 2, 2, 2, 2])  # 1,038 s and 2,000 tokens at step 5
+    reads = []
+    real = core.run_store.read_jsonl
+    monkeypatch.setattr(core.run_store, "read_jsonl", lambda path: reads.append(path) or real(path))
+    first = measured_throughput(runs, "model-a", "lora")
+    assert measured_throughput(runs, "model-a", "lora") == first and len(reads) == 1  # every page asks; read once
+    with open(runs / "run" / "metrics.jsonl", "a") as metrics:  # the run goes on, twice as fast
+        for step in range(6, 11):
+            metrics.write(json.dumps({"step": step, "time": 1033.0 + step, "num_tokens": 400 * step, "loss": 2.0}))
+            metrics.write("\n")
+    later = measured_throughput(runs, "model-a", "lora")
+    assert len(reads) == 2 and first.tokens_per_second == pytest.approx(200.0)
+    assert later.tokens_per_second == pytest.approx(400.0) and later.steps == 8
+
+
 def test_the_time_estimate_uses_a_measured_throughput_and_says_where_it_came_from():
     from core.memory import estimate_time
     from tests.test_presets import CPU, SMOLLM2

@@ -37,6 +37,7 @@ from ui.data_outputs import (
     DEFAULT_DEMO,
     MAPPING_PARTS,
     check_updates,
+    downloads_exist,
     draft_updates,
     first_rows,
     load_message,
@@ -47,6 +48,7 @@ from ui.data_outputs import (
     target_props,
 )
 from ui.data_views import render_converted_rows, render_detection, render_in_use, render_message, render_report
+from ui.shared_cache import SharedLRU
 
 
 class LatestOnly:
@@ -182,7 +184,9 @@ def build_data_step(
     in_use = gr.HTML(render_in_use(defaults.dataset, defaults.max_length), elem_id="data-in-use")
     use_message = gr.HTML(elem_id="use-message")
 
-    draft = gr.State(initial)
+    # None stands for ``initial``, which every page starts with and shares (a DataDraft never changes): gr.State
+    # serialises its default for every new session and on every update of the state, ~0.1 s of CPU for these rows.
+    draft = gr.State(None)
     check = gr.State(None)
     draft_outputs = [
         draft,
@@ -209,11 +213,14 @@ def build_data_step(
     ]
     # ---- events ----
 
+    def shown(current: DataDraft | None) -> DataDraft:
+        return initial if current is None else current
+
     def show_loaded(loader, what: str, name: str, previous: DataDraft | None) -> list:
         try:
             new = draft_dataset(loader(), name)
         except DataError as err:
-            return refused(err, previous, what, len(draft_outputs))
+            return refused(err, shown(previous), what, len(draft_outputs))
         return draft_updates(new, load_message(new))
 
     def pick_demo(name: str, previous: DataDraft | None):
@@ -252,12 +259,13 @@ def build_data_step(
         path = (path or "").strip()
         if not path:
             return refused(
-                DataError("type the path of a file or folder first."), previous, "the path", len(draft_outputs)
+                DataError("type the path of a file or folder first."), shown(previous), "the path", len(draft_outputs)
             )
         return show_loaded(lambda: load_path(path), path, Path(path).name, previous)
 
-    def remap(current: DataDraft, *choices):
+    def remap(current: DataDraft | None, *choices):
         *columns, wanted_format = choices
+        current = shown(current)
         mapping = None
         if current.detection.needs_mapping:
             picked = {part: column or None for (part, _, _), column in zip(MAPPING_PARTS, columns, strict=True)}
@@ -275,9 +283,12 @@ def build_data_step(
         return draft_updates(new, full=False)
 
     latest_check = LatestOnly()
+    # The page-load check of ``initial`` with the settings' model: the same for every page, so done once per
+    # model and max length (tokenising every row and rendering the preview took ~0.6 s of CPU per page).
+    initial_checks = SharedLRU(8)
 
     def check_with_model(
-        current: DataDraft,
+        current: DataDraft | None,
         values: dict,
         accept_recommended: bool,
         previous: DataCheck | None,
@@ -287,14 +298,14 @@ def build_data_step(
         session = getattr(request, "session_hash", None) or ""
         ticket = latest_check.begin(session)
         try:
-            updates = _check(current, values, accept_recommended, previous, progress)
+            updates = _check(shown(current), values, accept_recommended, previous, progress)
         finally:
             newest = latest_check.is_newest(session, ticket)
             latest_check.end(session, ticket)
         return updates if newest else [gr.skip()] * len(check_outputs)
 
     def _check(current: DataDraft, values: dict, accept_recommended: bool, previous: DataCheck | None, progress):
-        if current is None or current.conversion is None:
+        if current.conversion is None:
             return [gr.skip()] * len(check_outputs)
         model_id = (values or {}).get("model_id") or defaults.model_id
         settings_length = int((values or {}).get("max_length") or defaults.max_length)
@@ -305,6 +316,10 @@ def build_data_step(
             wanted = previous.recommended_max_length if accept_recommended else settings_length
             if wanted == previous.max_length:
                 return [gr.skip()] * len(check_outputs)
+        max_length = None if accept_recommended else settings_length
+        known = initial_checks.get((model_id, max_length), downloads_exist) if current is initial else None
+        if known is not None:
+            return list(known)
         progress(0.05, desc=f"Loading the tokenizer of {model_id}…")
         try:
             tokenizer = cached_tokenizer(model_id)
@@ -319,31 +334,43 @@ def build_data_step(
                 current,
                 tokenizer,
                 model_id=model_id,
-                max_length=None if accept_recommended else settings_length,
+                max_length=max_length,
                 model_max_length=model_max_length(model_id),
                 lengths=previous.lengths if reuse else None,
             )
             progress(0.8, desc="Rendering the training text…")
-            return check_updates(result, tokenizer)
+            updates = check_updates(result, tokenizer)
+            if current is initial:
+                initial_checks.put((model_id, max_length), list(updates))
+            return updates
         except DataError as err:
             gr.Warning(str(err))
             failed = DataCheck(current, model_id, current.report, settings_length, problem=str(err))
             return check_updates(failed, None)
 
+    initial_splits = SharedLRU(8)  # the split of a shared check above, which every page shows next (~30 ms)
+
     def show_split(current: DataCheck | None, use_provided: bool, share: float, split_seed: float | None):
         if current is None:
             return "<p class='coach-muted'>The split is made from the rows that pass the checks.</p>"
+        key = (id(current), use_provided, share, split_seed)
+        known = initial_splits.get(key, lambda kept: kept[0] is current) if current.draft is initial else None
+        if known is not None:
+            return known[1]
         try:
             split = split_dataset(current, share / 100, int(split_seed or 0), use_provided)
         except DataError as err:
             return render_message(str(err), "error")
         note = current.draft.validation_note if use_provided and current.draft.validation_rows else ""
         text = " ".join(part for part in (note, split.description, *split.warnings) if part)
-        return render_message(text, "ok" if not split.warnings else "warning")
+        shown_split = render_message(text, "ok" if not split.warnings else "warning")
+        if current.draft is initial:
+            initial_splits.put(key, (current, shown_split))
+        return shown_split
 
     def use_dataset(
         current: DataCheck | None,
-        shown: DataDraft,
+        showing: DataDraft | None,
         use_provided: bool,
         share: float,
         split_seed: float | None,
@@ -351,18 +378,19 @@ def build_data_step(
     ):
         from core.paths import data_dir
 
-        if current is None or current.draft is not shown:
+        showing = shown(showing)
+        if current is None or current.draft is not showing:
             gr.Warning("The rows are still being checked. Wait for the preview above to appear, then press again.")
             return gr.skip(), gr.skip(), gr.skip()
         try:
             split = split_dataset(current, share / 100, int(split_seed or 0), use_provided)
-            folder = write_dataset(split, new_dataset_folder(data_dir(), shown.name))
+            folder = write_dataset(split, new_dataset_folder(data_dir(), showing.name))
             updates = {"dataset": str(folder), "max_length": current.max_length}
             config = RunConfig.from_dict({**(values or {}), **updates})
         except (DataError, ConfigError, OSError) as err:
             gr.Warning(f"Could not use this dataset: {err}")
             return gr.skip(), gr.skip(), render_message(f"Could not use this dataset: {err}", "error")
-        gr.Info(f"Training will use {len(split.train):,} rows from {shown.loaded.source}.")
+        gr.Info(f"Training will use {len(split.train):,} rows from {showing.loaded.source}.")
         done = render_message(
             f"Wrote {len(split.train):,} training and {len(split.validation):,} validation rows to {folder}.", "ok"
         )

@@ -150,6 +150,12 @@ def check_updates(check: DataCheck, tokenizer) -> list:
     ]
 
 
+def downloads_exist(updates: list) -> bool:
+    """Whether the report and rows files of ``check_updates``' download buttons are still on disk."""
+    paths = [u.constructor_args.get("value") for u in updates if isinstance(u, gr.DownloadButton)]
+    return all(path and Path(path).is_file() for path in paths)
+
+
 def model_max_length(model_id: str) -> int | None:
     """The longest input the model accepts, to cap the recommendation; None when unknown."""
     from core.data.stats import model_context_length

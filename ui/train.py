@@ -8,10 +8,13 @@ reloading the page (or opening ``?run=<id>``) re-attaches to it.
 
 from __future__ import annotations
 
+import time
+
 import gradio as gr
 
 from core.config import MAX_OWN_PROBES, ConfigError, RunConfig, retry_settings_after_oom
 from core.jobs import RESUMABLE_PHASES, JobBusyError, JobManager, JobSnapshot
+from ui.shared_cache import SharedLRU
 from ui.train_views import render_diagnosis, render_result, render_samples, render_status, run_label
 
 POLL_SECONDS = 1.0
@@ -25,14 +28,32 @@ EXTRA_METRICS = [
 ]
 
 
-def _figures(snapshot: JobSnapshot | None, smoothing: float, x_axis: str):
+# A run's charts as of one point, for every page that shows them (a reload, a second tab): plotly takes ~40 ms
+# of CPU per chart, most of it validating and copying the template. Figures are never changed once built.
+_CHARTS = SharedLRU(16)
+
+
+def _chart_key(snapshot: JobSnapshot | None, smoothing: float, x_axis: str) -> tuple:
+    """What the charts show: the run, its metrics so far (how many, and the last) and the chart options."""
+    if snapshot is None:
+        return ("no run", smoothing, x_axis)
+    metrics, evals = snapshot.metrics, snapshot.eval_metrics
+    last_metric, last_eval = repr(metrics[-1]) if metrics else "", repr(evals[-1]) if evals else ""
+    return (snapshot.job_id, len(metrics), last_metric, len(evals), last_eval, smoothing, x_axis)
+
+
+def _figures(snapshot: JobSnapshot | None, smoothing: float, x_axis: str) -> list:
     from core.charts import loss_figure, metric_figure
 
+    chart_key = _chart_key(snapshot, smoothing, x_axis)
+    known = _CHARTS.get(chart_key)
+    if known is not None:
+        return known
     metrics = snapshot.metrics if snapshot else []
     evals = snapshot.eval_metrics if snapshot else []
     loss = loss_figure(metrics, evals, smoothing=smoothing, x_axis=x_axis)
     extra = [metric_figure(metrics, key, title, unit) for key, title, unit in EXTRA_METRICS]
-    return [loss, *extra]
+    return _CHARTS.put(chart_key, [loss, *extra])
 
 
 def _diagnosis(snapshot: JobSnapshot | None):
@@ -57,6 +78,15 @@ def _retry_changes(snapshot: JobSnapshot | None) -> tuple[dict, str] | None:
                 f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in changes.items()
             )
     return None
+
+
+def _shown_key(snapshot: JobSnapshot | None, smooth: float, axis: str) -> tuple:
+    """What the Train step's outputs depend on, as (the charts' key, the rest): unchanged, so is the page."""
+    charts = _chart_key(snapshot, smooth, axis)
+    if snapshot is None:
+        return (charts, ())
+    rest = (snapshot.phase, snapshot.step, len(snapshot.samples), snapshot.message, snapshot.queue_position)
+    return (charts, rest)
 
 
 def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.State, trackio_dir: str) -> dict:
@@ -116,7 +146,8 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
             result = gr.HTML(elem_id="run-result")
 
     run_id = gr.State(None)
-    render_key = gr.State(None)
+    render_key = gr.State(None)  # what the page shows (``_shown_key``), as of its last refresh
+    moved_on = gr.State(None)  # set by the timer when the run changed since then: its change event refreshes
     timer = gr.Timer(POLL_SECONDS, active=True)
 
     def describe_config(values: dict | None) -> str:
@@ -171,37 +202,37 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
         gr.Info(suggestion[1])
         return job.job_id, None
 
-    def refresh(current: str | None, who: str | None, last_key, smooth: float, axis: str):
+    def latest(current: str | None, who: str | None) -> JobSnapshot | None:
+        """The chosen run, else this person's newest one."""
         snapshot = manager.snapshot(current, owner=who) if current else None
         if snapshot is None:
             own = manager.jobs(owner=who)
             snapshot = manager.snapshot(own[0].job_id) if own else None
-        key: tuple = ("no run", smooth, axis)
-        if snapshot is not None:
-            key = (
-                snapshot.job_id,
-                snapshot.phase,
-                snapshot.step,
-                len(snapshot.metrics),
-                len(snapshot.eval_metrics),
-                len(snapshot.samples),
-                snapshot.message,
-                snapshot.queue_position,
-                smooth,
-                axis,
-            )
-        if key is not None and key == last_key:
+        return snapshot
+
+    def watch(current: str | None, who: str | None, last_key, smooth: float, axis: str):
+        # Every second in every open page. Gradio applies gr.skip() to a component by building it anew (~3 ms
+        # each, ~50 ms for the refresh's 18 outputs), but to a State for free: so the timer only compares, and
+        # ``moved_on``'s change event redraws when there is something new. The time makes every such value new.
+        key = _shown_key(latest(current, who), smooth, axis)
+        return gr.skip() if key == last_key else (key, time.monotonic())
+
+    def refresh(current: str | None, who: str | None, last_key, smooth: float, axis: str):
+        snapshot = latest(current, who)
+        key = _shown_key(snapshot, smooth, axis)
+        if key == last_key:
             return [gr.skip()] * (len(outputs) - 1) + [last_key]
         own_runs = [manager.snapshot(j.job_id) for j in manager.jobs(owner=who)]
         active = bool(snapshot and snapshot.is_active)
         suggestion = _retry_changes(snapshot) if snapshot and not active else None
         can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
         diagnosis_html = render_diagnosis(_diagnosis(snapshot)) if snapshot and snapshot.metrics else ""
+        charts_shown = last_key is not None and last_key[0] == key[0]  # e.g. only the message changed
         return [
             snapshot.job_id if snapshot else current,
             render_status(snapshot, manager.queue_length()),
             diagnosis_html,
-            *_figures(snapshot, smooth, axis),
+            *([gr.skip()] * (1 + len(extra_plots)) if charts_shown else _figures(snapshot, smooth, axis)),
             render_samples(snapshot),
             render_result(snapshot, trackio_dir),
             gr.Button(
@@ -244,10 +275,19 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
     runs.input(lambda picked: (picked, None), runs, [run_id, render_key]).then(refresh, poll_inputs, outputs)
     for control in (smoothing, x_axis):
         control.change(refresh, poll_inputs, outputs, show_progress="hidden")
-    timer.tick(refresh, poll_inputs, outputs, show_progress="hidden")
-    for name, endpoint in script_endpoints(manager).items():
+    timer.tick(watch, poll_inputs, moved_on, show_progress="hidden")
+    moved_on.change(refresh, poll_inputs, outputs, show_progress="hidden")
+    endpoints = script_endpoints(manager)
+    for name, endpoint in endpoints.items():
         gr.api(endpoint, api_name=name)
-    return {"run_id": run_id, "summary": summary, "describe_config": describe_config, "start": start, "stop": stop}
+    return {
+        "run_id": run_id,
+        "summary": summary,
+        "describe_config": describe_config,
+        "start": start,
+        "stop": stop,
+        "api_names": tuple(endpoints),
+    }
 
 
 SCRIPT_OWNER = "script"
