@@ -124,7 +124,8 @@ def test_size_limit_is_configurable_and_says_how_to_raise_it(tmp_path, monkeypat
     assert load_file(path).n_rows == 100_000
 
 
-def test_a_10_mb_single_row_loads_in_jsonl_and_csv(tmp_path):
+def test_a_10_mb_single_row_loads_in_jsonl_and_csv_once_the_row_limit_allows_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SFT_COACH_MAX_ROW_MB", "16")  # the default (1 MB) refuses it: tests/test_upload_cost.py
     answer = "word " * 2_000_000  # 10 MB of text in one cell
     (tmp_path / "long.jsonl").write_text(json.dumps({"prompt": "Summarise.", "completion": answer}) + "\n")
     assert len(load_file(tmp_path / "long.jsonl").rows[0]["completion"]) == len(answer)
@@ -133,9 +134,11 @@ def test_a_10_mb_single_row_loads_in_jsonl_and_csv(tmp_path):
     assert preview_rows(tmp_path / "long.jsonl", 1)[0]["prompt"] == "Summarise."
 
 
-def test_a_million_tiny_rows_load_detect_and_validate(tmp_path):
+def test_a_million_tiny_rows_load_detect_and_validate(tmp_path, monkeypatch):
     from core.data.detect import detect_format
     from core.data.validate import validate_rows
+
+    monkeypatch.setenv("SFT_COACH_MAX_LOAD_ROWS", "0")  # an admin's "no limit": the code itself scales
 
     path = tmp_path / "million.jsonl"
     path.write_text("".join(f'{{"text": "row {i}"}}\n' for i in range(1_000_000)))

@@ -6,16 +6,19 @@ import json
 from html import escape
 
 from core.data.formats import FORMAT_LABELS
+from core.data.limits import PREVIEW_ROW_CHARS, clip_strings, clip_text
 from core.data.report import ERROR, ValidationReport
 from core.data.wizard import DataCheck, DataDraft
 
-CELL_CHARS = 240  # a cell shows this much; the rest is cut with an ellipsis so one long row can't fill the page
+CELL_CHARS = 240  # a table cell shows this much; the rest is cut and counted so one long row can't fill the page
+SHOWN_COLUMNS = 20  # columns in the table of first rows; the others are named in the note under it
 _SEVERITY_COLOURS = {ERROR: "#b91c1c", "warning": "#b45309"}
 
 
 def _cut(value: object, limit: int = CELL_CHARS) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A cell's text, at most ``limit`` characters (+ the count of the rest): a 50 MB cell is never sent whole."""
+    text = value if isinstance(value, str) else json.dumps(clip_strings(value, limit), ensure_ascii=False)
+    return clip_text(text, limit)
 
 
 def render_message(text: str, kind: str = "error") -> str:
@@ -39,7 +42,7 @@ def render_detection(draft: DataDraft) -> str:
     return (
         "<div class='coach-card'>"
         f"<div><b>{escape(loaded.source)}</b> · {loaded.n_rows:,} rows · columns: "
-        f"{escape(', '.join(map(str, loaded.columns)) or '(none)')}</div>"
+        f"{escape(clip_text(', '.join(map(str, loaded.columns)), 1_000) or '(none)')}</div>"
         f"<div style='margin:8px 0 4px 0'>Format: <b>{escape(FORMAT_LABELS[detection.format])}</b> · "
         f"<span id='detect-confidence'>{share}% of the sampled rows have this shape</span></div>"
         f"<div class='coach-bar' title='{share}%'><div style='width:{share}%'></div></div>"
@@ -49,28 +52,30 @@ def render_detection(draft: DataDraft) -> str:
 
 
 def render_rows_table(rows: list[dict], columns: list[str], title: str) -> str:
-    """The first rows as a table, one column per field, long cells cut."""
+    """The first rows as a table, one column per field (the first ``SHOWN_COLUMNS``), long cells cut."""
     if not rows:
         return "<p class='coach-muted'>No rows to show.</p>"
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
+    shown, hidden = columns[:SHOWN_COLUMNS], len(columns) - SHOWN_COLUMNS
+    head = "".join(f"<th>{escape(_cut(str(c), 80))}</th>" for c in shown)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(_cut(row.get(c, '')))}</td>" for c in columns) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{escape(_cut(row.get(c, '')))}</td>" for c in shown) + "</tr>" for row in rows
     )
+    more = f"<p class='coach-muted'>… and {hidden:,} more columns, not shown here.</p>" if hidden > 0 else ""
     return (
         f"<div class='coach-samples'><p style='margin:4px 0'><b>{escape(title)}</b></p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}</div>"
     )
 
 
 def render_converted_rows(draft: DataDraft, n: int = 2) -> str:
-    """The first converted rows as JSON: exactly what will be written to train.jsonl."""
+    """The first converted rows as JSON: what will be written to train.jsonl, long texts cut for the page."""
     if draft.conversion is None:
         return "<p class='coach-muted'>Pick the prompt and answer columns to see the converted rows.</p>"
     shown = [(i, r) for i, r in enumerate(draft.conversion.rows) if r is not None][:n]
     blocks = "".join(
         f"<div style='margin-bottom:6px'><small class='coach-muted'>Row {i + 1:,}</small>"
         f"<pre style='white-space:pre-wrap;word-break:break-word;margin:2px 0'>"
-        f"{escape(json.dumps(row, ensure_ascii=False))}</pre></div>"
+        f"{escape(clip_text(json.dumps(clip_strings(row), ensure_ascii=False), PREVIEW_ROW_CHARS))}</pre></div>"
         for i, row in shown
     )
     notes = "".join(f"<li>{escape(note)}</li>" for note in draft.conversion.notes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from core.data.errors import DataError, shorten
+from core.data.limits import OBJECT_BYTES, LoadLimits
 from core.data.load import LoadedData
 
 HUB_TIMEOUT_SECONDS = 5.0
@@ -98,6 +99,15 @@ def load_hub(
 
     rows = fetch(split)
     validation = fetch(validation_split) if validation_split else None
+    # On disk the rows cost nothing yet; the Data step turns them into Python objects, so the file limits apply.
+    limits = LoadLimits.from_env()
+    for which, part in ((split, rows), (validation_split, validation)):
+        if part is None:
+            continue
+        name = f"'{dataset_id}' (split '{which}')"
+        advice = f"Type a slice as the split to load its first rows, e.g. {which.split('[')[0]}[:{limits.max_rows}]."
+        limits.check_row_count(name, len(part), advice)
+        limits.check_decoded_size(name, part.data.nbytes + OBJECT_BYTES * len(part), advice)
     where = f"config '{config}', " if config else ""
     return LoadedData(
         rows=rows,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.errors import DataError, shorten
+from core.data.limits import MAX_COLUMNS, LoadLimits, TooDeeplyNested
+from core.data.parquet import read_parquet
 from core.data.readers import (
     SNIFF_BYTES,
     UTF8_BOM,
@@ -24,7 +26,6 @@ from core.data.readers import (
     read_csv,
     read_json,
     read_jsonl,
-    read_parquet,
     sniff_binary,
     sniff_csv_dialect,
 )
@@ -132,14 +133,21 @@ def _file_kind(name: str, head: bytes) -> str:
     return "csv"
 
 
-def _result_to_loaded(result: ReadResult, source: str) -> LoadedData:
+def _result_to_loaded(result: ReadResult, source: str, name: str) -> LoadedData:
     line_numbers = result.line_numbers
     if line_numbers is not None and all(n == i + 1 for i, n in enumerate(line_numbers)):
         line_numbers = None  # row N is line N: nothing worth saying
+    columns = _columns(result.rows)
+    if len(columns) > MAX_COLUMNS:
+        raise DataError(
+            f"{name} has {len(columns):,} different columns (field names) in its first rows, above this app's "
+            f"limit of {MAX_COLUMNS:,}. A dataset for fine-tuning has a few: text, or messages, or a prompt and an "
+            "answer. Keep only the columns you train on and load the file again."
+        )
     return LoadedData(
         rows=result.rows,
         source=source,
-        columns=_columns(result.rows),
+        columns=columns,
         warnings=list(result.warnings),
         line_numbers=line_numbers,
         validation_rows=result.validation_rows,
@@ -154,11 +162,14 @@ def load_file(
     on_bad_lines: str = "skip",
     limit_mb: float | None = None,
     origin: str = "file",
+    limits: LoadLimits | None = None,
 ) -> LoadedData:
     """Load a JSONL, JSON, CSV or Parquet file; ``name`` is how to call it in messages (the upload's name).
 
     Broken JSONL/CSV lines are skipped and listed in ``warnings`` and ``skipped``
-    (``on_bad_lines="error"`` refuses the file instead).
+    (``on_bad_lines="error"`` refuses the file instead). The file is read under ``limits`` (default: the
+    limits in effect, ``LoadLimits.from_env()``): too many rows, too much memory, one row too big or nested
+    too deeply, and it is refused with a sentence as soon as the reader sees it.
     """
     path = Path(path).expanduser()
     name = name or path.name
@@ -170,17 +181,18 @@ def load_file(
     if not head.strip():
         raise DataError(f"{name} is empty: it has no rows. Pick a file with your examples.")
     kind = _file_kind(name, head)
+    limits = LoadLimits.from_env() if limits is None else limits
     if kind == "parquet":
-        result = read_parquet(path, name)
+        result = read_parquet(path, name, limits)
         if Path(name).suffix.lower() != ".parquet":
             result.warnings.append(f"{name} is a Parquet file despite its name; read it as Parquet.")
     elif kind == "jsonl":
-        result = read_jsonl(path, name, on_bad_lines)
+        result = read_jsonl(path, name, on_bad_lines, limits)
     elif kind == "json":
-        result = read_json(path, name, on_bad_lines)
+        result = read_json(path, name, on_bad_lines, limits)
     else:
-        result = read_csv(path, name, on_bad_lines)
-    return _result_to_loaded(result, f"{name} ({origin}, {result_size(path)})")
+        result = read_csv(path, name, on_bad_lines, limits)
+    return _result_to_loaded(result, f"{name} ({origin}, {result_size(path)})", name)
 
 
 def result_size(path: Path) -> str:
@@ -266,8 +278,11 @@ def _preview_jsonl(path: Path, n: int) -> list[dict]:
     rows: list[dict] = []
     if n <= 0:
         return rows
+    too_big = LoadLimits.from_env().max_row_mb * 1024 * 1024
     with path.open("rb") as handle:
         for raw in handle:
+            if too_big and len(raw) > too_big:
+                continue  # never parsed here; the full load refuses it with its line number
             if raw.strip():
                 try:
                     value = parse_json_line(raw.removeprefix(UTF8_BOM))
@@ -294,6 +309,8 @@ def _preview_json_list(path: Path, name: str, n: int, chunk: int = 1 << 20) -> l
                 break
             try:
                 value, pos = decoder.raw_decode(buffer, pos)
+            except RecursionError:
+                raise DataError(f"{name}, item {len(rows) + 1}: {TooDeeplyNested()}.") from None
             except json.JSONDecodeError:
                 more = handle.read(max(chunk, len(buffer)))  # doubling: a 10 MB item costs a few reads, not 10
                 if not more:

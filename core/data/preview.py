@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 from core.data.errors import DataError
 from core.data.formats import CONVERSATIONAL_FORMATS, MESSAGES
+from core.data.limits import PREVIEW_ROW_CHARS
 from core.data.templates import assistant_only_loss_support, default_system_prompt
 from core.ml_stack import import_training_stack, import_transformers
 
@@ -337,7 +338,10 @@ def render_preview_html(rendered: Sequence[RenderedRow], extra_checks: Sequence[
         if not row.dropped:
             header += f" · {len(row.token_ids):,} tokens · {row.n_loss_tokens:,} carry loss"
         spans = []
-        for text, loss in _merge(row.segments):
+        for text, loss in _clip_spans(_merge(row.segments), PREVIEW_ROW_CHARS):
+            if loss is None:  # the middle of a very long row, left out (its start and end are shown)
+                spans.append(f'<span class="coach-muted">{escape(text)}</span>')
+                continue
             css, style = ("sft-loss", _LOSS_STYLE) if loss else ("sft-context", _CONTEXT_STYLE)
             spans.append(f'<span class="{css}" style="{style}">{escape(text)}</span>')
         parts.append(
@@ -348,6 +352,32 @@ def render_preview_html(rendered: Sequence[RenderedRow], extra_checks: Sequence[
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def _clip_spans(spans: Sequence[tuple[str, bool]], budget: int) -> list[tuple[str, bool | None]]:
+    """The first and last ``budget // 2`` characters of a row's spans, and between them how many are left out.
+
+    The end is kept because that is where the end-of-turn token the checks talk about is.
+
+    >>> _clip_spans([("abcdef", False), ("ghij", True)], 4)
+    [('ab', False), (' … (6 more characters) … ', None), ('ij', True)]
+    """
+    total = sum(len(text) for text, _ in spans)
+    if total <= budget:
+        return list(spans)
+    head, tail, room = [], [], budget // 2
+    for text, loss in spans:
+        if room <= 0:
+            break
+        head.append((text[:room], loss))
+        room -= len(head[-1][0])
+    room = budget - budget // 2
+    for text, loss in reversed(spans):
+        if room <= 0:
+            break
+        tail.append((text[-room:], loss))
+        room -= len(tail[-1][0])
+    return [*head, (f" … ({total - budget:,} more characters) … ", None), *reversed(tail)]
 
 
 def _merge(segments: Sequence[tuple[str, bool]]) -> list[tuple[str, bool]]:

@@ -20,6 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.errors import DataError, shorten, type_name
+from core.data.limits import (
+    MAX_DEPTH,
+    OBJECT_BYTES,
+    LoadLimits,
+    ReadBudget,
+    TooDeeplyNested,
+    measure_row,
+    nesting_error,
+)
 
 try:  # orjson ships with gradio and trackio; parsing a million lines is ~5x faster with it
     import orjson
@@ -92,8 +101,10 @@ def _utf8_problem(data: bytes, start: int, name: str, where: str) -> str:
     )
 
 
-def parse_json_line(raw: bytes) -> object:
+def parse_json_line(raw: bytes, max_depth: int = MAX_DEPTH) -> object:
     """Parse one JSONL line; raise ValueError with a short reason a person can act on.
+
+    A line nested deeper than ``max_depth`` raises ``TooDeeplyNested`` (a ValueError), never a RecursionError.
 
     >>> parse_json_line(b'{"a": 1}')
     {'a': 1}
@@ -102,10 +113,21 @@ def parse_json_line(raw: bytes) -> object:
     ...
     ValueError: not valid JSON: Expecting ',' delimiter at character 7
     """
+    value = _loads_with_depth_check(raw, max_depth)
+    # Brackets bound the depth from above (they also count those inside strings), so most rows skip the walk.
+    if raw.count(b"{") + raw.count(b"[") > max_depth and measure_row(value, max_depth)[2] > max_depth:
+        raise TooDeeplyNested(max_depth)
+    return value
+
+
+def _loads_with_depth_check(raw: bytes, max_depth: int) -> object:
     try:
         return _fast_loads(raw)
-    except ValueError:
-        pass
+    except RecursionError:  # the plain json module, when orjson is missing
+        raise TooDeeplyNested(max_depth) from None
+    except ValueError as err:
+        if "depth" in str(err):  # orjson stops at 1,024 levels: "depth limit exceeded"
+            raise TooDeeplyNested(max_depth) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -114,6 +136,8 @@ def parse_json_line(raw: bytes) -> object:
         return json.loads(text)  # also accepts NaN/Infinity, which orjson refuses
     except json.JSONDecodeError as err:
         raise ValueError(f"not valid JSON: {err.msg} at character {err.pos}") from None
+    except RecursionError:  # json recurses once per level: ~1,000 levels overflow the stack
+        raise TooDeeplyNested(max_depth) from None
 
 
 def _refuse_if_mostly_broken(result: ReadResult, name: str, kind: str) -> ReadResult:
@@ -134,22 +158,29 @@ def _refuse_if_mostly_broken(result: ReadResult, name: str, kind: str) -> ReadRe
     return result
 
 
-def read_jsonl(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
+def read_jsonl(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLimits | None = None) -> ReadResult:
     """Read a JSON Lines file (one JSON object per line), reporting broken lines by number.
 
-    ``on_bad_lines="error"`` refuses the whole file at the first broken line instead.
+    ``on_bad_lines="error"`` refuses the whole file at the first broken line instead. ``limits`` are counted
+    while reading (None: not counted); a row nested too deeply is always refused.
     """
     result = ReadResult(rows=[], line_numbers=array("I"))
+    budget = ReadBudget(name, limits)
+    max_depth = limits.max_depth if limits else MAX_DEPTH
     with Path(path).open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
             if not raw.strip():
                 continue
+            where = f"line {number:,}"
+            budget.check_row(len(raw), where)  # before parsing: a 50 MB line is refused, never decoded
             try:
-                value = parse_json_line(raw)
+                value = parse_json_line(raw, max_depth)
                 if not isinstance(value, dict):
                     raise ValueError(f"it is {type_name(value)}, not an object {{...}}")
+            except TooDeeplyNested as err:
+                raise nesting_error(name, where, err, number) from None
             except ValueError as err:
                 if on_bad_lines == "error":
                     raise DataError(
@@ -157,6 +188,7 @@ def read_jsonl(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
                     ) from None
                 result.skipped.append((number, str(err)))
                 continue
+            budget.add(len(raw), raw.count(b"{") + raw.count(b"["), where)
             result.rows.append(value)
             result.line_numbers.append(number)
     return _refuse_if_mostly_broken(result, name, "JSONL")
@@ -212,22 +244,50 @@ def rows_from_json_object(obj: dict, name: str) -> ReadResult:
     )
 
 
-def read_json(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
-    """Read a JSON document: a list of objects, or an object wrapping one (``{"data": [...]}``)."""
+def _count_rows(result: ReadResult, name: str, limits: LoadLimits | None) -> ReadResult:
+    """Measure every row of a parsed JSON document (size, depth) and count it against ``limits``."""
+    budget = ReadBudget(name, limits)
+    max_depth = limits.max_depth if limits else MAX_DEPTH
+    for rows in (result.rows, result.validation_rows or []):
+        for number, row in enumerate(rows, start=1):
+            size, objects, depth = measure_row(row, max_depth)
+            where = f"item {number:,}"
+            if depth > max_depth:
+                raise nesting_error(name, where, TooDeeplyNested(max_depth), number)
+            budget.check_row(size, where)
+            budget.add(size, objects, where)
+    return result
+
+
+def read_json(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLimits | None = None) -> ReadResult:
+    """Read a JSON document: a list of objects, or an object wrapping one (``{"data": [...]}``).
+
+    The whole document is parsed at once, so its cost in memory is estimated from its bytes first (text plus
+    one ``OBJECT_BYTES`` per ``{`` or ``[``): a file of millions of tiny objects is refused before parsing.
+    """
     data = Path(path).read_bytes()
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
     if not data.strip():
         raise DataError(f"{name} is empty: it has no rows. Pick a file with a JSON list of examples.")
+    if limits is not None:
+        limits.check_decoded_size(name, len(data) + OBJECT_BYTES * (data.count(b"{") + data.count(b"[")))
+    too_deep = nesting_error(name, "the document", TooDeeplyNested(limits.max_depth if limits else MAX_DEPTH))
     try:
         value = _fast_loads(data)
-    except ValueError:
+    except RecursionError:  # the plain json module, when orjson is missing
+        raise too_deep from None
+    except ValueError as fast_error:
         if _looks_like_jsonl(data):
-            result = read_jsonl(path, name, on_bad_lines)
+            result = read_jsonl(path, name, on_bad_lines, limits)
             result.warnings.insert(0, f"{name} holds one JSON object per line (JSONL); read it that way.")
             return result
+        if "depth" in str(fast_error):  # orjson stops at 1,024 levels
+            raise too_deep from None
         try:
             value = json.loads(data.decode("utf-8"))
+        except RecursionError:  # json recurses once per level: ~1,000 levels overflow the stack
+            raise too_deep from None
         except UnicodeDecodeError as err:
             line = data[: err.start].count(b"\n") + 1
             raise DataError(_utf8_problem(data, err.start, name, f"line {line}")) from None
@@ -237,7 +297,7 @@ def read_json(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
                 "Fix the file (a JSON validator shows the spot) and load it again."
             ) from None
     if isinstance(value, dict):
-        return rows_from_json_object(value, name)
+        return _count_rows(rows_from_json_object(value, name), name, limits)
     if not isinstance(value, list):
         raise DataError(f"{name} holds {type_name(value)}, not a list of rows. Save the examples as a JSON list.")
     result = ReadResult(rows=[])
@@ -258,7 +318,7 @@ def read_json(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
             f"{name} is a list of {type_name(value[0]).removeprefix('a ').removeprefix('an ')} values, not of "
             'objects. Each example needs named fields, e.g. {"text": "..."} or {"messages": [...]}.'
         )
-    return result
+    return _count_rows(result, name, limits)
 
 
 def sniff_csv_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
@@ -300,8 +360,11 @@ def _csv_text(data: bytes, name: str) -> str:
         raise DataError(_utf8_problem(data, err.start, name, f"line {line}")) from None
 
 
-def read_csv(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
-    """Read a CSV file with a header row; the separator is sniffed and a UTF-8 BOM is removed."""
+def read_csv(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLimits | None = None) -> ReadResult:
+    """Read a CSV file with a header row; the separator is sniffed and a UTF-8 BOM is removed.
+
+    ``limits`` are counted row by row (None: not counted).
+    """
     text = _csv_text(Path(path).read_bytes(), name)
     if not text.strip():
         raise DataError(f"{name} is empty: it has no header and no rows. Pick a CSV file with a header row.")
@@ -309,6 +372,7 @@ def read_csv(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), sniff_csv_dialect(text[:SNIFF_BYTES]))
     result = ReadResult(rows=[], line_numbers=array("I"))
+    budget = ReadBudget(name, limits)
     header = _header(next(reader), result.warnings, name)
     start = reader.line_num + 1
     for record in reader:
@@ -324,6 +388,9 @@ def read_csv(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
                 raise DataError(f"{name}, line {line}: {reason}. Fix that line and load the file again.", row=line)
             result.skipped.append((line, reason))
             continue
+        size = sum(map(len, record))
+        budget.check_row(size, f"line {line:,}")
+        budget.add(size, 1, f"line {line:,}")
         result.rows.append(dict(zip(header, record, strict=True)))
         result.line_numbers.append(line)
     if not result.rows and not result.skipped:
@@ -332,18 +399,3 @@ def read_csv(path: Path, name: str, on_bad_lines: str = "skip") -> ReadResult:
             "Add at least one row under the header."
         )
     return _refuse_if_mostly_broken(result, name, "CSV")
-
-
-def read_parquet(path: Path, name: str) -> ReadResult:
-    """Read a Parquet file (all row groups) into rows."""
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as err:  # pyarrow raises several types (ArrowInvalid, OSError) for a damaged file
-        raise DataError(
-            f"{name} is not a readable Parquet file ({shorten(str(err), 120)}). Export it again."
-        ) from None
-    if table.num_rows == 0:
-        raise DataError(f"{name} has columns ({', '.join(table.column_names)}) but no rows.")
-    return ReadResult(rows=table.to_pylist())
