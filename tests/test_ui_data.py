@@ -1,5 +1,6 @@
-"""The Data step's guard: of overlapping checks in one browser session, only the newest shows its result; and the
-page-load check of the built-in demo, done once for every page."""
+"""The Data step's guard: a check stops when its page closes or a newer one starts, and shows nothing then
+(core/data/heavy_work.py has the limiter's own tests); and the page-load check of the built-in demo, done once for
+every page."""
 
 from __future__ import annotations
 
@@ -10,21 +11,6 @@ from types import SimpleNamespace
 import gradio as gr
 
 from core.config import RunConfig
-from ui.data import LatestOnly
-
-
-def test_an_older_check_that_ends_last_is_dropped_and_sessions_are_independent():
-    guard = LatestOnly()
-    page_load = guard.begin("ann")
-    upload = guard.begin("ann")
-    other = guard.begin("bob")
-    assert guard.is_newest("ann", upload) and guard.is_newest("bob", other)
-    guard.end("ann", upload)  # the upload's check finished first and showed its result
-    assert not guard.is_newest("ann", page_load)  # the slower page-load check must not overwrite it
-    guard.end("ann", page_load)
-    assert guard.is_newest("bob", other)
-    guard.end("bob", other)
-    assert guard._newest == {}  # nothing kept once a session's checks are done
 
 
 def _page_load_check():
@@ -42,7 +28,60 @@ def _page_load_check():
         return handlers["check_with_model"](current, values, accept, previous, request, lambda *a, **k: None)
 
     page.show_split = handlers["show_split"]
+    page.closed = lambda session: handlers["page_closed"](SimpleNamespace(session_hash=session))
     return page
+
+
+def test_a_check_stops_at_its_next_batch_when_its_page_closes_and_shows_nothing(tiny_model_path, monkeypatch):
+    import ui.data
+
+    page = _page_load_check()
+    demo_check = page("ann")[0]
+    batches = []
+
+    def check_dataset(*args, checkpoint, **kwargs):
+        for batch in range(100):  # what measure_lengths does between batches of rows
+            batches.append(batch)
+            if batch == 3:
+                page.closed("ann")  # the tab is closed while its rows are being checked
+            checkpoint()
+        raise AssertionError("the check went on after its page closed")
+
+    monkeypatch.setattr(ui.data, "check_dataset", check_dataset)
+    uploaded = dataclasses.replace(demo_check.draft, name="an upload")  # not the shared demo: really checked
+    updates = page("ann", current=uploaded)
+    assert batches == [0, 1, 2, 3]
+    assert all(update == gr.skip() for update in updates)  # nothing is rendered for a page that is gone
+    page.closed("bob")  # closing a page with no check running is harmless
+
+
+def test_a_check_replaced_by_a_newer_one_stops_shows_nothing_and_the_newer_one_shows_its_result(
+    tiny_model_path, monkeypatch
+):
+    import threading
+
+    import ui.data
+
+    page = _page_load_check()
+    uploaded = dataclasses.replace(page("ann")[0].draft, name="an upload")
+    real_check, newer = ui.data.check_dataset, {}
+
+    def check_dataset(*args, checkpoint, **kwargs):
+        if newer:
+            return real_check(*args, checkpoint=checkpoint, **kwargs)
+        # While the first check runs, the person picks another model: a second check starts, stops this one and
+        # waits for it (one check at a time per person).
+        newer["thread"] = threading.Thread(target=lambda: newer.update(result=page("ann", current=uploaded)))
+        newer["thread"].start()
+        while True:  # the first check's batches, until it is told to stop
+            checkpoint()
+            threading.Event().wait(0.01)
+
+    monkeypatch.setattr(ui.data, "check_dataset", check_dataset)
+    first = page("ann", current=uploaded)
+    newer["thread"].join(120)
+    assert all(update == gr.skip() for update in first)
+    assert newer["result"][0].draft is uploaded and "<" in newer["result"][4]  # the newer check's preview
 
 
 def test_the_page_load_check_of_the_demo_is_done_once_for_everyone(tiny_model_path, monkeypatch):

@@ -9,15 +9,15 @@ themselves are ``core.data.wizard``; this file only lays them out and turns erro
 
 from __future__ import annotations
 
-import itertools
-import threading
 from pathlib import Path
 
 import gradio as gr
+from gradio.context import Context
 
 from core.config import ConfigError, RunConfig
 from core.data.convert import ColumnMapping
 from core.data.errors import DataError
+from core.data.heavy_work import HeavyWorkLimiter, WorkCancelled
 from core.data.load import SUPPORTED_SUFFIXES, load_demo, load_file, load_path, max_upload_mb
 from core.data.wizard import (
     DataCheck,
@@ -51,33 +51,19 @@ from ui.data_views import render_converted_rows, render_detection, render_in_use
 from ui.shared_cache import SharedLRU
 
 
-class LatestOnly:
-    """Per browser session, only the newest of several overlapping calls may show its result.
+def heavy_work_owner(request: gr.Request | None) -> str:
+    """Whose data check this is, for "one check at a time per person" (core/data/heavy_work.py).
 
-    The tokenizer check runs on page load and again whenever the data or model changes, as separate events
-    that can overlap; without this, a slow check of the previous dataset could finish last and put its
-    preview back over the new one.
+    For now the page's session: each open page has its own slot. Issue 14 item 1 decides the person on the
+    server (ui/identity.py); once every event has it, this returns ``request_owner(request)`` and a person's
+    tabs share one slot.
     """
+    return getattr(request, "session_hash", None) or ""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tickets = itertools.count()
-        self._newest: dict[str, int] = {}
 
-    def begin(self, session: str) -> int:
-        with self._lock:
-            ticket = next(self._tickets)
-            self._newest[session] = ticket
-            return ticket
-
-    def is_newest(self, session: str, ticket: int) -> bool:
-        with self._lock:
-            return self._newest.get(session) == ticket
-
-    def end(self, session: str, ticket: int) -> None:
-        with self._lock:
-            if self._newest.get(session) == ticket:
-                del self._newest[session]  # nothing newer is running: forget the session
+def _page(request: gr.Request | None) -> str:
+    """The page (browser session) an event came from: closing it stops the checks it asked for."""
+    return getattr(request, "session_hash", None) or ""
 
 
 def build_data_step(
@@ -282,7 +268,9 @@ def build_data_step(
             return [gr.skip(), render_message(text, "error"), *[gr.skip()] * (len(draft_outputs) - 2)]
         return draft_updates(new, full=False)
 
-    latest_check = LatestOnly()
+    # One check that tokenises rows at a time per person; a newer one, or the page closing, stops it between
+    # batches of rows (without this, seven uploads in a row checked on for minutes after their pages closed).
+    heavy_work = HeavyWorkLimiter()
     # The page-load check of ``initial`` with the settings' model: the same for every page, so done once per
     # model and max length (tokenising every row and rendering the preview took ~0.6 s of CPU per page).
     initial_checks = SharedLRU(8)
@@ -295,16 +283,7 @@ def build_data_step(
         request: gr.Request,
         progress=gr.Progress(),  # noqa: B008 - gradio injects it
     ):
-        session = getattr(request, "session_hash", None) or ""
-        ticket = latest_check.begin(session)
-        try:
-            updates = _check(shown(current), values, accept_recommended, previous, progress)
-        finally:
-            newest = latest_check.is_newest(session, ticket)
-            latest_check.end(session, ticket)
-        return updates if newest else [gr.skip()] * len(check_outputs)
-
-    def _check(current: DataDraft, values: dict, accept_recommended: bool, previous: DataCheck | None, progress):
+        current = shown(current)
         if current.conversion is None:
             return [gr.skip()] * len(check_outputs)
         model_id = (values or {}).get("model_id") or defaults.model_id
@@ -320,6 +299,36 @@ def build_data_step(
         known = initial_checks.get((model_id, max_length), downloads_exist) if current is initial else None
         if known is not None:
             return list(known)
+        skipped = [gr.skip()] * len(check_outputs)
+        try:  # only here, where rows get tokenised: a page-load answer from the cache never waits or stops one
+            ticket = heavy_work.begin(heavy_work_owner(request), page=_page(request))
+        except WorkCancelled:
+            return skipped  # a still newer check came while this one waited
+        except DataError as err:
+            gr.Warning(str(err))
+            return [gr.skip(), render_message(str(err), "error"), *skipped[2:]]
+        try:
+            updates = _check_rows(
+                current, model_id, settings_length, max_length, previous if reuse else None, progress, ticket
+            )
+        except WorkCancelled:
+            return skipped  # replaced by a newer check (which shows its own result) or nobody is watching
+        finally:
+            heavy_work.end(ticket)
+        return updates if heavy_work.is_newest(ticket) else skipped
+
+    def page_closed(request: gr.Request) -> None:
+        heavy_work.cancel_page(_page(request))
+
+    def _check_rows(
+        current: DataDraft,
+        model_id: str,
+        settings_length: int,
+        max_length: int | None,
+        reused: DataCheck | None,
+        progress,
+        ticket,
+    ) -> list:
         progress(0.05, desc=f"Loading the tokenizer of {model_id}…")
         try:
             tokenizer = cached_tokenizer(model_id)
@@ -336,8 +345,10 @@ def build_data_step(
                 model_id=model_id,
                 max_length=max_length,
                 model_max_length=model_max_length(model_id),
-                lengths=previous.lengths if reuse else None,
+                lengths=reused.lengths if reused else None,
+                checkpoint=ticket.raise_if_stopped,
             )
+            ticket.raise_if_stopped()  # the downloads and preview below are for someone still waiting for them
             progress(0.8, desc="Rendering the training text…")
             updates = check_updates(result, tokenizer)
             if current is initial:
@@ -425,6 +436,8 @@ def build_data_step(
     }
     gr.on(None, lambda: None).then(**checking)
     gr.on([draft.change, config_state.change, accept.change], **checking)
+    if Context.root_block is not None:  # the app's Blocks: "unload" fires when a page closes (its heartbeat ends)
+        Context.root_block.unload(page_closed)
     gr.on(
         [check.change, provided.change, fraction.release, seed.change],
         show_split,

@@ -18,7 +18,7 @@ row left with no token that carries loss (its prompt alone fills
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from core.data.formats import CONVERSATIONAL_PROMPT_COMPLETION, MESSAGES, PROMPT_COMPLETION, TEXT
@@ -99,8 +99,11 @@ def measure_lengths(
     chat_template: str | None = None,
     assistant_only_loss: bool = False,
     batch_size: int = 512,
+    checkpoint: Callable[[], None] | None = None,
 ) -> TokenLengths:
     """Count the tokens of every row as the trainer will; None rows (left out earlier) are skipped.
+
+    ``checkpoint`` is called before each batch and raises to stop the work (core/data/heavy_work.py).
 
     ``prompt_lengths`` are measured for prompt-completion data, and for
     ``messages`` with ``assistant_only_loss``: a row whose prompt fills
@@ -115,6 +118,8 @@ def measure_lengths(
         result.prompt_lengths = [None] * n
     eos = tokenizer.eos_token or ""
     for start in range(0, n, batch_size):
+        if checkpoint is not None:
+            checkpoint()
         indices = [i for i in range(start, min(start + batch_size, n)) if rows[i] is not None]
         batch = [rows[i] for i in indices]
         prompts: list[str | None] | None = None

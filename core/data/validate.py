@@ -10,7 +10,7 @@ warnings keep it in. Nothing is dropped without a line in the report.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from core.data.convert import KNOWN_ROLES, freeze
 from core.data.errors import shorten, type_name
@@ -169,6 +169,7 @@ def validate_rows(
     assistant_only_loss: bool = False,
     line_numbers: Sequence[int] | None = None,
     lengths: TokenLengths | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> ValidationReport:
     """Check every row of converted data; ``failures`` are rows the conversion left as None, with reasons.
 
@@ -179,7 +180,8 @@ def validate_rows(
     The measured lengths are kept on the report (``report.lengths``) for the
     length statistics, so nothing is tokenized twice. Pass them back as
     ``lengths`` to check the same rows at another ``max_length`` without
-    tokenizing again (they must come from ``measure_lengths`` on these rows).
+    tokenizing again (they must come from ``measure_lengths`` on these rows). ``checkpoint`` is called every
+    few thousand rows and raises to stop the work (core/data/heavy_work.py).
     """
     failures = failures or {}
     problems: list[Problem] = []
@@ -194,6 +196,8 @@ def validate_rows(
     seen: dict[int, int] = {}  # hash of the frozen row -> first row with it (equality checked on a hit)
     control = _control_tokens(tokenizer) if tokenizer is not None and fmt != TEXT else None
     for index, row in enumerate(rows):
+        if checkpoint is not None and index % 4096 == 0:
+            checkpoint()
         if row is None or index in failures:
             add(index, "not_converted", None, failures.get(index, "The row could not be converted."))
             continue
@@ -223,7 +227,12 @@ def validate_rows(
         if lengths is None:
             candidates = [None if i in bad else row for i, row in enumerate(rows)]
             lengths = measure_lengths(
-                candidates, fmt, tokenizer, chat_template=chat_template, assistant_only_loss=assistant_only_loss
+                candidates,
+                fmt,
+                tokenizer,
+                chat_template=chat_template,
+                assistant_only_loss=assistant_only_loss,
+                checkpoint=checkpoint,
             )
         for index, message in lengths.errors.items():
             add(index, "template_rejects", None, f"The chat template can't render this row: {message}")

@@ -186,11 +186,14 @@ def check_dataset(
     max_length: int | None = None,
     model_max_length: int | None = None,
     lengths: TokenLengths | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> DataCheck:
     """Check every row with the model's tokenizer and measure it; ``max_length=None`` uses the recommendation.
 
     ``lengths`` from an earlier check of the same draft (and tokenizer) skips the tokenizing, so changing
     only the max length is instant. Without a tokenizer the structural report is kept as it is.
+    ``checkpoint`` is called between batches of rows and raises to stop the check (the Data step passes
+    ``WorkTicket.raise_if_stopped``, core/data/heavy_work.py).
     """
     if draft.conversion is None or draft.report is None:
         raise DataError("Pick the prompt and answer columns first: these rows need a column mapping.")
@@ -200,7 +203,10 @@ def check_dataset(
     if lengths is None:
         structurally_fine = set(draft.report.trained)
         lengths = measure_lengths(
-            [row if i in structurally_fine else None for i, row in enumerate(rows)], draft.target_format, tokenizer
+            [row if i in structurally_fine else None for i, row in enumerate(rows)],
+            draft.target_format,
+            tokenizer,
+            checkpoint=checkpoint,
         )
     stats = length_stats(lengths)
     recommended, reason = recommend_max_length(stats, model_max_length)
@@ -213,6 +219,7 @@ def check_dataset(
         max_length=chosen,
         line_numbers=draft.loaded.line_numbers,
         lengths=lengths,
+        checkpoint=checkpoint,
     )
     return DataCheck(
         draft,
