@@ -105,6 +105,8 @@ class ReadBudget:
         self.limits = limits
         self.rows = 0
         self.decoded = 0
+        self.longest_row = int(limits.max_row_mb * _MB) if limits is not None and limits.max_row_mb else 0
+        """The row limit in bytes (0: none), for readers that can stop reading a line there."""
 
     def check_row(self, size: int, where: str) -> None:
         """Refuse one row of ``size`` bytes (characters) above the row limit; ``where`` is e.g. "line 12"."""

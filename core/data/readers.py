@@ -158,6 +158,25 @@ def _refuse_if_mostly_broken(result: ReadResult, name: str, kind: str) -> ReadRe
     return result
 
 
+def _lines(handle, longest: int):
+    """(line, size in bytes) for each line of a binary file; a line over ``longest`` bytes (0: no limit) is
+    counted in 1 MB pieces and comes as (None, size), so it is never in memory whole."""
+    while True:
+        raw = handle.readline(longest + 1) if longest else handle.readline()
+        if not raw:
+            return
+        if not longest or len(raw) <= longest:
+            yield raw, len(raw)
+            continue
+        size = len(raw)
+        while not raw.endswith(b"\n"):
+            raw = handle.readline(1 << 20)
+            if not raw:
+                break
+            size += len(raw)
+        yield None, size
+
+
 def read_jsonl(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLimits | None = None) -> ReadResult:
     """Read a JSON Lines file (one JSON object per line), reporting broken lines by number.
 
@@ -168,13 +187,13 @@ def read_jsonl(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLi
     budget = ReadBudget(name, limits)
     max_depth = limits.max_depth if limits else MAX_DEPTH
     with Path(path).open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, (raw, size) in enumerate(_lines(handle, budget.longest_row), start=1):
+            where = f"line {number:,}"
+            budget.check_row(size, where)  # a 50 MB line is refused here, never held whole nor parsed
             if number == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
             if not raw.strip():
                 continue
-            where = f"line {number:,}"
-            budget.check_row(len(raw), where)  # before parsing: a 50 MB line is refused, never decoded
             try:
                 value = parse_json_line(raw, max_depth)
                 if not isinstance(value, dict):
