@@ -137,7 +137,7 @@ def bench_sampling_share(steps: int, sample_every: int, folder: Path) -> dict:
     defaults = RunConfig()
     config = RunConfig(max_steps=steps, sample_every=sample_every, eval_steps=0, save_steps=0)
     manager = JobManager(folder / "runs")
-    snapshot = manager.wait(manager.start(config).job_id)
+    snapshot = manager.wait(manager.start(config, owner="tester").job_id)
     if snapshot.phase != "finished":
         raise RuntimeError(f"the training run failed: {snapshot.error}\n{snapshot.error_detail}")
     sample_steps = {s["step"] for s in snapshot.samples}

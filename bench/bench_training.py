@@ -131,7 +131,7 @@ def run_app(folder: Path, data: Path, steps: int) -> dict:
     )  # fmt: skip
     manager = JobManager(folder / "runs")
     start = time.time()
-    snapshot = manager.wait(manager.start(config).job_id)
+    snapshot = manager.wait(manager.start(config, owner="tester").job_id)
     if snapshot.phase != "finished":
         raise RuntimeError(f"the app's run failed: {snapshot.error}\n{snapshot.error_detail}")
     return {

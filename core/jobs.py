@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import ConfigError, RunConfig
+from core.owners import owns, require_owner
 from core.run_store import (
     append_jsonl,
     last_complete_checkpoint,
@@ -405,7 +406,7 @@ class JobManager:
                 f"Setting 'max_steps' = {config.max_steps} is over this Space's limit of {limits.max_steps} "
                 "steps per run (set by the organiser). Use fewer steps."
             )
-        if limits.max_queued_per_owner and owner is not None:
+        if limits.max_queued_per_owner:
             waiting = [j for j in self._jobs.values() if j.owner == owner and j.phase in ACTIVE_PHASES]
             if len(waiting) >= limits.max_queued_per_owner:
                 raise JobBusyError(
@@ -413,8 +414,11 @@ class JobManager:
                     f"{limits.max_queued_per_owner}. Cancel one or wait for it to finish."
                 )
 
-    def start(self, config: RunConfig, owner: str | None = None) -> Job:
-        """Queue a run; it starts at once when nothing else is training. Returns the job."""
+    def start(self, config: RunConfig, owner: str) -> Job:
+        """Queue a run for ``owner``; it starts at once when nothing else is training. Returns the job."""
+        if not isinstance(require_owner(owner), str):
+            raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
+        config = self._checked_inputs(config, owner)
         with self._lock:
             self._check_limits(config, owner)
             job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)  # 96 random bits: not guessable
@@ -428,7 +432,26 @@ class JobManager:
             self._start_next_locked()
             return job
 
-    def resume(self, job_id: str, owner: str | None = None) -> Job:
+    def _checked_inputs(self, config: RunConfig, owner: str) -> RunConfig:
+        """The config with its model and dataset checked against what ``owner`` may open (core/file_access.py).
+
+        A run reads its model and data with the app's rights, so a typed path (another person's run or
+        upload, the app's secret, any file on the server) is refused here, where every start passes.
+        """
+        from dataclasses import replace
+
+        from core.demo_data import DEMO_DATASETS
+        from core.file_access import check_dataset_choice, check_model_choice
+        from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+        from core.paths import data_dir
+
+        own_runs = [j.run_dir for j in self.jobs(owner=owner)]
+        root = data_dir()
+        model_id = check_model_choice(config.model_id, owner, root, own_runs, (OFFLINE_MODEL_ID, TINY_MODEL_ID))
+        dataset = check_dataset_choice(config.dataset, owner, root, own_runs, DEMO_DATASETS)
+        return replace(config, model_id=model_id, dataset=dataset)
+
+    def resume(self, job_id: str, owner: object) -> Job:
         """Continue a stopped, failed or interrupted run from its last complete checkpoint."""
         with self._lock:
             job = self._owned_locked(job_id, owner)
@@ -509,20 +532,23 @@ class JobManager:
                 self._unsaved.discard(job_id)
 
     # -- reading ----------------------------------------------------------------------------------
-    def _owned_locked(self, job_id: str, owner: str | None) -> Job:
-        job = self._jobs.get(job_id)
-        if job is None or (owner is not None and job.owner is not None and job.owner != owner):
+    def _owned_locked(self, job_id: str, owner: object) -> Job:
+        """The job if ``owner`` may touch it (core/owners.py ``owns``); one KeyError for "unknown" and "not yours"."""
+        job = self._jobs.get(job_id) if isinstance(job_id, str) else None
+        if job is None or not owns(owner, job.owner):
             raise KeyError(f"There is no run with id {job_id!r} that belongs to you.")
         return job
 
-    def get(self, job_id: str, owner: str | None = None) -> Job | None:
+    def get(self, job_id: str, owner: object) -> Job | None:
+        """The run if it belongs to ``owner`` (``EVERYONE`` for the admin), else None."""
+        require_owner(owner)
         with self._lock:
             try:
                 return self._owned_locked(job_id, owner)
             except KeyError:
                 return None
 
-    def snapshot(self, job_id: str, owner: str | None = None) -> JobSnapshot | None:
+    def snapshot(self, job_id: str, owner: object) -> JobSnapshot | None:
         self._save_unsaved()
         job = self.get(job_id, owner)
         return job.snapshot(self.queue_position(job_id)) if job else None
@@ -546,11 +572,12 @@ class JobManager:
             running = next((j for j in self._jobs.values() if j.phase in RUNNING_PHASES), None)
             return running or (self._jobs[self._queue[0]] if self._queue else None)
 
-    def jobs(self, owner: str | None = None) -> list[Job]:
-        """Runs (all, or one owner's), newest first."""
+    def jobs(self, owner: object) -> list[Job]:
+        """One owner's runs (``EVERYONE``: every run, ownerless ones too), newest first."""
+        require_owner(owner)
         self._save_unsaved()
         with self._lock:
-            chosen = [j for j in self._jobs.values() if owner is None or j.owner in (None, owner)]
+            chosen = [j for j in self._jobs.values() if owns(owner, j.owner)]
         return sorted(chosen, key=lambda j: j.created_at, reverse=True)
 
     def forget(self, job_id: str) -> Job | None:
@@ -562,11 +589,12 @@ class JobManager:
             return self._jobs.pop(job_id)
 
     # -- controlling ------------------------------------------------------------------------------
-    def stop(self, job_id: str, owner: str | None = None) -> bool:
-        """Stop a training run at the next step end (it saves what it trained), or cancel a waiting one."""
+    def stop(self, job_id: str, owner: object) -> bool:
+        """Stop ``owner``'s training run at the next step end (it saves what it trained), or cancel a waiting one."""
+        require_owner(owner)
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or (owner is not None and job.owner not in (None, owner)):
+            job = self._jobs.get(job_id) if isinstance(job_id, str) else None
+            if job is None or not owns(owner, job.owner):
                 return False
             if job_id in self._queue:
                 self._queue.remove(job_id)
@@ -586,7 +614,8 @@ class JobManager:
         """Block until the job has ended (for tests and scripts); returns the final snapshot."""
         deadline = None if timeout is None else time.time() + timeout
         while True:
-            job = self.get(job_id)
+            with self._lock:
+                job = self._jobs.get(job_id)
             if job is None:
                 raise KeyError(f"No run with id {job_id}.")
             thread = self._threads.get(job_id)

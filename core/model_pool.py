@@ -28,7 +28,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -390,16 +390,22 @@ def _run_refs(run_dir: Path, include_checkpoints: bool) -> list[ModelRef]:
     return refs
 
 
-def list_model_refs(runs_dir: str | Path | None = None, include_checkpoints: bool = True) -> list[ModelRef]:
-    """Everything the chat picker offers: base models first, then each run's result and checkpoints, newest first.
+def list_model_refs(
+    runs_dir: str | Path | None = None, include_checkpoints: bool = True, run_ids: Iterable[str] | None = None
+) -> list[ModelRef]:
+    """What the chat picker offers: base models first, then each run's result and checkpoints, newest first.
 
-    Checkpoints are listed newest step first, with their validation loss when
-    one was measured at that step; incomplete checkpoints are left out.
+    ``run_ids`` limits the runs to one person's (their runs' base models too: another person's model id can
+    be a path that says whose it is). Checkpoints are listed newest step first, with their validation loss
+    when one was measured at that step; incomplete checkpoints are left out.
     """
     from core.paths import runs_dir as default_runs_dir
 
     folder = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     run_dirs = sorted((d for d in folder.iterdir() if d.is_dir()), reverse=True) if folder.is_dir() else []
+    if run_ids is not None:
+        wanted = set(run_ids)
+        run_dirs = [d for d in run_dirs if d.name in wanted]
     run_refs: list[ModelRef] = []
     model_ids: list[str] = []
     for run_dir in run_dirs:

@@ -14,7 +14,6 @@ goes, a note is left so its owner hears about it on their next visit (``take_rem
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 from core.data.errors import DataError
 from core.data.load import check_file_size
 from core.jobs import ACTIVE_PHASES, JobManager
+from core.owners import EVERYONE, owner_folder_name
 from core.paths import data_dir
 
 UPLOADS = "uploads"
@@ -106,11 +106,6 @@ def uploads_root(root: Path | None = None) -> Path:
     return (root or data_dir()) / UPLOADS
 
 
-def owner_folder_name(owner: str) -> str:
-    """The upload folder of an owner: a hash, so the owner id (a private key to their runs) stays secret."""
-    return hashlib.sha256(owner.encode()).hexdigest()[:24]
-
-
 def save_upload(temp_path: str | Path, owner: str | None, name: str | None = None, root: Path | None = None) -> Path:
     """Copy an uploaded file into its owner's upload folder under a safe name; return the copy's path.
 
@@ -179,7 +174,7 @@ def disk_usage(root: Path | None = None) -> dict[str, int]:
 def _folders_in_use(uploads: Path, manager: JobManager | None, keep_owners: Iterable[str | None]) -> set[Path]:
     """Upload folders that must stay: the given owners', and any holding an active run's dataset."""
     keep = {uploads / owner_folder_name(owner) for owner in keep_owners if owner}
-    for job in manager.jobs() if manager else []:
+    for job in manager.jobs(owner=EVERYONE) if manager else []:
         if job.phase in ACTIVE_PHASES:
             dataset = Path(str(job.config.dataset)).expanduser().resolve()
             keep.update(parent for parent in dataset.parents if parent.parent == uploads)
@@ -246,7 +241,7 @@ def clean_up_runs(policy: CleanupPolicy, manager: JobManager, now: float | None 
     if not policy.run_max_age_days:
         return report
     max_age = policy.run_max_age_days * 86400
-    for job in manager.jobs():
+    for job in manager.jobs(owner=EVERYONE):
         ended = job.finished_at or job.created_at
         if job.phase not in ENDED_PHASES or now - ended <= max_age:
             continue

@@ -44,3 +44,30 @@ def tiny_model_path() -> Path:
     from core.models import ensure_tiny_model
 
     return ensure_tiny_model()
+
+
+@pytest.fixture
+def local_paths(tmp_path, monkeypatch) -> Path:
+    """Local paths switched on, as on a single person's machine, with ``tmp_path/files`` the one allowed folder."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    monkeypatch.setenv("SFT_COACH_LOCAL_PATHS", "1")
+    monkeypatch.setenv("SFT_COACH_ALLOWED_FOLDERS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def request_as():
+    """A factory of the request Gradio hands an event, as the session middleware leaves it for a given person."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from ui.identity import SESSION_STATE_KEY
+
+    def make(session_id: str, session_hash: str = "page-1"):
+        request = gr.Request(session_hash=session_hash)
+        request.__dict__["state"] = SimpleNamespace(**{SESSION_STATE_KEY: session_id})
+        return request
+
+    return make

@@ -159,7 +159,7 @@ def test_the_quick_demo_run_on_json_extraction_makes_valid_json_more_common(tmp_
     from core.models import OFFLINE_MODEL_ID
 
     manager = JobManager(tmp_path / "runs")
-    job = manager.start(RunConfig(model_id=OFFLINE_MODEL_ID, max_steps=30, sample_every=0))
+    job = manager.start(RunConfig(model_id=OFFLINE_MODEL_ID, max_steps=30, sample_every=0), owner="tester")
     snap = manager.wait(job.job_id, timeout=3600)
     assert snap.phase == "finished", snap.error_detail
     result = evaluate_run(ModelPool(), job.run_dir, n=10)

@@ -18,6 +18,7 @@ import pytest
 from core.config import RunConfig
 from core.jobs import JobManager, describe_exception, is_disk_full
 from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+from core.owners import EVERYONE
 from core.run_store import last_complete_checkpoint, list_checkpoints, read_json, read_jsonl
 from tests.test_jobs import fake_trainer
 
@@ -70,7 +71,7 @@ def test_a_full_disk_while_checkpointing_fails_clearly_and_the_run_resumes(
 ):
     failed_saves, free_space = _fill_disk_at_second_checkpoint(monkeypatch)
     manager = JobManager(tmp_path / "runs")
-    job = manager.start(_settings())
+    job = manager.start(_settings(), owner="tester")
     snap = manager.wait(job.job_id, timeout=600)
 
     assert failed_saves, "the fault was never injected"
@@ -91,15 +92,15 @@ def test_a_full_disk_while_checkpointing_fails_clearly_and_the_run_resumes(
     assert last_complete_checkpoint(job.run_dir).step == SAVE_STEPS
 
     # A restarted app lists the run as failed (resumable), not as lost.
-    assert JobManager(tmp_path / "runs").get(job.job_id).phase == "failed"
+    assert JobManager(tmp_path / "runs").get(job.job_id, owner=EVERYONE).phase == "failed"
 
     # The manager keeps working: the next run starts and finishes.
     free_space()
-    other = manager.start(_settings(max_steps=1, save_steps=0))
+    other = manager.start(_settings(max_steps=1, save_steps=0), owner="tester")
     assert manager.wait(other.job_id, timeout=600).phase == "finished"
 
     # Resume continues from the complete checkpoint (step 2), through the damaged one's step, to the end.
-    manager.resume(job.job_id)
+    manager.resume(job.job_id, owner=EVERYONE)
     final = manager.wait(job.job_id, timeout=600)
     assert final.phase == "finished", final.error_detail
     assert [m["step"] for m in final.metrics] == list(range(1, 7))  # no step lost, none counted twice
@@ -143,21 +144,27 @@ class _DiskFullFromStep:
 def test_a_disk_still_full_as_the_run_fails_gets_the_failed_mark_on_disk_once_there_is_room(tmp_path, monkeypatch):
     disk = _DiskFullFromStep(monkeypatch, step=3)
     manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=5))
-    job = manager.start(RunConfig())
+    job = manager.start(RunConfig(), owner="tester")
     snap = manager.wait(job.job_id, timeout=10)
     assert snap.phase == "failed" and snap.error.startswith("The disk is full"), snap.error_detail
     assert read_json(job.run_dir / "state.json")["phase"] == "training"  # the mark cannot reach the disk yet
     assert [row["step"] for row in read_jsonl(job.run_dir / "metrics.jsonl").rows] == [1, 2]  # nothing lost
-    assert manager.snapshot(job.job_id).phase == "failed"  # the page says so all along
-    assert JobManager(tmp_path / "runs").get(job.job_id).phase == "interrupted"  # a restart now: starts, resumable
+    assert manager.snapshot(job.job_id, owner=EVERYONE).phase == "failed"  # the page says so all along
+    assert (
+        JobManager(tmp_path / "runs").get(job.job_id, owner=EVERYONE).phase == "interrupted"
+    )  # a restart now: starts, resumable
 
     disk.full = False  # space is freed; the page's next poll writes the mark
-    assert [j.job_id for j in manager.jobs()] == [job.job_id]
+    assert [j.job_id for j in manager.jobs(owner=EVERYONE)] == [job.job_id]
     state = read_json(job.run_dir / "state.json")
     assert (state["phase"], state["error"]) == ("failed", snap.error)
-    again = JobManager(tmp_path / "runs").get(job.job_id)  # a restart now lists it as failed, with the reason
+    again = JobManager(tmp_path / "runs").get(
+        job.job_id, owner=EVERYONE
+    )  # a restart now lists it as failed, with the reason
     assert (again.phase, again.error) == ("failed", snap.error)
-    assert manager.wait(manager.start(RunConfig()).job_id, timeout=10).phase == "finished"  # and runs go on
+    assert (
+        manager.wait(manager.start(RunConfig(), owner="tester").job_id, timeout=10).phase == "finished"
+    )  # and runs go on
 
 
 @pytest.mark.parametrize(
@@ -203,7 +210,9 @@ def test_a_hub_model_during_a_hub_outage_fails_the_run_with_what_to_do(tmp_path,
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     manager = JobManager(tmp_path / "runs")
-    snap = manager.wait(manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct")).job_id, 120)
+    snap = manager.wait(
+        manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct"), owner="tester").job_id, 120
+    )
     assert snap.phase == "failed"
     assert snap.error.startswith("Could not reach the Hugging Face Hub to get 'HuggingFaceTB/SmolLM2-360M-Instruct'")
     assert OFFLINE_MODEL_ID in snap.error  # what to pick instead
@@ -213,6 +222,8 @@ def test_a_hub_model_during_a_hub_outage_fails_the_run_with_what_to_do(tmp_path,
 def test_a_hub_model_with_hf_hub_offline_set_says_so(tmp_path, thread_mode, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     manager = JobManager(tmp_path / "runs")
-    snap = manager.wait(manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct")).job_id, 120)
+    snap = manager.wait(
+        manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct"), owner="tester").job_id, 120
+    )
     assert snap.phase == "failed"
     assert "HF_HUB_OFFLINE is set" in snap.error and OFFLINE_MODEL_ID in snap.error

@@ -10,6 +10,7 @@ import pytest
 
 from core.config import ConfigError, RunConfig
 from core.jobs import Job, JobBusyError, JobManager, Limits, StopTraining
+from core.owners import EVERYONE, NoOwnerError
 
 
 def fake_trainer(steps: int = 5, delay: float = 0.0, fail_at: int | None = None, gate: threading.Event | None = None):
@@ -37,7 +38,7 @@ def fake_trainer(steps: int = 5, delay: float = 0.0, fail_at: int | None = None,
 
 def test_a_run_goes_from_preparing_to_finished_and_writes_its_files(tmp_path):
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=4))
-    job = manager.start(RunConfig())
+    job = manager.start(RunConfig(), owner="tester")
     snap = manager.wait(job.job_id, timeout=10)
     assert snap.phase == "finished"
     assert [m["step"] for m in snap.metrics] == [1, 2, 3, 4]
@@ -58,8 +59,8 @@ def test_one_run_trains_at_a_time_and_later_ones_wait_in_order(tmp_path):
     third = manager.start(RunConfig(), owner="cat")
     assert first.phase in ("preparing", "training")
     assert (second.phase, third.phase) == ("queued", "queued")
-    assert manager.snapshot(second.job_id).queue_position == 1
-    assert manager.snapshot(third.job_id).queue_position == 2
+    assert manager.snapshot(second.job_id, owner=EVERYONE).queue_position == 1
+    assert manager.snapshot(third.job_id, owner=EVERYONE).queue_position == 2
     gate.set()
     for job in (first, second, third):
         assert manager.wait(job.job_id, timeout=10).phase == "finished"
@@ -69,11 +70,11 @@ def test_one_run_trains_at_a_time_and_later_ones_wait_in_order(tmp_path):
 def test_a_waiting_run_can_be_cancelled_and_the_line_moves_up(tmp_path):
     gate = threading.Event()
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=1, gate=gate))
-    manager.start(RunConfig())
-    second, third = manager.start(RunConfig()), manager.start(RunConfig())
-    assert manager.stop(second.job_id) is True
+    manager.start(RunConfig(), owner="tester")
+    second, third = manager.start(RunConfig(), owner="tester"), manager.start(RunConfig(), owner="tester")
+    assert manager.stop(second.job_id, owner=EVERYONE) is True
     assert second.phase == "cancelled"
-    assert manager.snapshot(third.job_id).queue_position == 1
+    assert manager.snapshot(third.job_id, owner=EVERYONE).queue_position == 1
     gate.set()
     assert manager.wait(third.job_id, timeout=10).phase == "finished"
 
@@ -108,12 +109,43 @@ def test_people_see_only_their_own_runs(tmp_path):
     assert [j.job_id for j in manager.jobs(owner="ann")] == [ann.job_id]
 
 
+def test_a_missing_owner_is_refused_and_never_means_everyone(tmp_path):
+    manager = JobManager(tmp_path, trainer=fake_trainer(steps=1))
+    ann = manager.start(RunConfig(), owner="ann")
+    manager.wait(ann.job_id, timeout=10)
+    for missing in (None, ""):
+        with pytest.raises(NoOwnerError):
+            manager.jobs(owner=missing)
+        with pytest.raises(NoOwnerError):
+            manager.get(ann.job_id, owner=missing)
+        with pytest.raises(NoOwnerError):
+            manager.stop(ann.job_id, owner=missing)
+        with pytest.raises(NoOwnerError):
+            manager.start(RunConfig(), owner=missing)
+    with pytest.raises(ValueError, match="belongs to one person"):
+        manager.start(RunConfig(), owner=EVERYONE)
+    assert [j.job_id for j in manager.jobs(owner=EVERYONE)] == [ann.job_id]
+
+
+def test_a_run_without_an_owner_is_shown_to_the_admin_only(tmp_path):
+    manager = JobManager(tmp_path, trainer=fake_trainer(steps=1))
+    ann = manager.start(RunConfig(), owner="ann")
+    manager.wait(ann.job_id, timeout=10)
+    state = json.loads((ann.run_dir / "state.json").read_text())
+    state["owner"] = None  # a run folder from an older version, or copied in by hand
+    (ann.run_dir / "state.json").write_text(json.dumps(state))
+    again = JobManager(tmp_path, trainer=fake_trainer(steps=1))
+    assert again.jobs(owner="ann") == [] and again.jobs(owner="bob") == []
+    assert again.get(ann.job_id, owner="bob") is None and again.stop(ann.job_id, owner="bob") is False
+    assert [j.job_id for j in again.jobs(owner=EVERYONE)] == [ann.job_id]
+
+
 def test_after_a_restart_past_runs_are_listed_and_an_active_one_is_interrupted(tmp_path):
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=3))
-    done = manager.start(RunConfig())
+    done = manager.start(RunConfig(), owner="tester")
     manager.wait(done.job_id, timeout=10)
     # Simulate a run that was training when the process died: its state file still says "training".
-    crashed = manager.start(RunConfig())
+    crashed = manager.start(RunConfig(), owner="tester")
     manager.wait(crashed.job_id, timeout=10)
     state = json.loads((crashed.run_dir / "state.json").read_text())
     state["phase"] = "training"
@@ -122,7 +154,7 @@ def test_after_a_restart_past_runs_are_listed_and_an_active_one_is_interrupted(t
         handle.write('{"step": 4, "loss": 0.5')  # a line cut short by the crash
 
     again = JobManager(tmp_path, trainer=fake_trainer(steps=3))
-    listed = {j.job_id: j for j in again.jobs()}
+    listed = {j.job_id: j for j in again.jobs(owner=EVERYONE)}
     assert set(listed) == {done.job_id, crashed.job_id}
     assert listed[done.job_id].phase == "finished"
     assert [m["loss"] for m in listed[done.job_id].metrics] == [3.0, 1.5, 1.0]
@@ -134,27 +166,27 @@ def test_after_a_restart_past_runs_are_listed_and_an_active_one_is_interrupted(t
 
 def test_resume_needs_a_complete_checkpoint(tmp_path):
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=3, fail_at=2))
-    job = manager.start(RunConfig())
+    job = manager.start(RunConfig(), owner="tester")
     assert manager.wait(job.job_id, timeout=10).phase == "failed"
     with pytest.raises(ConfigError, match="no complete checkpoint"):
-        manager.resume(job.job_id)
+        manager.resume(job.job_id, owner=EVERYONE)
     partial = job.run_dir / "checkpoints" / "checkpoint-1"
     partial.mkdir(parents=True)
     (partial / "adapter_model.safetensors").write_bytes(b"half")  # no trainer_state.json: cut short
     with pytest.raises(ConfigError, match="no complete checkpoint"):
-        manager.resume(job.job_id)
+        manager.resume(job.job_id, owner=EVERYONE)
 
 
 def test_stop_takes_effect_at_the_next_step(tmp_path):
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=1000, delay=0.01))
-    job = manager.start(RunConfig())
+    job = manager.start(RunConfig(), owner="tester")
     while job.snapshot().step < 3:
         time.sleep(0.01)
-    assert manager.stop(job.job_id) is True
+    assert manager.stop(job.job_id, owner=EVERYONE) is True
     snap = manager.wait(job.job_id, timeout=10)
     assert snap.phase == "stopped"
     assert 3 <= snap.step < 1000
-    assert manager.stop(job.job_id) is False  # nothing left to stop
+    assert manager.stop(job.job_id, owner=EVERYONE) is False  # nothing left to stop
 
 
 def test_stop_before_training_began(tmp_path):
@@ -164,21 +196,21 @@ def test_stop_before_training_began(tmp_path):
         raise StopTraining()
 
     manager = JobManager(tmp_path, trainer=slow_preparation)
-    job = manager.start(RunConfig())
-    manager.stop(job.job_id)
+    job = manager.start(RunConfig(), owner="tester")
+    manager.stop(job.job_id, owner=EVERYONE)
     assert manager.wait(job.job_id, timeout=10).phase == "stopped"
 
 
 def test_an_exception_fails_the_run_readably_and_the_manager_stays_usable(tmp_path):
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=5, fail_at=3))
-    job = manager.start(RunConfig())
+    job = manager.start(RunConfig(), owner="tester")
     snap = manager.wait(job.job_id, timeout=10)
     assert snap.phase == "failed"
     assert "the fake trainer broke on purpose" in snap.error
     assert "Traceback" in snap.error_detail
     assert [m["step"] for m in snap.metrics] == [1, 2]  # what was logged before the failure is kept
     manager._trainer = fake_trainer(steps=2)
-    assert manager.wait(manager.start(RunConfig()).job_id, timeout=10).phase == "finished"
+    assert manager.wait(manager.start(RunConfig(), owner="tester").job_id, timeout=10).phase == "finished"
 
 
 def test_out_of_memory_is_explained(tmp_path):
@@ -186,7 +218,7 @@ def test_out_of_memory_is_explained(tmp_path):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     manager = JobManager(tmp_path, trainer=oom)
-    snap = manager.wait(manager.start(RunConfig()).job_id, timeout=10)
+    snap = manager.wait(manager.start(RunConfig(), owner="tester").job_id, timeout=10)
     assert snap.phase == "failed"
     assert "smaller batch size" in snap.error
 
@@ -195,8 +227,8 @@ def test_jobs_are_listed_newest_first_and_run_ids_are_unguessable(tmp_path):
     manager = JobManager(tmp_path, trainer=fake_trainer(steps=1))
     ids = []
     for _ in range(3):
-        ids.append(manager.start(RunConfig()).job_id)
+        ids.append(manager.start(RunConfig(), owner="tester").job_id)
         manager.wait(ids[-1], timeout=10)
-    assert [j.job_id for j in manager.jobs()] == ids[::-1]
+    assert [j.job_id for j in manager.jobs(owner=EVERYONE)] == ids[::-1]
     assert len({i.rsplit("-", 1)[1] for i in ids}) == 3  # random suffix
     assert all(len(i.rsplit("-", 1)[1]) == 24 for i in ids)  # 96 random bits

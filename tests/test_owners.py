@@ -1,23 +1,61 @@
-"""Who owns a run: the Hugging Face account when logged in, else the browser's private id."""
+"""Who owns a run: the Hugging Face account when logged in, else the id in a signed server-issued cookie."""
 
 from __future__ import annotations
 
-from core.owners import oauth_enabled, resolve_owner, short_owner
+import pytest
+
+from core.owners import (
+    EVERYONE,
+    NoOwnerError,
+    new_session_cookie,
+    oauth_enabled,
+    owner_for,
+    owns,
+    require_owner,
+    session_id_from_cookie,
+    short_owner,
+)
 
 
 def test_a_logged_in_person_owns_runs_as_their_account_from_any_browser():
-    assert resolve_owner("browser-one", "ann") == resolve_owner("browser-two", "ann") == "hf:ann"
+    assert owner_for("ann", "one-browser") == owner_for("ann", "another-browser") == "hf:ann"
 
 
-def test_without_login_the_browser_id_is_kept_or_a_new_one_made():
-    assert resolve_owner("3f9c0a1b2c3d4e5f", None) == "3f9c0a1b2c3d4e5f"
-    new = resolve_owner(None, None)
-    assert len(new) == 32 and new != resolve_owner(None, None)
+def test_without_login_the_owner_is_the_cookies_session_id():
+    cookie = new_session_cookie("secret")
+    session_id = session_id_from_cookie(cookie, "secret")
+    assert len(session_id) == 32 and owner_for(None, session_id) == session_id
+    assert session_id != session_id_from_cookie(new_session_cookie("secret"), "secret")
 
 
-def test_after_logout_a_browser_no_longer_acts_as_the_account():
-    again = resolve_owner("hf:ann", None)
-    assert not again.startswith("hf:")
+@pytest.mark.parametrize(
+    "forged",
+    [
+        None,
+        "",
+        "0123456789abcdef0123456789abcdef",  # an id with no signature
+        "0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef",  # a made-up signature
+        "hf:ann.whatever",
+        "../../etc.passwd",
+        "a.b.c",
+    ],
+)
+def test_a_forged_or_edited_cookie_gives_no_identity(forged):
+    assert session_id_from_cookie(forged, "secret") is None
+
+
+def test_a_cookie_signed_with_another_secret_is_refused():
+    assert session_id_from_cookie(new_session_cookie("other app"), "secret") is None
+
+
+def test_a_missing_owner_never_means_everyone():
+    for missing in (None, "", 0):
+        with pytest.raises(NoOwnerError):
+            require_owner(missing)
+        with pytest.raises(NoOwnerError):
+            owns(missing, "ann")
+    assert owns(EVERYONE, "ann") and owns(EVERYONE, None)
+    assert not owns("ann", None) and not owns("ann", "bob") and owns("ann", "ann")
 
 
 def test_login_is_offered_only_where_oauth_is_configured(monkeypatch):

@@ -37,7 +37,9 @@ def test_a_training_run_writes_the_hub_token_nowhere(data_dir, tiny_model_path, 
     caplog.set_level(logging.DEBUG)
     manager = JobManager(runs_dir())
     settings = dict(max_steps=2, save_steps=1, eval_steps=1, max_eval_rows=2, sample_every=1)
-    job = manager.start(RunConfig(model_id=TINY_MODEL_ID, num_probe_prompts=1, sample_max_new_tokens=4, **settings))
+    job = manager.start(
+        RunConfig(model_id=TINY_MODEL_ID, num_probe_prompts=1, sample_max_new_tokens=4, **settings), owner="tester"
+    )
     snap = manager.wait(job.job_id, timeout=600)
     assert snap.phase == "finished", (snap.error, snap.error_detail)
 
@@ -64,7 +66,7 @@ def test_the_scan_finds_a_token_planted_in_a_run_folder(data_dir):
         (checkpoint / "training_args.bin").write_bytes(pickle.dumps({"hub_token": TOKEN}))
 
     manager = JobManager(runs_dir(), trainer=careless_trainer)
-    job = manager.start(RunConfig())
+    job = manager.start(RunConfig(), owner="tester")
     manager.wait(job.job_id, timeout=10)
     _, leaking = files_holding(data_dir, TOKEN)
     assert [p.relative_to(job.run_dir).as_posix() for p in leaking] == [

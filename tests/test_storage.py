@@ -11,6 +11,7 @@ import pytest
 from core.config import RunConfig
 from core.data.errors import DataError
 from core.jobs import JobManager
+from core.owners import EVERYONE
 from core.storage import (
     CleanupPolicy,
     clean_up,
@@ -123,7 +124,7 @@ def test_an_upload_an_active_run_reads_is_kept_however_old(tmp_path):
     folder = _upload_aged(tmp_path, "ann", hours=48)
     gate = threading.Event()
     manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=1, gate=gate))
-    job = manager.start(RunConfig(dataset=str(folder / "chats.jsonl")))
+    job = manager.start(RunConfig(dataset=str(folder / "chats.jsonl")), owner="ann")
     try:
         clean_up(manager, policy=CleanupPolicy(upload_max_age_hours=24))
         assert folder.exists()
@@ -137,16 +138,16 @@ def test_an_upload_an_active_run_reads_is_kept_however_old(tmp_path):
 def test_ended_runs_past_the_run_age_are_removed_and_active_ones_kept(tmp_path):
     gate = threading.Event()
     manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=1, gate=gate))
-    finished = manager.start(RunConfig())
+    finished = manager.start(RunConfig(), owner="tester")
     gate.set()
     manager.wait(finished.job_id, timeout=10)
     gate.clear()
-    active = manager.start(RunConfig())
+    active = manager.start(RunConfig(), owner="tester")
     later = time.time() + 10 * 86400
     try:
         assert clean_up_runs(CleanupPolicy(run_max_age_days=0), manager, now=later).removed == []  # 0: keep all
         report = clean_up_runs(CleanupPolicy(run_max_age_days=7), manager, now=later)
-        assert [j.job_id for j in manager.jobs()] == [active.job_id]
+        assert [j.job_id for j in manager.jobs(owner=EVERYONE)] == [active.job_id]
         assert not finished.run_dir.exists() and active.run_dir.exists()
         assert finished.job_id in report.describe()
     finally:

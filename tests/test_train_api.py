@@ -6,6 +6,7 @@ import pytest
 
 from core.config import RunConfig
 from core.jobs import JobManager
+from core.owners import EVERYONE
 from tests.test_jobs import fake_trainer
 from ui.train import script_endpoints
 
@@ -19,8 +20,8 @@ def test_a_script_cannot_read_or_stop_a_browsers_run(tmp_path):
     with pytest.raises(gr.Error, match="no run with id"):
         api["run_status"](browser_run.job_id)
     assert api["stop_training"](browser_run.job_id) is False
-    assert manager.snapshot(browser_run.job_id).phase in ("preparing", "training")
-    manager.stop(browser_run.job_id)
+    assert manager.snapshot(browser_run.job_id, owner=EVERYONE).phase in ("preparing", "training")
+    manager.stop(browser_run.job_id, owner=EVERYONE)
     manager.wait(browser_run.job_id, timeout=10)
 
 

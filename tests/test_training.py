@@ -10,11 +10,12 @@ import pytest
 from core.config import RunConfig
 from core.jobs import JobManager
 from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID, load_trained_model
+from core.owners import EVERYONE
 
 
 def _train(tmp_path, **settings):
     manager = JobManager(tmp_path / "runs")
-    job = manager.start(RunConfig(**settings))
+    job = manager.start(RunConfig(**settings), owner="tester")
     return manager, job, manager.wait(job.job_id, timeout=900)
 
 
@@ -67,26 +68,31 @@ def test_full_fine_tune_saves_a_whole_model(tmp_path, tiny_model_path):
 def test_stop_mid_run_saves_what_was_trained(tmp_path, tiny_model_path):
     manager = JobManager(tmp_path / "runs")
     job = manager.start(
-        RunConfig(model_id=TINY_MODEL_ID, max_steps=400, sample_every=0, num_probe_prompts=1, sample_max_new_tokens=4)
+        RunConfig(model_id=TINY_MODEL_ID, max_steps=400, sample_every=0, num_probe_prompts=1, sample_max_new_tokens=4),
+        owner="tester",
     )
     deadline = time.time() + 300
     while job.snapshot().step < 3 and time.time() < deadline:
         time.sleep(0.05)
-    assert manager.stop(job.job_id)
+    assert manager.stop(job.job_id, owner=EVERYONE)
     snap = manager.wait(job.job_id, timeout=300)
     assert snap.phase == "stopped", snap.error_detail
     assert 3 <= snap.step < 400
     assert (job.run_dir / "final" / "adapter_config.json").is_file()
 
 
-def test_a_broken_dataset_fails_the_run_and_the_manager_keeps_working(tmp_path, tiny_model_path):
-    bad = tmp_path / "bad.jsonl"
+def test_a_broken_dataset_fails_the_run_and_the_manager_keeps_working(tmp_path, tiny_model_path, local_paths):
+    bad = local_paths / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{not json\n')
     manager = JobManager(tmp_path / "runs")
-    snap = manager.wait(manager.start(RunConfig(model_id=TINY_MODEL_ID, dataset=str(bad))).job_id, timeout=300)
+    snap = manager.wait(
+        manager.start(RunConfig(model_id=TINY_MODEL_ID, dataset=str(bad)), owner="tester").job_id, timeout=300
+    )
     assert snap.phase == "failed"
     assert "line 2" in snap.error
-    good = manager.start(RunConfig(model_id=TINY_MODEL_ID, max_steps=1, sample_every=0, num_probe_prompts=0))
+    good = manager.start(
+        RunConfig(model_id=TINY_MODEL_ID, max_steps=1, sample_every=0, num_probe_prompts=0), owner="tester"
+    )
     assert manager.wait(good.job_id, timeout=300).phase == "finished"
 
 
@@ -120,14 +126,14 @@ def test_resume_continues_the_step_count_and_the_learning_rate_schedule(tmp_path
     expected_lr = {m["step"]: m["learning_rate"] for m in straight.metrics}
 
     manager = JobManager(tmp_path / "runs")
-    job = manager.start(RunConfig(**settings))
+    job = manager.start(RunConfig(**settings), owner="tester")
     while job.snapshot().step < 3 and job.snapshot().is_active:
         time.sleep(0.02)
-    manager.stop(job.job_id)
+    manager.stop(job.job_id, owner=EVERYONE)
     stopped = manager.wait(job.job_id, timeout=300)
     assert stopped.phase == "stopped", stopped.error_detail
     resumed_from = stopped.step
-    manager.resume(job.job_id)
+    manager.resume(job.job_id, owner=EVERYONE)
     final = manager.wait(job.job_id, timeout=300)
     assert final.phase == "finished", final.error_detail
     assert [m["step"] for m in final.metrics] == list(range(1, 9))

@@ -12,6 +12,7 @@ import os
 from core.data.errors import DataError, shorten
 from core.data.limits import OBJECT_BYTES, LoadLimits
 from core.data.load import LoadedData
+from core.file_access import looks_like_path
 
 HUB_TIMEOUT_SECONDS = 5.0
 _OFFLINE_VALUES = ("1", "true", "yes", "on")
@@ -45,7 +46,8 @@ def redact(text: str, token: str | None) -> str:
 def check_hub_dataset(dataset_id: str, token: str | None = None, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
     """Fail fast, with a sentence a beginner can act on, when a Hub dataset can't be reached."""
     dataset_id = (dataset_id or "").strip()
-    if not dataset_id or dataset_id.count("/") > 1 or " " in dataset_id:
+    # A path ("/data/...", "./x", "~/x") would make datasets.load_dataset read files on the server: never here.
+    if not dataset_id or dataset_id.count("/") > 1 or " " in dataset_id or looks_like_path(dataset_id):
         raise DataError(
             f"'{dataset_id}' is not a Hub dataset id. Type it as owner/name, e.g. 'HuggingFaceH4/no_robots'."
         )

@@ -246,7 +246,7 @@ def split_dataset(
 
 
 def new_dataset_folder(root: str | Path, name: str) -> Path:
-    """A fresh folder under ``root/datasets`` for one use of a dataset; never one already used by another run.
+    """A fresh folder under ``root`` (a person's datasets folder) for one use of a dataset; never one reused.
 
     >>> import tempfile
     >>> new_dataset_folder(tempfile.mkdtemp(), "My data.jsonl").name.startswith("my-data-jsonl-")
@@ -254,7 +254,7 @@ def new_dataset_folder(root: str | Path, name: str) -> Path:
     """
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "dataset"
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(root) / "datasets" / f"{slug}-{stamp}-{secrets.token_hex(3)}"
+    return Path(root) / f"{slug}-{stamp}-{secrets.token_hex(3)}"
 
 
 def write_dataset(split: Split, folder: str | Path) -> Path:
