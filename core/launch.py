@@ -132,13 +132,50 @@ def _log_tail(path: Path, lines: int = 25) -> str:
 
 
 def _last_error_line(tail: str) -> str:
-    """The exception line of a traceback in the log ("ValueError: ..."), else its last line."""
+    """The exception line of a traceback in the log ("ValueError: ..."), else "" (a log line is not a reason)."""
     lines = [line.strip() for line in tail.splitlines() if line.strip()]
     for line in reversed(lines):
         head = line.split(":", 1)[0]
         if head and " " not in head and (head.endswith(("Error", "Exception")) or head == "KeyboardInterrupt"):
             return line
-    return lines[-1] if lines else ""
+    return ""
+
+
+OUT_OF_MEMORY_ADVICE = (
+    "To use less memory: a smaller batch size (raise gradient accumulation to keep the effective batch), a "
+    "shorter max length, LoRA instead of a full fine-tune, or a smaller model; then resume or start again."
+)
+
+
+def describe_worker_exit(returncode: int, tail: str) -> str:
+    """Why a worker ended without finishing, in a sentence: its exception, the signal that killed it, or its code.
+
+    >>> describe_worker_exit(-9, "* Created new run: x").startswith("the worker was killed (SIGKILL)")
+    True
+    >>> describe_worker_exit(1, "Traceback ...\nValueError: bad row 3")
+    'ValueError: bad row 3'
+    >>> describe_worker_exit(0, "")
+    'the worker exited without finishing the run'
+    """
+    error = _last_error_line(tail)
+    if error:
+        return error
+    # A signal shows as a negative code, or as 128 + the signal through a shell or launcher (accelerate launch).
+    number = -returncode if returncode < 0 else returncode - 128 if 128 < returncode < 160 else 0
+    if number:
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        if number == signal.SIGKILL:
+            return (
+                f"the worker was killed ({name}), most likely by the system because the machine ran out of memory. "
+                + OUT_OF_MEMORY_ADVICE
+            )
+        return f"the worker was stopped by {name} (someone or something outside the app ended it)"
+    if returncode == 0:
+        return "the worker exited without finishing the run"
+    return f"the worker exited with code {returncode} without saying why; its log is under the details below"
 
 
 class _RunFolderFollower:
@@ -255,9 +292,7 @@ class SubprocessTrainer:
         if returncode == 0 and job.phase not in ACTIVE_PHASES:
             job.set_phase(job.phase, job.message)  # the worker's final state, written once more by the owner
             return
-        reason = job.error or _last_error_line(tail) or f"the worker exited with code {returncode}"
-        if returncode == 0:
-            reason = "the worker exited without finishing the run"
+        reason = job.error or describe_worker_exit(returncode, tail)
         with job.lock:
             job.error = f"Training failed in the worker process: {reason}"
             job.error_detail = tail

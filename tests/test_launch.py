@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +24,7 @@ from core.launch import (
     stop_stale_worker,
 )  # fmt: skip
 from core.models import TINY_MODEL_ID
+from core.owners import EVERYONE
 from core.run_store import last_complete_checkpoint
 
 ONE_CPU_PROCESS = LaunchPlan("subprocess", num_processes=1)
@@ -66,11 +69,11 @@ def _tiny(**settings) -> RunConfig:
 
 def test_worker_trains_and_the_parent_sees_every_step_live(tmp_path, tiny_model_path):
     manager = JobManager(tmp_path / "runs", trainer=SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2))
-    job = manager.start(_tiny(max_steps=6, save_steps=0, eval_steps=3, max_eval_rows=4))
+    job = manager.start(_tiny(max_steps=6, save_steps=0, eval_steps=3, max_eval_rows=4), owner="tester")
     seen_while_active: list[int] = []
     deadline = time.time() + 600
     while time.time() < deadline:
-        snap = manager.snapshot(job.job_id)
+        snap = manager.snapshot(job.job_id, owner=EVERYONE)
         if not snap.is_active:
             break
         if snap.metrics:
@@ -94,11 +97,11 @@ def test_worker_trains_and_the_parent_sees_every_step_live(tmp_path, tiny_model_
 
 def test_stop_mid_run_stops_the_worker_with_a_checkpoint(tmp_path, tiny_model_path):
     manager = JobManager(tmp_path / "runs", trainer=SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2))
-    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0))
+    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0), owner="tester")
     deadline = time.time() + 600
-    while manager.snapshot(job.job_id).step < 3 and time.time() < deadline:
+    while manager.snapshot(job.job_id, owner=EVERYONE).step < 3 and time.time() < deadline:
         time.sleep(0.05)
-    assert manager.stop(job.job_id)
+    assert manager.stop(job.job_id, owner=EVERYONE)
     snap = manager.wait(job.job_id, timeout=600)
     assert snap.phase == "stopped", (snap.error, snap.error_detail)
     assert 3 <= snap.step < 400
@@ -112,9 +115,9 @@ def test_a_worker_whose_app_is_gone_saves_a_checkpoint_and_exits(tmp_path, tiny_
     app = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # stands in for the app
     trainer = SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2, app_pid=app.pid)
     manager = JobManager(tmp_path / "runs", trainer=trainer)
-    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0))
+    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0), owner="tester")
     deadline = time.time() + 600
-    while manager.snapshot(job.job_id).step < 3 and time.time() < deadline:
+    while manager.snapshot(job.job_id, owner=EVERYONE).step < 3 and time.time() < deadline:
         time.sleep(0.05)
     assert (job.run_dir / WORKER_PID_FILE).is_file()
     app.kill()
@@ -151,18 +154,31 @@ def test_a_restarted_app_kills_the_worker_left_in_a_run_folder_and_nothing_else(
             process.wait()
 
 
-def test_a_failing_worker_marks_the_run_failed_with_its_error(tmp_path, tiny_model_path):
+def test_a_failing_worker_marks_the_run_failed_with_its_error(tmp_path, tiny_model_path, local_paths):
     manager = JobManager(tmp_path / "runs", trainer=SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2))
-    missing = tmp_path / "no-such-model"
-    snap = manager.wait(manager.start(_tiny(model_id=str(missing))).job_id, timeout=300)
+    missing = local_paths / "no-such-model"  # in an allowed folder: the run starts, and the worker finds nothing
+    snap = manager.wait(manager.start(_tiny(model_id=str(missing)), owner="tester").job_id, timeout=300)
     assert snap.phase == "failed"
     assert snap.error.startswith("Training failed in the worker process: ")
     assert str(missing) in snap.error and "is not a model folder" in snap.error
     assert "Traceback" in snap.error_detail  # the worker's log tail, for the details view
     assert (tmp_path / "runs" / snap.job_id / WORKER_LOG).is_file()
     # The manager is free for the next run.
-    good = manager.start(_tiny(max_steps=1, save_steps=0, eval_steps=0, num_probe_prompts=0))
+    good = manager.start(_tiny(max_steps=1, save_steps=0, eval_steps=0, num_probe_prompts=0), owner="tester")
     assert manager.wait(good.job_id, timeout=300).phase == "finished"
+
+
+def test_a_worker_killed_by_the_system_says_so_and_what_to_change(tmp_path, tiny_model_path):
+    manager = JobManager(tmp_path / "runs", trainer=SubprocessTrainer(ONE_CPU_PROCESS, poll_seconds=0.2))
+    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0), owner="tester")
+    deadline = time.time() + 600
+    while manager.snapshot(job.job_id, owner=EVERYONE).step < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(int((job.run_dir / WORKER_PID_FILE).read_text()), signal.SIGKILL)  # as the out-of-memory killer does
+    snap = manager.wait(job.job_id, timeout=120)
+    assert snap.phase == "failed"
+    assert "killed (SIGKILL)" in snap.error and "ran out of memory" in snap.error and "smaller batch" in snap.error
+    assert "Created new run" not in snap.error  # a log line is not given as the reason
 
 
 class _DeafPlan(LaunchPlan):
@@ -175,10 +191,10 @@ class _DeafPlan(LaunchPlan):
 def test_a_worker_that_ignores_stop_is_terminated_after_the_grace_period(tmp_path):
     trainer = SubprocessTrainer(_DeafPlan("subprocess"), poll_seconds=0.1, stop_grace_seconds=0.5)
     manager = JobManager(tmp_path / "runs", trainer=trainer)
-    job = manager.start(RunConfig())
+    job = manager.start(RunConfig(), owner="tester")
     time.sleep(0.5)
     started = time.time()
-    assert manager.stop(job.job_id)
+    assert manager.stop(job.job_id, owner=EVERYONE)
     snap = manager.wait(job.job_id, timeout=30)
     assert time.time() - started < 15
     assert snap.phase == "stopped"
@@ -197,11 +213,11 @@ class _TwoCpuRanks(LaunchPlan):
 def test_two_ranks_record_each_step_once_and_stop_together(tmp_path, tiny_model_path):
     trainer = SubprocessTrainer(_TwoCpuRanks("subprocess", num_processes=2), poll_seconds=0.2)
     manager = JobManager(tmp_path / "runs", trainer=trainer)
-    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0))
+    job = manager.start(_tiny(max_steps=400, save_steps=0, eval_steps=0), owner="tester")
     deadline = time.time() + 600
-    while manager.snapshot(job.job_id).step < 3 and time.time() < deadline:
+    while manager.snapshot(job.job_id, owner=EVERYONE).step < 3 and time.time() < deadline:
         time.sleep(0.05)
-    manager.stop(job.job_id)
+    manager.stop(job.job_id, owner=EVERYONE)
     snap = manager.wait(job.job_id, timeout=600)
     assert snap.phase == "stopped", (snap.error, snap.error_detail)
     lines = (job.run_dir / "metrics.jsonl").read_text().splitlines()
