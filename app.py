@@ -14,14 +14,16 @@ import threading
 import gradio as gr
 
 from core.config import RunConfig
+from core.file_access import LOCAL_PATHS_ENV, default_local_paths
 from core.jobs import JobManager
 from core.models import default_model_id
-from core.owners import oauth_enabled, resolve_owner
+from core.owners import oauth_enabled
 from core.paths import app_secret, runs_dir, trackio_dir
 from core.storage import start_cleanup_thread
 from ui.admin import admin_password, build_admin_view
 from ui.checklist import build_checklist_step
 from ui.data import build_data_step
+from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware, request_owner
 from ui.settings import build_settings_step
 from ui.style import CSS, theme
 from ui.train import build_train_step
@@ -46,7 +48,6 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
     start_cleanup_thread(manager)  # old uploads and (if enabled) old runs: now, then every hour (core/storage.py)
     # Gradio's own temporary copies of uploads: the app keeps its copy in the data folder, so a day is plenty.
     with gr.Blocks(title="SFT Coach", delete_cache=(3600, 86400)) as demo:
-        owner = gr.BrowserState(None, storage_key="sft-coach-owner", secret=app_secret())
         config_state = gr.State(RunConfig(model_id=default_model_id()).to_dict())
         dataset_rows = gr.State(None)
         gr.Markdown(INTRO, elem_id="intro")
@@ -58,44 +59,47 @@ def create_app(manager: JobManager | None = None) -> gr.Blocks:
                 build_checklist_step(dataset_rows, banner)
                 _next_button(tabs, "data", "Next: 2 · Data")
             with gr.Tab("2 · Data", id="data"):
-                build_data_step(config_state, dataset_rows, owner, manager)
+                build_data_step(config_state, dataset_rows, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings")
             with gr.Tab("3 · Settings", id="settings"):
-                settings = build_settings_step(config_state)
+                settings = build_settings_step(config_state, manager)
                 _next_button(tabs, "train", "Next: 4 · Train")
             with gr.Tab("4 · Train", id="train"):
-                train = build_train_step(manager, config_state, owner, trackio_dir=os.environ["TRACKIO_DIR"])
+                train = build_train_step(manager, config_state, trackio_dir=os.environ["TRACKIO_DIR"])
                 _next_button(tabs, "tryit", "Next: 5 · Try it")
             with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
-                build_tryit_step(manager, owner, opened=tryit_tab)
+                build_tryit_step(manager, opened=tryit_tab)
             if admin_password():  # no password set: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)
 
-        def on_load(who: str | None, values: dict, request: gr.Request, profile: gr.OAuthProfile | None):
-            # The Hugging Face account when logged in, else a private id for this browser (kept in its localStorage)
-            who = resolve_owner(who, profile.username if profile else None)
+        def on_load(values: dict, request: gr.Request):
+            # ?run=<id> opens one of this person's runs (the account when logged in, else the session cookie's id)
             wanted = request.query_params.get("run") if request else None
-            run = wanted if wanted and manager.get(wanted, owner=who) else None
-            return who, run, train["describe_config"](values)
+            run = wanted if wanted and manager.get(wanted, owner=request_owner(request)) else None
+            return run, train["describe_config"](values)
 
-        demo.load(on_load, [owner, config_state], [owner, train["run_id"], train["summary"]])
+        demo.load(on_load, [config_state], [train["run_id"], train["summary"]])
         fill, fill_inputs, fill_outputs = settings["fill_on_load"]
         demo.load(fill, fill_inputs, fill_outputs, show_progress="hidden")
-    _document_only(demo, train["api_names"])
+    _keep_page_events_private(demo, train["api_names"])
     demo.manager = manager  # tests and scripts reach the runs through the app
+    demo.script_api_names = train["api_names"]  # the only endpoints served by name (main, NamedEndpointsGuard)
     return demo
 
 
-def _document_only(demo: gr.Blocks, api_names: tuple[str, ...]) -> None:
-    """List only the script endpoints on the API page; the page's own events stay callable, as before.
+def _keep_page_events_private(demo: gr.Blocks, api_names: tuple[str, ...]) -> None:
+    """Only the script endpoints form the API; the page's own events are not offered to API clients.
 
-    Gradio builds code snippets for every documented endpoint on every page load (~85 ms of server CPU
-    for this page's ~90 events); the events are the page's wiring, not an API (SECURITY.md, "Script endpoints").
+    "private" takes an event off ``/gradio_api/info`` (even with ``all_endpoints=true``), so ``gradio_client``
+    and ``/call/<name>`` can't reach it by name. The page still calls its events by number, and so can anyone
+    who copies it: that is why every event decides who is asking on the server (ui/identity.py), and why
+    tests/test_attacks.py calls every event by number as a stranger. Fewer documented endpoints also spare
+    Gradio building code snippets for ~90 events on every page load (~85 ms of server CPU).
     """
     for fn in demo.fns.values():
-        if fn.api_visibility == "public" and fn.api_name not in api_names:
-            fn.api_visibility = "undocumented"
+        if fn.api_name not in api_names:
+            fn.api_visibility = "private"
 
 
 def _next_button(tabs: gr.Tabs, target: str, label: str) -> None:
@@ -122,9 +126,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--no-warm-up", action="store_true", help="Skip preparing the model in the background.")
     args = parser.parse_args()
+    # Typed paths of server files: on for one person on their own machine, off on a shared deployment (a Space
+    # binds to 0.0.0.0), unless the admin says otherwise (core/file_access.py). Set before the page is built.
+    os.environ.setdefault(LOCAL_PATHS_ENV, default_local_paths(args.host))
     demo = create_app()
     if not args.no_warm_up:
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    from starlette.middleware import Middleware
+
     from core.data.load import max_upload_mb
 
     demo.queue(default_concurrency_limit=8).launch(
@@ -135,6 +144,13 @@ def main() -> None:
         css=CSS,
         show_error=True,
         max_file_size=int(max_upload_mb() * 1024 * 1024),  # refuse oversized uploads before they fill the disk
+        # A signed, HttpOnly session cookie on every request: the server's answer to "who is asking" (ui/identity.py)
+        app_kwargs={
+            "middleware": [
+                Middleware(SessionCookieMiddleware, secret=app_secret()),
+                Middleware(NamedEndpointsGuard, allowed=demo.script_api_names),
+            ]
+        },
     )
 
 

@@ -164,7 +164,11 @@ class GradioSession:
 async def person(
     index: int, http, base: str, fn_index: dict, tally: Tally, main_run: str, deadline: float, queue_model: str
 ) -> None:
-    """One simulated person: page, upload and preview, watch the run; every fifth also queues a run."""
+    """One simulated person: page, upload and preview, watch the run; every fifth also queues a run.
+
+    ``http`` is this person's own client (its own cookie jar, so the app sees a person of its own) over the
+    connection pool everyone shares.
+    """
     tab = GradioSession(http, base, fn_index, tally)
     await asyncio.sleep(random.Random(index).uniform(0, 3))  # people do not all arrive in the same second
     own_run = None
@@ -174,10 +178,10 @@ async def person(
         try:
             await tab.timed("page", tab.get(""))
             await tab.timed("config", tab.get("config"))
-            who = (await tab.timed("load event", tab.call("on_load", [None, None])))[0]
+            await tab.timed("load event", tab.call("on_load", [None]))
             name = f"session{index}-{cycle}.jsonl"
             file = await tab.timed("upload", tab.upload(name, sample_jsonl(index)))
-            preview = await tab.timed("preview", tab.call("pick_upload", [file, None, who]))
+            preview = await tab.timed("preview", tab.call("pick_upload", [file, None]))
             if "plus" not in json.dumps(preview):
                 tally.errors.append(f"preview: session {index} did not see its rows")
             if index % 5 == 0 and own_run is None:
@@ -265,10 +269,15 @@ async def load_test(server: AppServer, args) -> tuple[Tally, dict[str, str], dic
             await asyncio.sleep(1)
         deadline = time.time() + args.seconds
         monitor = asyncio.create_task(resident_sizes(server.process.pid, deadline + 330, peaks))
+        # One client (one cookie jar: one person to the app) per simulated person, over one shared pool.
+        transport = httpx.AsyncHTTPTransport(limits=limits)
+        clients = [httpx.AsyncClient(timeout=REQUEST_TIMEOUT, transport=transport) for _ in range(args.sessions)]
         people = [
-            person(i, http, server.url, fn_index, tally, main_run, deadline, model) for i in range(args.sessions)
+            person(i, clients[i], server.url, fn_index, tally, main_run, deadline, model) for i in range(args.sessions)
         ]
         await asyncio.gather(*people)
+        for client in clients:
+            await client.aclose()
         window = time.time() - (deadline - args.seconds)
         phases = await finish(tab, tally, main_run)
         peaks["server"] = max(peaks.get("server", 0.0), peak_rss_mb(server.process.pid))

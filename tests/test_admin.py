@@ -6,6 +6,7 @@ import threading
 
 from core.config import RunConfig
 from core.jobs import JobManager
+from core.owners import EVERYONE
 from tests.test_jobs import fake_trainer
 from ui.admin import AdminView, PasswordGate, admin_password
 
@@ -46,7 +47,7 @@ def test_a_wrong_password_is_refused_and_shows_no_runs(tmp_path):
         assert view.runs(unlocked) == []
         assert "password first" in view.summary(unlocked)
         assert "password first" in view.stop(unlocked, ann)
-        assert manager.get(ann).phase != "stopping"
+        assert manager.get(ann, owner=EVERYONE).phase != "stopping"
     finally:
         gate.set()
 
@@ -56,6 +57,30 @@ def test_guessing_is_locked_after_several_wrong_tries():
     for _ in range(3):
         assert "Wrong" in gate.refusal("guess")
     assert "Too many wrong passwords" in gate.refusal("s3cret")  # even the right one waits out the lock
+
+
+def test_a_strangers_guesses_never_lock_the_admin_out():
+    gate = PasswordGate("s3cret", delay=0, max_failures=3, window=60, address_failures=10, address_window=600)
+    for _ in range(3):
+        assert "Wrong" in gate.refusal("guess", session="stranger", address="203.0.113.7")
+    assert "Too many" in gate.refusal("s3cret", session="stranger", address="203.0.113.7")
+    assert gate.refusal("s3cret", session="admin", address="198.51.100.2") is None  # another person, elsewhere
+
+
+def test_a_guesser_who_changes_session_is_still_locked_by_address():
+    gate = PasswordGate("s3cret", delay=0, max_failures=3, window=60, address_failures=5, address_window=600)
+    for attempt in range(5):  # a fresh session (cookie dropped) for every guess
+        assert "Wrong" in gate.refusal("guess", session=f"new-{attempt}", address="203.0.113.7")
+    assert "Too many" in gate.refusal("s3cret", session="yet-another", address="203.0.113.7")
+    assert gate.refusal("s3cret", session="admin", address="198.51.100.2") is None
+
+
+def test_the_address_is_the_nearest_proxys_entry_not_what_the_client_wrote(request_as):
+    from ui.identity import client_address
+
+    request = request_as("ann")
+    request.kwargs["headers"] = {"x-forwarded-for": "1.2.3.4, 203.0.113.7"}  # the client wrote 1.2.3.4 itself
+    assert client_address(request) == "203.0.113.7"
 
 
 def test_the_right_password_shows_every_owners_runs_and_stops_any(tmp_path, data_dir):
@@ -72,7 +97,7 @@ def test_the_right_password_shows_every_owners_runs_and_stops_any(tmp_path, data
         summary = view.summary(unlocked)
         assert f"Training now: {ann}" in summary and f"1. {bob} (hf:bob)" in summary and "runs " in summary
         assert "is stopping or was cancelled" in view.stop(unlocked, bob)
-        assert manager.get(bob).phase == "cancelled"
+        assert manager.get(bob, owner=EVERYONE).phase == "cancelled"
         view.stop(unlocked, ann)
         gate.set()
         assert manager.wait(ann, timeout=10).phase == "stopped"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from gradio_client.exceptions import AppError
 
 from core.models import TINY_MODEL_ID
 from tests.app_server import AppServer
@@ -58,9 +59,11 @@ def test_a_failing_run_is_reported_and_the_next_one_works(server):
     from gradio_client import Client
 
     client = Client(server.url, verbose=False)
-    run_id = client.predict("/nonexistent/model/folder", "json_extraction", 2, api_name="/start_training")
+    with pytest.raises(AppError, match="not a model folder you can use here"):  # refused before a run exists
+        client.predict("/nonexistent/model/folder", "json_extraction", 2, api_name="/start_training")
+    run_id = client.predict("nobody/no-such-model", "json_extraction", 2, api_name="/start_training")
     status = _wait_for(client, run_id, ("finished", "failed"))
     assert status["phase"] == "failed"
-    assert "config.json" in status["error"]
+    assert "HF_HUB_OFFLINE is set" in status["error"]
     run_id = client.predict(TINY_MODEL_ID, "json_extraction", 2, api_name="/start_training")
     assert _wait_for(client, run_id, ("finished", "failed"))["phase"] == "finished"

@@ -6,6 +6,7 @@ Screenshots (1366x768) go to ``test-artifacts/screenshots/02-data-*.png``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,7 @@ def test_map_preview_use_then_a_broken_upload_keeps_the_choice(server):
         page.locator("#use-message").get_by_text("Wrote 1,000 training and 100 validation rows").wait_for()
         page.locator("#data-in-use").get_by_text("1,000 training rows", exact=False).wait_for()
         in_use = page.locator("#data-in-use").inner_text()
-        assert "datasets/word-problems-" in in_use and "1,000 training rows" in in_use
+        assert re.search(r"datasets/[0-9a-f]{24}/word-problems-", in_use) and "1,000 training rows" in in_use
         folder = in_use.split("Training will use: ")[1].split(",")[0].strip()
         assert (Path(folder) / "train.jsonl").is_file() and (Path(folder) / "test.jsonl").is_file()
         shot(page, "02-data-used", "#use-dataset")

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from types import SimpleNamespace
 
 import gradio as gr
 
 from core.config import RunConfig
 
 
-def _page_load_check():
+def _page_load_check(request_as):
     """The Data step's tokenizer check, as the page calls it, and the folder of the checks' download files."""
     from core.models import TINY_MODEL_ID
     from ui.data import build_data_step
@@ -24,18 +23,20 @@ def _page_load_check():
     values = RunConfig(model_id=TINY_MODEL_ID).to_dict()
 
     def page(session: str, current=None, accept: bool = True, previous=None) -> list:
-        request = SimpleNamespace(session_hash=session)
+        request = request_as(session, session_hash=session)  # one person, one page
         return handlers["check_with_model"](current, values, accept, previous, request, lambda *a, **k: None)
 
     page.show_split = handlers["show_split"]
-    page.closed = lambda session: handlers["page_closed"](SimpleNamespace(session_hash=session))
+    page.closed = lambda session: handlers["page_closed"](request_as(session, session_hash=session))
     return page
 
 
-def test_a_check_stops_at_its_next_batch_when_its_page_closes_and_shows_nothing(tiny_model_path, monkeypatch):
+def test_a_check_stops_at_its_next_batch_when_its_page_closes_and_shows_nothing(
+    tiny_model_path, monkeypatch, request_as
+):
     import ui.data
 
-    page = _page_load_check()
+    page = _page_load_check(request_as)
     demo_check = page("ann")[0]
     batches = []
 
@@ -56,13 +57,13 @@ def test_a_check_stops_at_its_next_batch_when_its_page_closes_and_shows_nothing(
 
 
 def test_a_check_replaced_by_a_newer_one_stops_shows_nothing_and_the_newer_one_shows_its_result(
-    tiny_model_path, monkeypatch
+    tiny_model_path, monkeypatch, request_as
 ):
     import threading
 
     import ui.data
 
-    page = _page_load_check()
+    page = _page_load_check(request_as)
     uploaded = dataclasses.replace(page("ann")[0].draft, name="an upload")
     real_check, newer = ui.data.check_dataset, {}
 
@@ -84,7 +85,7 @@ def test_a_check_replaced_by_a_newer_one_stops_shows_nothing_and_the_newer_one_s
     assert newer["result"][0].draft is uploaded and "<" in newer["result"][4]  # the newer check's preview
 
 
-def test_the_page_load_check_of_the_demo_is_done_once_for_everyone(tiny_model_path, monkeypatch):
+def test_the_page_load_check_of_the_demo_is_done_once_for_everyone(tiny_model_path, monkeypatch, request_as):
     import ui.data
 
     checked, split = [], []
@@ -93,7 +94,7 @@ def test_the_page_load_check_of_the_demo_is_done_once_for_everyone(tiny_model_pa
         ui.data, "check_dataset", lambda *a, **k: checked.append(k["max_length"]) or real_check(*a, **k)
     )
     monkeypatch.setattr(ui.data, "split_dataset", lambda *a: split.append(a[1:]) or real_split(*a))
-    page = _page_load_check()
+    page = _page_load_check(request_as)
     ann, bob = page("ann"), page("bob")  # two people open the page: the demo is checked once
     assert checked == [None]
     assert ann[0] is bob[0] and ann[4] == bob[4] and "<" in ann[4]  # the same check and training preview
@@ -112,3 +113,31 @@ def test_the_page_load_check_of_the_demo_is_done_once_for_everyone(tiny_model_pa
     assert len(checked) == 5 and all(
         Path(u.constructor_args["value"]).is_file() for u in again if isinstance(u, gr.DownloadButton)
     )
+
+
+def _data_step_handlers():
+    from ui.data import build_data_step
+
+    with gr.Blocks() as demo:
+        build_data_step(gr.State(RunConfig().to_dict()), gr.State(None))
+    return {fn.name: fn.fn for fn in demo.fns.values()}
+
+
+def test_on_a_shared_deployment_there_is_no_path_loader_at_all(monkeypatch):
+    monkeypatch.setenv("SFT_COACH_LOCAL_PATHS", "0")
+    assert "pick_path" not in _data_step_handlers()
+
+
+def test_the_path_loader_refuses_system_files_and_the_secret_without_showing_them(local_paths, data_dir, request_as):
+    from core.paths import app_secret
+
+    secret = app_secret()
+    pick_path = _data_step_handlers()["pick_path"]
+    (local_paths / "chats.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}]}\n' * 3)
+    for typed in ("/etc/passwd", str(data_dir / ".secret"), str(local_paths / ".." / "data" / ".secret")):
+        shown = pick_path(typed, None, request_as("ann"))
+        message = shown[1]
+        assert "is not a file or folder you can use here" in message
+        assert "root:x" not in str(shown) and secret not in str(shown)
+    loaded = pick_path(str(local_paths / "chats.jsonl"), None, request_as("ann"))
+    assert "Could not use" not in str(loaded[1]) and "chats.jsonl" in str(loaded)  # an allowed file loads

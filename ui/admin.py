@@ -2,7 +2,9 @@
 
 It exists only when ``SFT_COACH_ADMIN_PASSWORD`` is set (no password, no tab at all), and shows nothing until
 the password is entered. The password is compared in constant time (``hmac.compare_digest``); each wrong
-guess waits a second and five within a minute lock the view for that minute, so guessing is slow.
+guess waits a second, and wrong guesses are counted per session and per address (``PasswordGate``), so
+guessing is slow and a stranger's guesses never lock the real admin out. Unlocking belongs to the person
+(decided on the server) and the page that entered the password.
 The handlers live in ``AdminView`` so tests call them without a browser.
 """
 
@@ -17,9 +19,10 @@ from pathlib import Path
 import gradio as gr
 
 from core.jobs import ACTIVE_PHASES, JobManager
-from core.owners import short_owner
+from core.owners import EVERYONE, short_owner
 from core.storage import disk_usage
 from ui.data_views import render_message
+from ui.identity import client_address, request_owner
 
 RUN_COLUMNS = ["Run", "Owner", "Phase", "Step", "Started"]
 LOCKED = "Enter the admin password first: nothing is shown or changed without it."
@@ -31,26 +34,47 @@ def admin_password() -> str:
 
 
 class PasswordGate:
-    """Checks a password in constant time and slows guessing: a pause per wrong try, a lock after several."""
+    """Checks a password in constant time and slows guessing, counted per source so a stranger can't lock others out.
 
-    def __init__(self, password: str, delay: float = 1.0, max_failures: int = 5, window: float = 60.0) -> None:
+    Wrong tries are counted per session (five in a minute lock that session for the minute) and per network
+    address (twenty in ten minutes lock the address for ten minutes). The real admin, in another session
+    from another address, is never locked by someone else's guesses; a guesser pays a second per try.
+    """
+
+    def __init__(
+        self,
+        password: str,
+        delay: float = 1.0,
+        max_failures: int = 5,
+        window: float = 60.0,
+        address_failures: int = 20,
+        address_window: float = 600.0,
+    ) -> None:
         self._password = password.encode()
-        self._delay, self._max_failures, self._window = delay, max_failures, window
-        self._failures: list[float] = []
+        self._delay = delay
+        self._limits = {"session": (max_failures, window), "address": (address_failures, address_window)}
+        self._failures: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
 
-    def refusal(self, given: str | None) -> str | None:
-        """None when ``given`` is the password; otherwise the sentence to show."""
+    def refusal(self, given: str | None, session: str = "", address: str = "") -> str | None:
+        """None when ``given`` is the password; otherwise the sentence to show. ``session``/``address``: who tries."""
         now = time.monotonic()
+        sources = [("session", session), ("address", address)]
         with self._lock:
-            self._failures = [t for t in self._failures if now - t < self._window]
-            if len(self._failures) >= self._max_failures:
-                wait = self._window - (now - self._failures[0])
-                return f"Too many wrong passwords. Wait {wait:.0f} seconds, then try again."
+            for kind, key in sources:
+                limit, window = self._limits[kind]
+                recent = [t for t in self._failures.get((kind, key), []) if now - t < window]
+                self._failures[(kind, key)] = recent
+                if len(recent) >= limit:
+                    wait = window - (now - recent[0])
+                    return f"Too many wrong passwords from here. Wait {wait:.0f} seconds, then try again."
         if self._password and hmac.compare_digest((given or "").encode(), self._password):
             return None
         with self._lock:
-            self._failures.append(now)
+            for kind, key in sources:
+                self._failures.setdefault((kind, key), []).append(now)
+            if len(self._failures) > 10_000:  # forget sources with no recent failure (a crowd of guessers)
+                self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] < 600}
         time.sleep(self._delay)  # a guesser pays a second per try
         return "Wrong admin password: nothing is shown. Check SFT_COACH_ADMIN_PASSWORD with whoever runs the Space."
 
@@ -65,8 +89,8 @@ class AdminView:
         self.root = root
         self.gate = PasswordGate(admin_password() if password is None else password, delay=delay)
 
-    def unlock(self, given: str | None) -> tuple[bool, str]:
-        problem = self.gate.refusal(given)
+    def unlock(self, given: str | None, session: str = "", address: str = "") -> tuple[bool, str]:
+        problem = self.gate.refusal(given, session, address)
         if problem:
             return False, render_message(problem, "error")
         return True, render_message("Admin view open for this page. Reloading the page locks it again.", "ok")
@@ -76,8 +100,8 @@ class AdminView:
         if not unlocked:
             return []
         rows = []
-        for job in self.manager.jobs():
-            snap = self.manager.snapshot(job.job_id)
+        for job in self.manager.jobs(owner=EVERYONE):
+            snap = self.manager.snapshot(job.job_id, owner=EVERYONE)
             phase = snap.phase + (f" (#{snap.queue_position} in line)" if snap.queue_position else "")
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.started_at or snap.created_at))
             rows.append([snap.job_id, short_owner(snap.owner), phase, f"{snap.step}/{snap.total_steps}", started])
@@ -90,7 +114,7 @@ class AdminView:
         running = self.manager.running_job()
         waiting = sorted(
             (snap.queue_position, snap.job_id, short_owner(snap.owner))
-            for snap in (self.manager.snapshot(j.job_id) for j in self.manager.jobs())
+            for snap in (self.manager.snapshot(j.job_id, owner=EVERYONE) for j in self.manager.jobs(owner=EVERYONE))
             if snap.queue_position
         )
         line = ", ".join(f"{pos}. {job_id} ({owner})" for pos, job_id, owner in waiting) or "nobody waiting"
@@ -105,10 +129,10 @@ class AdminView:
         """Stop (or cancel, when waiting) any person's run."""
         if not unlocked:
             return render_message(LOCKED, "error")
-        job = self.manager.get(job_id or "")
+        job = self.manager.get(job_id or "", owner=EVERYONE)
         if job is None:
             return render_message(f"There is no run '{job_id or ''}'. Pick one from the list above.", "error")
-        if job.phase not in ACTIVE_PHASES or not self.manager.stop(job.job_id):
+        if job.phase not in ACTIVE_PHASES or not self.manager.stop(job.job_id, owner=EVERYONE):
             return render_message(f"Run {job.job_id} is {job.phase}: there is nothing to stop.", "warning")
         return render_message(f"Run {job.job_id} ({short_owner(job.owner)}) is stopping or was cancelled.", "ok")
 
@@ -116,7 +140,8 @@ class AdminView:
 def build_admin_view(manager: JobManager) -> dict:
     """Lay out the admin tab (call only when ``admin_password()`` is set) and wire its events."""
     view = AdminView(manager)
-    unlocked = gr.State(False)  # kept on the server: a page can't claim to be unlocked
+    # Who unlocked this page (kept on the server, never sent to it); every admin event checks it is still them.
+    unlocked_by = gr.State(None)
     gr.Markdown("Every person's runs, the queue and disk use, for whoever runs this Space.")
     with gr.Row():
         password = gr.Textbox(label="Admin password", type="password", elem_id="admin-password", scale=3)
@@ -131,18 +156,27 @@ def build_admin_view(manager: JobManager) -> dict:
             refresh = gr.Button("Refresh", elem_id="admin-refresh")
         stop_message = gr.HTML(elem_id="admin-stop-message")
 
-    def show(is_open: bool):
-        rows = view.runs(is_open)
-        active = [row[0] for row in rows if row[2].split(" ")[0] in ACTIVE_PHASES]
-        return view.summary(is_open), rows, gr.Dropdown(choices=active, value=active[0] if active else None)
+    def is_open(opener: str | None, request: gr.Request) -> bool:
+        return bool(opener) and opener == request_owner(request)
 
-    def open_view(given: str):
-        is_open, text = view.unlock(given)
-        return is_open, text, gr.Group(visible=is_open), "", *show(is_open)
+    def show(opener: str | None, request: gr.Request):
+        unlocked = is_open(opener, request)
+        rows = view.runs(unlocked)
+        active = [row[0] for row in rows if row[2].split(" ")[0] in ACTIVE_PHASES]
+        return view.summary(unlocked), rows, gr.Dropdown(choices=active, value=active[0] if active else None)
+
+    def open_view(given: str, request: gr.Request):
+        who = request_owner(request)
+        unlocked, text = view.unlock(given, session=who, address=client_address(request))
+        opener = who if unlocked else None
+        return opener, text, gr.Group(visible=unlocked), "", *show(opener, request)
+
+    def stop_run(opener: str | None, job_id: str | None, request: gr.Request) -> str:
+        return view.stop(is_open(opener, request), job_id)
 
     shown = [summary, table, target]
-    enter.click(open_view, password, [unlocked, message, panel, password, *shown])
-    password.submit(open_view, password, [unlocked, message, panel, password, *shown])
-    refresh.click(show, unlocked, shown)
-    stop.click(view.stop, [unlocked, target], stop_message).then(show, unlocked, shown)
+    enter.click(open_view, password, [unlocked_by, message, panel, password, *shown])
+    password.submit(open_view, password, [unlocked_by, message, panel, password, *shown])
+    refresh.click(show, unlocked_by, shown)
+    stop.click(stop_run, [unlocked_by, target], stop_message).then(show, unlocked_by, shown)
     return {"password": password, "panel": panel, "table": table}

@@ -30,8 +30,10 @@ from core.data.wizard import (
     write_dataset,
 )
 from core.demo_data import DEMO_DATASETS
+from core.file_access import PathNotAllowed, allowed_folders, local_paths_enabled, owner_datasets, resolve_for
 from core.jobs import JobManager
 from core.models import ModelUnavailableError
+from core.paths import data_dir
 from core.storage import clean_up, safe_filename, save_upload, take_removal_notice
 from ui.data_outputs import (
     DEFAULT_DEMO,
@@ -48,17 +50,15 @@ from ui.data_outputs import (
     target_props,
 )
 from ui.data_views import render_converted_rows, render_detection, render_in_use, render_message, render_report
+from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
+from ui.toasts import inform, warn
 
 
 def heavy_work_owner(request: gr.Request | None) -> str:
-    """Whose data check this is, for "one check at a time per person" (core/data/heavy_work.py).
-
-    For now the page's session: each open page has its own slot. Issue 14 item 1 decides the person on the
-    server (ui/identity.py); once every event has it, this returns ``request_owner(request)`` and a person's
-    tabs share one slot.
-    """
-    return getattr(request, "session_hash", None) or ""
+    """Whose data check this is, for "one check at a time per person" (core/data/heavy_work.py): the person
+    decided on the server (ui/identity.py), so their open tabs share one slot."""
+    return request_owner(request)
 
 
 def _page(request: gr.Request | None) -> str:
@@ -66,13 +66,13 @@ def _page(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or ""
 
 
-def build_data_step(
-    config_state: gr.State, dataset_rows: gr.State, owner: gr.State | None = None, manager: JobManager | None = None
-) -> dict:
+def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: JobManager | None = None) -> dict:
     """Lay out the Data step and wire its events; "Use this dataset" writes into ``config_state``.
 
-    Uploads are copied into the ``owner``'s own folder (``core/storage.py``); ``manager`` tells the clean-up
-    that runs after each upload which folders active runs still read.
+    Uploads are copied into the asking person's own folder (``core/storage.py``; who is asking comes from the
+    request, ui/identity.py); ``manager`` tells the clean-up that runs after each upload which folders active
+    runs still read. The "Local file or folder" tab exists only where local paths are switched on
+    (core/file_access.py), and then opens only the folders allowed there.
     """
     initial = draft_dataset(load_demo(DEFAULT_DEMO), DEFAULT_DEMO)
     defaults = RunConfig()
@@ -103,12 +103,15 @@ def build_data_step(
                 hub_config = gr.Textbox(label="Config (optional)", placeholder="default")
                 hub_split = gr.Textbox(label="Split", value="train")
             hub_load = gr.Button("Load from the Hub", elem_id="hub-load")
-        with gr.Tab("Local file or folder"):
-            local_path = gr.Textbox(
-                label="Path on the machine running this app",
-                placeholder="/data/chats.jsonl, or a folder with train.jsonl (+ validation.jsonl)",
-            )
-            local_load = gr.Button("Load", elem_id="local-load")
+        local_path = local_load = None
+        if local_paths_enabled():  # one person on their own machine, or an admin who allowed folders
+            with gr.Tab("Local file or folder"):
+                local_path = gr.Textbox(
+                    label="Path on the machine running this app",
+                    placeholder="/data/chats.jsonl, or a folder with train.jsonl (+ validation.jsonl)",
+                    info="Files under: " + ", ".join(str(f) for f in allowed_folders()) + " (not hidden files).",
+                )
+                local_load = gr.Button("Load", elem_id="local-load")
     message = gr.HTML(elem_id="data-message")
 
     gr.Markdown("### 2 · What was found")
@@ -212,9 +215,10 @@ def build_data_step(
     def pick_demo(name: str, previous: DataDraft | None):
         return show_loaded(lambda: load_demo(name), f"the demo '{name}'", name, previous)
 
-    def pick_upload(path: str | None, previous: DataDraft | None, who: str | None = None):
+    def pick_upload(path: str | None, previous: DataDraft | None, request: gr.Request):
         if not path:
             return [gr.skip()] * len(draft_outputs)
+        who = request_owner(request)
         name = safe_filename(Path(path).name)
 
         def load():
@@ -224,8 +228,8 @@ def build_data_step(
 
         return show_loaded(load, name, Path(name).stem, previous)
 
-    def removal_notice(who: str | None):
-        text = take_removal_notice(who)
+    def removal_notice(request: gr.Request):
+        text = take_removal_notice(request_owner(request))
         return render_message(text, "warning") if text else gr.skip()
 
     def pick_hub(dataset_id: str, config: str, split: str, previous: DataDraft | None):
@@ -241,13 +245,18 @@ def build_data_step(
             previous,
         )
 
-    def pick_path(path: str, previous: DataDraft | None):
+    def pick_path(path: str, previous: DataDraft | None, request: gr.Request):
         path = (path or "").strip()
         if not path:
             return refused(
                 DataError("type the path of a file or folder first."), shown(previous), "the path", len(draft_outputs)
             )
-        return show_loaded(lambda: load_path(path), path, Path(path).name, previous)
+        try:  # resolved (``..``, symlinks) and checked before anything opens it; the refusal never says if it exists
+            own_runs = [job.run_dir for job in manager.jobs(owner=request_owner(request))] if manager else []
+            allowed = resolve_for(path, request_owner(request), data_dir(), own_runs, what="file or folder")
+        except PathNotAllowed as err:
+            return refused(DataError(str(err)), shown(previous), "the path", len(draft_outputs))
+        return show_loaded(lambda: load_path(allowed), path, Path(path).name, previous)
 
     def remap(current: DataDraft | None, *choices):
         *columns, wanted_format = choices
@@ -264,7 +273,7 @@ def build_data_step(
             new = draft_dataset(current.loaded, current.name, mapping, wanted_format)
         except DataError as err:
             text = f"This choice can't be used: {err} The rows below still use the previous choice."
-            gr.Warning(text)
+            warn(text)
             return [gr.skip(), render_message(text, "error"), *[gr.skip()] * (len(draft_outputs) - 2)]
         return draft_updates(new, full=False)
 
@@ -305,7 +314,7 @@ def build_data_step(
         except WorkCancelled:
             return skipped  # a still newer check came while this one waited
         except DataError as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return [gr.skip(), render_message(str(err), "error"), *skipped[2:]]
         try:
             updates = _check_rows(
@@ -334,7 +343,7 @@ def build_data_step(
             tokenizer = cached_tokenizer(model_id)
         except (DataError, ModelUnavailableError, OSError, ValueError) as err:
             problem = f"the tokenizer of '{model_id}' could not be loaded ({err})."
-            gr.Warning(f"Only the structure of the rows was checked: {problem}")
+            warn(f"Only the structure of the rows was checked: {problem}")
             failed = DataCheck(current, model_id, current.report, settings_length, problem=problem)
             return check_updates(failed, None)
         progress(0.3, desc="Checking every row with the chat template and measuring its tokens…")
@@ -355,7 +364,7 @@ def build_data_step(
                 initial_checks.put((model_id, max_length), list(updates))
             return updates
         except DataError as err:
-            gr.Warning(str(err))
+            warn(str(err))
             failed = DataCheck(current, model_id, current.report, settings_length, problem=str(err))
             return check_updates(failed, None)
 
@@ -386,22 +395,23 @@ def build_data_step(
         share: float,
         split_seed: float | None,
         values: dict,
+        request: gr.Request,
     ):
-        from core.paths import data_dir
-
         showing = shown(showing)
         if current is None or current.draft is not showing:
-            gr.Warning("The rows are still being checked. Wait for the preview above to appear, then press again.")
+            warn("The rows are still being checked. Wait for the preview above to appear, then press again.")
             return gr.skip(), gr.skip(), gr.skip()
         try:
             split = split_dataset(current, share / 100, int(split_seed or 0), use_provided)
-            folder = write_dataset(split, new_dataset_folder(data_dir(), showing.name))
+            # into this person's own datasets folder: a run may train only on data its owner may open
+            mine = owner_datasets(request_owner(request), data_dir())
+            folder = write_dataset(split, new_dataset_folder(mine, showing.name))
             updates = {"dataset": str(folder), "max_length": current.max_length}
             config = RunConfig.from_dict({**(values or {}), **updates})
         except (DataError, ConfigError, OSError) as err:
-            gr.Warning(f"Could not use this dataset: {err}")
+            warn(f"Could not use this dataset: {err}")
             return gr.skip(), gr.skip(), render_message(f"Could not use this dataset: {err}", "error")
-        gr.Info(f"Training will use {len(split.train):,} rows from {showing.loaded.source}.")
+        inform(f"Training will use {len(split.train):,} rows from {showing.loaded.source}.")
         done = render_message(
             f"Wrote {len(split.train):,} training and {len(split.validation):,} validation rows to {folder}.", "ok"
         )
@@ -409,15 +419,17 @@ def build_data_step(
 
     loads = [
         (demo_choice.input, pick_demo, [demo_choice, draft]),
-        (upload.upload, pick_upload, [upload, draft] + ([owner] if owner else [])),
+        (upload.upload, pick_upload, [upload, draft]),
         (hub_load.click, pick_hub, [hub_id, hub_config, hub_split, draft]),
-        (local_load.click, pick_path, [local_path, draft]),
-        (local_path.submit, pick_path, [local_path, draft]),
     ]
+    if local_path is not None:
+        loads += [
+            (local_load.click, pick_path, [local_path, draft]),
+            (local_path.submit, pick_path, [local_path, draft]),
+        ]
     for trigger, handler, inputs in loads:
         trigger(handler, inputs, draft_outputs, show_progress="minimal")
-    if owner is not None:  # on load, and when the page learns who this is: say if their old upload was removed
-        gr.on(None, removal_notice, [owner], message, show_progress="hidden")
+    gr.on(None, removal_notice, None, message, show_progress="hidden")  # on load: say if an old upload was removed
     gr.on(
         [d.input for d in dropdowns] + [target.input],
         remap,

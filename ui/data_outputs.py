@@ -22,6 +22,7 @@ from ui.data_views import (
     render_report,
     render_rows_table,
 )
+from ui.toasts import warn
 
 DEFAULT_DEMO = "json_extraction"  # the quick path: what RunConfig trains on when nobody touches this step
 PREVIEW_ROWS = 5
@@ -96,7 +97,7 @@ def refused(err: Exception, previous: DataDraft | None, what: str, outputs: int)
     """Keep everything as it was and say why the new data was refused."""
     kept = f" The data below ({previous.loaded.source}) is unchanged." if previous else ""
     text = f"Could not use {what}: {err}{kept}"
-    gr.Warning(text)
+    warn(text)
     return [gr.skip(), render_message(text, "error"), *[gr.skip()] * (outputs - 2)]
 
 

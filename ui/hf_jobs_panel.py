@@ -16,6 +16,7 @@ from core.data.errors import DataError
 from core.device import detect_device
 from core.hf_jobs import HfJobsError, submit_recipe_job
 from core.paths import data_dir
+from ui.toasts import warn
 
 
 def build_hf_jobs_panel(config_state: gr.State) -> dict:
@@ -56,6 +57,6 @@ def submit_job(values: dict, dataset: str, output: str, secret: str) -> tuple[st
         recipe = export_recipe(config, folder, detect_device())
         submission = submit_recipe_job(recipe, dataset, output or None, token=secret or None)
     except (HfJobsError, ConfigError, DataError) as err:
-        gr.Warning("Nothing was started on Hugging Face Jobs; the reason is below the button.")
+        warn("Nothing was started on Hugging Face Jobs; the reason is below the button.")
         return f"<div class='coach-card'><b>Not submitted.</b> {html.escape(str(err))}</div>", ""
     return f"<div class='coach-card'>{html.escape(submission.describe())}</div>", ""

@@ -13,9 +13,14 @@ from pathlib import Path
 import gradio as gr
 
 from core.config import ConfigError, RunConfig
+from core.file_access import PathNotAllowed, check_model_choice
+from core.jobs import JobManager
 from core.models import default_model_id, list_models
+from core.paths import data_dir
 from ui.hf_jobs_panel import build_hf_jobs_panel
+from ui.identity import request_owner
 from ui.settings_views import build_preset_for, device_info, model_config_for, render_cards, render_fit
+from ui.toasts import refusal
 
 # Advanced fields: (RunConfig name, label, kind, info). The info says what the number does, not what to pick:
 # the preset cards carry the advice and its sources.
@@ -235,12 +240,27 @@ def export_recipe_files(values: dict):
         folder = data_dir() / "recipes" / time.strftime("%Y%m%d-%H%M%S")
         recipe = export_recipe(config, folder, device_info())
     except Exception as err:  # a data or config problem: say it, keep everything
-        raise gr.Error(f"Could not export the recipe: {err}") from None
+        raise refusal(f"Could not export the recipe: {err}") from None
     return [str(p) for p in recipe.files], recipe.yaml_text, recipe.commands_text()
 
 
-def build_settings_step(config_state: gr.State) -> dict:
-    """Lay out the Settings step; writes the chosen values into ``config_state``."""
+def model_problem(model_id: str | None, who: str, manager: JobManager | None) -> str:
+    """Why this person may not use a typed model (another person's run, a folder on the server), or ""."""
+    known = [c.model_id for c in list_models()]
+    own_runs = [job.run_dir for job in manager.jobs(owner=who)] if manager else []
+    try:
+        check_model_choice(model_id or default_model_id(), who, data_dir(), own_runs, known)
+    except PathNotAllowed as err:
+        return f"**Can't use this model:** {err}"
+    return ""
+
+
+def build_settings_step(config_state: gr.State, manager: JobManager | None = None) -> dict:
+    """Lay out the Settings step; writes the chosen values into ``config_state``.
+
+    A typed model folder is checked against what the asking person may open (core/file_access.py) before its
+    config or tokenizer is read; ``manager`` says which runs are theirs.
+    """
     from core.presets import PRESET_NAMES, PRESET_SUMMARIES
 
     defaults = RunConfig()
@@ -249,7 +269,7 @@ def build_settings_step(config_state: gr.State) -> dict:
     qlora_reason = (
         ""
         if has_cuda
-        else "QLoRA is off here: its 4-bit base model needs bitsandbytes and a CUDA GPU (sft-facts §3), "
+        else "QLoRA is off here: its 4-bit base model needs bitsandbytes, which runs on a CUDA GPU, "
         "and this machine has no NVIDIA GPU."
     )
     with gr.Row():
@@ -352,12 +372,22 @@ def build_settings_step(config_state: gr.State) -> dict:
     }
     outputs = [components[name] for name in OUTPUT_NAMES]
     edit_inputs = [config_state, preset_state, model, method, lora_target, checkpointing, steps, *field_components]
-    preset_name.input(apply_preset, [preset_name, method, model, config_state], outputs)
-    reapply.click(apply_preset, [preset_name, method, model, config_state], outputs)
+
+    # The request comes first: Gradio hands it to the parameter at its position, and apply_edit ends in *raw.
+    def preset_for_person(request: gr.Request, name: str, method_value: str, model_id: str, values: dict):
+        problem = model_problem(model_id, request_owner(request), manager)
+        return _outputs(message=problem) if problem else apply_preset(name, method_value, model_id, values)
+
+    def edit_for_person(request: gr.Request, values: dict, preset, model_id: str, *rest):
+        problem = model_problem(model_id, request_owner(request), manager)
+        return _outputs(message=problem) if problem else apply_edit(values, preset, model_id, *rest)
+
+    preset_name.input(preset_for_person, [preset_name, method, model, config_state], outputs)
+    reapply.click(preset_for_person, [preset_name, method, model, config_state], outputs)
     for component in (method, lora_target, checkpointing, *field_components):
-        component.input(apply_edit, edit_inputs, outputs, show_progress="hidden")
+        component.input(edit_for_person, edit_inputs, outputs, show_progress="hidden")
     for component in (model, steps):
-        component.change(apply_edit, edit_inputs, outputs, show_progress="hidden")
+        component.change(edit_for_person, edit_inputs, outputs, show_progress="hidden")
     apply_fix.click(apply_memory_fix, [config_state, preset_state], outputs)
     config_state.change(refresh_from_state, [config_state, preset_state], outputs, show_progress="hidden")
     export.click(export_recipe_files, config_state, [recipe_files, recipe_yaml, recipe_commands])

@@ -14,7 +14,9 @@ import gradio as gr
 
 from core.config import MAX_OWN_PROBES, ConfigError, RunConfig, retry_settings_after_oom
 from core.jobs import RESUMABLE_PHASES, JobBusyError, JobManager, JobSnapshot
+from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
+from ui.toasts import inform, refusal, warn
 from ui.train_views import render_diagnosis, render_result, render_samples, render_status, run_label
 
 POLL_SECONDS = 1.0
@@ -89,7 +91,7 @@ def _shown_key(snapshot: JobSnapshot | None, smooth: float, axis: str) -> tuple:
     return (charts, rest)
 
 
-def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.State, trackio_dir: str) -> dict:
+def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: str) -> dict:
     """Lay out the Train step and wire its events; returns the components other steps may use."""
     limits_text = manager.limits.describe()
     with gr.Row(equal_height=False):
@@ -164,65 +166,69 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
             f"max length {config.max_length}, {steps}"
         )
 
-    def start_run(values: dict | None, who: str | None, own_text: str):
+    def start_run(values: dict | None, own_text: str, request: gr.Request):
         # The prompts box is read here, not through its own event: Start must see what was just typed.
         prompts = [line.strip() for line in (own_text or "").splitlines() if line.strip()]
         try:
-            job = manager.start(RunConfig.from_dict({**(values or {}), "probe_prompts": prompts}), owner=who)
+            config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
+            job = manager.start(config, owner=request_owner(request))
         except (ConfigError, JobBusyError) as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return gr.skip(), gr.skip()
         if job.phase == "queued":
-            gr.Info(f"Another run is training; yours is number {manager.queue_position(job.job_id)} in line.")
+            inform(f"Another run is training; yours is number {manager.queue_position(job.job_id)} in line.")
         return job.job_id, None
 
-    def stop_run(current: str | None, who: str | None):
+    def stop_run(current: str | None, request: gr.Request):
+        who = request_owner(request)
         if not current or not manager.stop(current, owner=who):
-            gr.Info("There is no running or waiting run of yours to stop.")
+            inform("There is no running or waiting run of yours to stop.")
 
-    def resume_run(current: str | None, who: str | None):
+    def resume_run(current: str | None, request: gr.Request):
         try:
-            manager.resume(current or "", owner=who)
+            manager.resume(current or "", owner=request_owner(request))
         except (ConfigError, KeyError) as err:
-            gr.Warning(str(err).strip("'\""))
+            warn(str(err).strip("'\""))
         return None
 
-    def retry_run(current: str | None, who: str | None):
+    def retry_run(current: str | None, request: gr.Request):
+        who = request_owner(request)
         snapshot = manager.snapshot(current, owner=who) if current else None
         suggestion = _retry_changes(snapshot)
         if suggestion is None or not suggestion[0]:
-            gr.Info("There is no suggested change to retry with.")
+            inform("There is no suggested change to retry with.")
             return gr.skip(), gr.skip()
         values = {**snapshot.config, **suggestion[0]}
         try:
             job = manager.start(RunConfig.from_dict(values), owner=who)
         except (ConfigError, JobBusyError) as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return gr.skip(), gr.skip()
-        gr.Info(suggestion[1])
+        inform(suggestion[1])
         return job.job_id, None
 
-    def latest(current: str | None, who: str | None) -> JobSnapshot | None:
-        """The chosen run, else this person's newest one."""
+    def latest(current: str | None, who: str) -> JobSnapshot | None:
+        """The chosen run if it is this person's, else their newest one."""
         snapshot = manager.snapshot(current, owner=who) if current else None
         if snapshot is None:
             own = manager.jobs(owner=who)
-            snapshot = manager.snapshot(own[0].job_id) if own else None
+            snapshot = manager.snapshot(own[0].job_id, owner=who) if own else None
         return snapshot
 
-    def watch(current: str | None, who: str | None, last_key, smooth: float, axis: str):
+    def watch(current: str | None, last_key, smooth: float, axis: str, request: gr.Request):
         # Every second in every open page. Gradio applies gr.skip() to a component by building it anew (~3 ms
         # each, ~50 ms for the refresh's 18 outputs), but to a State for free: so the timer only compares, and
         # ``moved_on``'s change event redraws when there is something new. The time makes every such value new.
-        key = _shown_key(latest(current, who), smooth, axis)
+        key = _shown_key(latest(current, request_owner(request)), smooth, axis)
         return gr.skip() if key == last_key else (key, time.monotonic())
 
-    def refresh(current: str | None, who: str | None, last_key, smooth: float, axis: str):
+    def refresh(current: str | None, last_key, smooth: float, axis: str, request: gr.Request):
+        who = request_owner(request)
         snapshot = latest(current, who)
         key = _shown_key(snapshot, smooth, axis)
         if key == last_key:
             return [gr.skip()] * (len(outputs) - 1) + [last_key]
-        own_runs = [manager.snapshot(j.job_id) for j in manager.jobs(owner=who)]
+        own_runs = [manager.snapshot(j.job_id, owner=who) for j in manager.jobs(owner=who)]
         active = bool(snapshot and snapshot.is_active)
         suggestion = _retry_changes(snapshot) if snapshot and not active else None
         can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
@@ -263,15 +269,13 @@ def build_train_step(manager: JobManager, config_state: gr.State, owner: gr.Stat
         runs,
         render_key,
     ]
-    poll_inputs = [run_id, owner, render_key, smoothing, x_axis]
+    poll_inputs = [run_id, render_key, smoothing, x_axis]
 
     config_state.change(describe_config, config_state, summary, show_progress="hidden")
-    start.click(start_run, [config_state, owner, own_prompts], [run_id, render_key]).then(
-        refresh, poll_inputs, outputs
-    )
-    stop.click(stop_run, [run_id, owner], None).then(refresh, poll_inputs, outputs)
-    resume.click(resume_run, [run_id, owner], render_key).then(refresh, poll_inputs, outputs)
-    retry.click(retry_run, [run_id, owner], [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    start.click(start_run, [config_state, own_prompts], [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    stop.click(stop_run, [run_id], None).then(refresh, poll_inputs, outputs)
+    resume.click(resume_run, [run_id], render_key).then(refresh, poll_inputs, outputs)
+    retry.click(retry_run, [run_id], [run_id, render_key]).then(refresh, poll_inputs, outputs)
     runs.input(lambda picked: (picked, None), runs, [run_id, render_key]).then(refresh, poll_inputs, outputs)
     for control in (smoothing, x_axis):
         control.change(refresh, poll_inputs, outputs, show_progress="hidden")
@@ -307,13 +311,13 @@ def script_endpoints(manager: JobManager) -> dict:
             config = RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))
             return manager.start(config, owner=SCRIPT_OWNER).job_id
         except (ConfigError, JobBusyError) as err:
-            raise gr.Error(str(err)) from err
+            raise refusal(str(err)) from err
 
     def run_status(run_id: str) -> dict:
         """Phase, step counts, logged losses, validation losses and samples of a run started by a script."""
         snapshot = manager.snapshot(run_id, owner=SCRIPT_OWNER)
         if snapshot is None:
-            raise gr.Error(f"There is no run with id {run_id!r} started through this API.")
+            raise refusal(f"There is no run with id {run_id!r} started through this API.")
         return {
             "phase": snapshot.phase,
             "message": snapshot.message,
@@ -337,9 +341,9 @@ def script_endpoints(manager: JobManager) -> dict:
         try:
             return manager.resume(run_id, owner=SCRIPT_OWNER).job_id
         except KeyError as err:
-            raise gr.Error(f"There is no run with id {run_id!r} started through this API.") from err
+            raise refusal(f"There is no run with id {run_id!r} started through this API.") from err
         except ConfigError as err:
-            raise gr.Error(str(err)) from err
+            raise refusal(str(err)) from err
 
     return {
         "start_training": start_training,

@@ -17,6 +17,8 @@ from core.ab_test import VOTES, new_round, record_vote, stream_compare, tally
 from core.chat import ChatError, stream_chat
 from core.jobs import JobManager
 from core.model_pool import default_pair, device_for_chat
+from ui.identity import request_owner
+from ui.toasts import warn
 from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker
 from ui.tryit_results import build_probe_set_tab, build_scores_tab, build_share_tab, hub_note_text
 from ui.tryit_views import (
@@ -38,7 +40,7 @@ settings and seed, vote in a **blind A/B** test, run a **probe set** of prompts,
 fine-tuning, and **share** the result. Models load on first use (a few seconds) and stay loaded, two at most."""
 
 
-def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None = None) -> dict:
+def build_tryit_step(manager: JobManager, opened: gr.Tab | None = None) -> dict:
     """Lay out the Try it step and wire its events; ``opened`` (the step's tab) refreshes the lists when shown."""
     ctx = TryItContext(manager)
     gr.Markdown(INTRO, elem_id="tryit-intro")
@@ -123,11 +125,11 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
             ab_reveal = gr.HTML(elem_id="ab-reveal")
             ab_tally = gr.HTML(elem_id="ab-tally")
         with gr.Tab("Probe set", id="tryit-probes"):
-            probes = build_probe_set_tab(ctx, owner)
+            probes = build_probe_set_tab(ctx)
         with gr.Tab("Quick scores", id="tryit-scores"):
-            scores = build_scores_tab(ctx, owner)
+            scores = build_scores_tab(ctx)
         with gr.Tab("Share", id="tryit-share"):
-            share = build_share_tab(ctx, owner)
+            share = build_share_tab(ctx)
 
     chat_history = gr.State([])
     ab_state = gr.State(None)
@@ -136,7 +138,8 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
     pickers = [chat_model, sbs_a, sbs_b, ab_1, ab_2, probes["base"], probes["tuned"]]
     run_pickers = [scores["run"], share["run"]]
 
-    def refresh_lists(who, chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v, score_v, share_v):
+    def refresh_lists(chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v, score_v, share_v, request: gr.Request):
+        who = request_owner(request)
         refs = ctx.refs_for(who)
         choices = picker_choices(refs)
         first = refs[0].ref if refs else None
@@ -156,7 +159,7 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
         return [*updates, *run_updates, ctx.describe_device(), hub_note_text()]
 
     refresh_outputs = [*pickers, *run_pickers, device_note, share["hub_note"]]
-    refresh_inputs = [owner, *pickers, *run_pickers]
+    refresh_inputs = [*pickers, *run_pickers]
     refresh.click(refresh_lists, refresh_inputs, refresh_outputs)
     if opened is not None:
         opened.select(refresh_lists, refresh_inputs, refresh_outputs, show_progress="hidden")
@@ -169,9 +172,10 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
                 raise ChatError("Type a message first.")
             if not ref:
                 raise ChatError("Pick a model to chat with (or type a model folder or Hub id).")
+            ref = ctx.check_ref(ref, request_owner(request))
             settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
-        except ChatError as err:
-            gr.Warning(str(err))
+        except ValueError as err:  # ChatError, or a model folder this person may not open
+            warn(str(err))
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         stop_event = ctx.stops.fresh(request, "chat")
@@ -186,7 +190,7 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
                     shown = chat_display([*conversation, {"role": "assistant", "content": answer}])
                     yield shown, history, "", gr.skip()
         except EXPECTED_ERRORS as err:
-            gr.Warning(str(err))
+            warn(str(err))
             yield chat_display(history), history, text, gr.skip()  # the message goes back into the box
             return
         finished = [*conversation, {"role": "assistant", "content": answer}]
@@ -200,15 +204,17 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
     clear.click(lambda: ([], []), None, [chatbot, chat_history])
 
     # -- side by side ----------------------------------------------------------------------------------------
-    def compare_event(prompt, ref_a, ref_b, who, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+    def compare_event(prompt, ref_a, ref_b, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        who = request_owner(request)
         try:
             if not (prompt or "").strip():
                 raise ChatError("Type a prompt for both models first.")
             if not ref_a or not ref_b:
                 raise ChatError("Pick a model on each side.")
+            ref_a, ref_b = ctx.check_ref(ref_a, who), ctx.check_ref(ref_b, who)
             settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
-        except ChatError as err:
-            gr.Warning(str(err))
+        except ValueError as err:  # ChatError, or a model folder this person may not open
+            warn(str(err))
             yield gr.skip(), gr.skip()
             return
         if settings.seed is None and not settings.deterministic:
@@ -225,28 +231,30 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
             for answers in stream_compare(ctx.pool(), ref_a, ref_b, messages, settings, stop_event):
                 yield render_answer(title_a, answers[0], "Answering…"), render_answer(title_b, answers[1], "")
         except EXPECTED_ERRORS as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return
         stopped = " Stopped early." if stop_event.is_set() else ""
         yield render_answer(title_a, answers[0], note + stopped), render_answer(title_b, answers[1], note + stopped)
 
-    sbs_inputs = [sbs_prompt, sbs_a, sbs_b, owner, *settings_inputs]
+    sbs_inputs = [sbs_prompt, sbs_a, sbs_b, *settings_inputs]
     sbs_go.click(compare_event, sbs_inputs, [sbs_out_a, sbs_out_b], show_progress="hidden")
     sbs_stop.click(ctx.stops.handler("sbs"), None, None, queue=False)
 
     # -- blind A/B -------------------------------------------------------------------------------------------
-    def tally_for(ref_1, ref_2, who) -> str:
-        refs = ctx.refs_for(who)
+    def tally_for(ref_1, ref_2, request: gr.Request) -> str:
+        refs = ctx.refs_for(request_owner(request))
         run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
         return render_tally(run_id, tally(ctx.manager.runs_dir / run_id) if run_id else None, ctx.names_for(refs))
 
-    def ab_event(prompt, ref_1, ref_2, who, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+    def ab_event(prompt, ref_1, ref_2, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        who = request_owner(request)
         hidden = [gr.Button(interactive=False)] * len(VOTES)
         try:
-            round_ = new_round(prompt or "", ref_1 or "", ref_2 or "")
+            checked = [ctx.check_ref(ref, who) if ref else "" for ref in (ref_1, ref_2)]
+            round_ = new_round(prompt or "", *checked)
             settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
         except ValueError as err:
-            gr.Warning(str(err))
+            warn(str(err))
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
             return
         stop_event = ctx.stops.fresh(request, "ab")
@@ -257,7 +265,7 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
             for answers in stream_compare(ctx.pool(), round_.model_a, round_.model_b, messages, settings, stop_event):
                 yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), None, "", *hidden
         except EXPECTED_ERRORS as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return
         refs = ctx.refs_for(who)  # votes go with the second model's run (the fine-tuned one by default)
         run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
@@ -265,22 +273,23 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
         shown = [gr.Button(interactive=True)] * len(VOTES)
         yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), state, "", *shown
 
-    ab_inputs = [ab_prompt, ab_1, ab_2, owner, *settings_inputs]
+    ab_inputs = [ab_prompt, ab_1, ab_2, *settings_inputs]
     ab_outputs = [ab_out_a, ab_out_b, ab_state, ab_reveal, *vote_buttons.values()]
     ab_go.click(ab_event, ab_inputs, ab_outputs, show_progress="hidden")
     ab_stop.click(ctx.stops.handler("ab"), None, None, queue=False)
 
     def vote_handler(vote: str):
-        def cast(state, who):
+        def cast(state, request: gr.Request):
+            who = request_owner(request)
             if not state or state.get("voted"):
-                gr.Warning("Start a new blind round first: each round takes one vote.")
+                warn("Start a new blind round first: each round takes one vote.")
                 return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
             round_, run_id = state["round"], state["run_id"]
             try:
-                if run_id:
-                    record_vote(ctx.manager.runs_dir / run_id, round_, vote, tuple(state["answers"]))
+                if run_id:  # the run must still be this person's: votes are saved in its folder
+                    record_vote(ctx.run_dir(run_id, who), round_, vote, tuple(state["answers"]))
             except ValueError as err:
-                gr.Warning(str(err))
+                warn(str(err))
                 return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
             names = ctx.names_for(ctx.refs_for(who))
             reveal = render_reveal(round_, vote, names, run_id)
@@ -290,8 +299,8 @@ def build_tryit_step(manager: JobManager, owner: gr.State, opened: gr.Tab | None
         return cast
 
     for vote, button in vote_buttons.items():
-        button.click(vote_handler(vote), [ab_state, owner], [ab_state, ab_reveal, ab_tally, *vote_buttons.values()])
+        button.click(vote_handler(vote), [ab_state], [ab_state, ab_reveal, ab_tally, *vote_buttons.values()])
     for picker in (ab_1, ab_2):
-        picker.change(tally_for, [ab_1, ab_2, owner], ab_tally, show_progress="hidden")
+        picker.change(tally_for, [ab_1, ab_2], ab_tally, show_progress="hidden")
 
     return {"refresh": refresh, "chat_model": chat_model, "chatbot": chatbot, "refresh_lists": refresh_lists}

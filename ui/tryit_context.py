@@ -11,10 +11,13 @@ from pathlib import Path
 
 import gradio as gr
 
+from core.file_access import check_model_choice
 from core.jobs import JobManager
 from core.model_pool import ModelPool, ModelRef, device_for_chat, list_model_refs
-from core.models import ModelUnavailableError
+from core.models import ModelUnavailableError, list_models
+from core.paths import data_dir
 from core.share import ShareError
+from ui.identity import request_owner
 from ui.tryit_views import visible_refs
 
 # What a user can cause by picking or typing something wrong: shown as a warning, the page keeps its state.
@@ -43,6 +46,7 @@ class StopSwitches:
         self._lock = threading.Lock()
 
     def fresh(self, request: gr.Request | None, kind: str) -> threading.Event:
+        """A new stop event for this person's page and kind of generation (replacing the previous one)."""
         with self._lock:
             event = self._events[(_session(request), kind)] = threading.Event()
             return event
@@ -63,7 +67,8 @@ class StopSwitches:
 
 
 def _session(request: gr.Request | None) -> str:
-    return getattr(request, "session_hash", None) or "no-session"
+    """This page of this person: the owner decided on the server, and the page's own session."""
+    return f"{request_owner(request)}/{getattr(request, 'session_hash', None) or 'no-session'}"
 
 
 def progress_reporter(progress: gr.Progress, expected: int):
@@ -96,9 +101,22 @@ class TryItContext:
         self.stops = StopSwitches()
         self.pool = shared_pool
 
-    def refs_for(self, who: str | None) -> list[ModelRef]:
+    def refs_for(self, who: str) -> list[ModelRef]:
+        """The models this person may pick: the base models, and the results and checkpoints of their runs."""
         own = {job.job_id for job in self.manager.jobs(owner=who)}
-        return visible_refs(list_model_refs(self.manager.runs_dir), own)
+        return visible_refs(list_model_refs(self.manager.runs_dir, run_ids=own), own)
+
+    def check_ref(self, ref: str, who: str) -> str:
+        """``ref`` if this person may load it (one of their models, a Hub id, an allowed folder), else PathNotAllowed.
+
+        A picker's value comes back from the page: a typed or forged path (another person's checkpoint, any
+        folder on the server) is checked here, before the pool opens anything.
+        """
+        ref = (ref or "").strip()
+        if ref in {r.ref for r in self.refs_for(who)}:
+            return ref
+        own_runs = [job.run_dir for job in self.manager.jobs(owner=who)]
+        return check_model_choice(ref, who, data_dir(), own_runs, (m.model_id for m in list_models()))
 
     @staticmethod
     def names_for(refs: list[ModelRef]) -> dict[str, str]:
@@ -115,15 +133,15 @@ class TryItContext:
             why += " A training run is going on, so answers come slower: chat and training share the processor."
         return f"**Where chat runs:** {why}"
 
-    def run_dir(self, run_id: str | None, who: str | None) -> Path:
+    def run_dir(self, run_id: str | None, who: str) -> Path:
         """The folder of one of this person's runs, or ValueError saying to pick one."""
         if not run_id or self.manager.get(run_id, owner=who) is None:
             raise ValueError("Pick one of your runs first (the list shows runs with a trained model).")
         return self.manager.runs_dir / run_id
 
-    def run_choices(self, who: str | None) -> list[tuple[str, str]]:
+    def run_choices(self, who: str) -> list[tuple[str, str]]:
         """(label, run id) of this person's runs that have a trained model, newest first."""
         from ui.train_views import run_label
 
-        snapshots = [self.manager.snapshot(job.job_id) for job in self.manager.jobs(owner=who)]
+        snapshots = [self.manager.snapshot(job.job_id, owner=who) for job in self.manager.jobs(owner=who)]
         return [(run_label(s), s.job_id) for s in snapshots if s and s.result_dir]

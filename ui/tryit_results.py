@@ -17,13 +17,15 @@ from core.evaluate import DEFAULT_ROWS, evaluate_run, load_evaluation
 from core.model_pool import is_adapter_folder
 from core.probe_sets import PROBE_SETTINGS, prompts_from_demo, prompts_from_run, prompts_from_text, run_probe_set
 from core.share import ShareError, hub_unavailable_reason, merge_adapter, push_to_hub
+from ui.identity import request_owner
+from ui.toasts import warn
 from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker, progress_reporter
 from ui.tryit_views import render_probe_table, render_scores, run_id_of
 
 PROMPT_SOURCES = [("The run's probe prompts", "run"), ("Held-out demo rows", "demo"), ("Paste prompts", "pasted")]
 
 
-def build_probe_set_tab(ctx: TryItContext, owner: gr.State) -> dict:
+def build_probe_set_tab(ctx: TryItContext) -> dict:
     """Prompts from a run, a demo or pasted lines, answered by two models; a table and CSV/JSONL downloads."""
     gr.Markdown("The same prompts to two models, greedy (so differences come from the weights), as a table.")
     with gr.Row():
@@ -71,12 +73,12 @@ def build_probe_set_tab(ctx: TryItContext, owner: gr.State) -> dict:
         pasted,
         base_ref,
         tuned_ref,
-        who,
         request: gr.Request,
         progress=gr.Progress(),  # noqa: B008 - gradio injects it
     ):
-        models = list(dict.fromkeys(ref for ref in (base_ref, tuned_ref) if ref))
         try:
+            who = request_owner(request)
+            models = [ctx.check_ref(ref, who) for ref in dict.fromkeys(r for r in (base_ref, tuned_ref) if r)]
             prompts = prompts_for(picked, demo_name, row_count, pasted, base_ref, tuned_ref, who)
             progress(0, desc="Loading the first model...")
             reporter = progress_reporter(progress, len(prompts) * len(models) + 2)  # + loading each model
@@ -84,7 +86,7 @@ def build_probe_set_tab(ctx: TryItContext, owner: gr.State) -> dict:
                 ctx.pool(), prompts, models, progress=reporter, stop_event=ctx.stops.fresh(request, "probe")
             )
         except EXPECTED_ERRORS as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return gr.skip(), gr.skip(), f"**Could not run the probe set:** {err}"
         folder = Path(tempfile.mkdtemp(prefix="sft-coach-probes-"))
         saved = [str(results.to_csv(folder / "probe_set.csv")), str(results.to_jsonl(folder / "probe_set.jsonl"))]
@@ -96,12 +98,12 @@ def build_probe_set_tab(ctx: TryItContext, owner: gr.State) -> dict:
         return render_probe_table(results.table()), saved, summary
 
     source.change(show_source, source, [demo_row, text], show_progress="hidden")
-    go.click(run, [source, demo, rows, text, base, tuned, owner], [table, files, note])
+    go.click(run, [source, demo, rows, text, base, tuned], [table, files, note])
     stop.click(ctx.stops.handler("probe"), None, None, queue=False)
     return {"base": base, "tuned": tuned}
 
 
-def build_scores_tab(ctx: TryItContext, owner: gr.State) -> dict:
+def build_scores_tab(ctx: TryItContext) -> dict:
     """Before vs after on held-out rows: task scores for the demos, validation loss for your own data."""
     gr.Markdown(
         "Before vs after on held-out rows the model never trained on. Built-in demos: valid-JSON rate, exact match "
@@ -114,28 +116,28 @@ def build_scores_tab(ctx: TryItContext, owner: gr.State) -> dict:
     go = gr.Button("Score before vs after", variant="primary", elem_id="score-run-button")
     result = gr.HTML(render_scores(None), elem_id="score-result")
 
-    def show_saved(run_id, who):
+    def show_saved(run_id, request: gr.Request):
         try:
-            return render_scores(load_evaluation(ctx.run_dir(run_id, who)))
+            return render_scores(load_evaluation(ctx.run_dir(run_id, request_owner(request))))
         except ValueError:
             return render_scores(None)
 
-    def score(run_id, row_count, who, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+    def score(run_id, row_count, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - gradio injects it
         try:
-            run_dir = ctx.run_dir(run_id, who)
+            run_dir = ctx.run_dir(run_id, request_owner(request))
             progress(0, desc="Loading the base model...")
             scores = evaluate_run(ctx.pool(), run_dir, int(row_count), progress=progress_reporter(progress, 5))
         except EXPECTED_ERRORS as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return gr.skip()
         return render_scores(scores)
 
-    run_picker.change(show_saved, [run_picker, owner], result, show_progress="hidden")
-    go.click(score, [run_picker, rows, owner], result)
+    run_picker.change(show_saved, [run_picker], result, show_progress="hidden")
+    go.click(score, [run_picker, rows], result)
     return {"run": run_picker}
 
 
-def build_share_tab(ctx: TryItContext, owner: gr.State) -> dict:
+def build_share_tab(ctx: TryItContext) -> dict:
     """Merge the adapter into its base and save it; push adapter or merged model to the Hub with a model card."""
     run_picker = gr.Dropdown(label="Run", choices=[], elem_id="share-run")
     gr.Markdown(
@@ -164,10 +166,11 @@ def build_share_tab(ctx: TryItContext, owner: gr.State) -> dict:
     push = gr.Button("Push to Hub", variant="primary", elem_id="share-push")
     push_note = gr.Markdown(elem_id="share-push-note")
 
-    def merge_run(run_id, who, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+    def merge_run(run_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - gradio injects it
         try:
+            who = request_owner(request)
             run_dir = ctx.run_dir(run_id, who)
-            snapshot = ctx.manager.snapshot(run_id)
+            snapshot = ctx.manager.snapshot(run_id, owner=who)
             result_dir = snapshot.result_dir if snapshot else None
             if not result_dir:
                 raise ShareError(f"The run {run_id} has no trained model yet: let it finish first.")
@@ -175,27 +178,27 @@ def build_share_tab(ctx: TryItContext, owner: gr.State) -> dict:
                 return f"This run fine-tuned the whole model: `{result_dir}` is already a plain model folder."
             merged = merge_adapter(result_dir, progress=progress_reporter(progress, 3))
         except EXPECTED_ERRORS as err:
-            gr.Warning(str(err))
+            warn(str(err))
             return f"**Could not merge:** {err}"
         return f"Saved the merged model of run `{run_dir.name}` to `{merged}`."
 
-    def push_run(run_id, repo, secret, kind, is_private, who, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+    def push_run(run_id, repo, secret, kind, is_private, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Push and say how it went; the token box is emptied on every answer, so the secret leaves the page."""
         reason = hub_unavailable_reason()
         if reason:
-            gr.Warning(reason)
+            warn(reason)
             return f"**Can't push from here.** {reason}", ""
         try:
-            run_dir = ctx.run_dir(run_id, who)
+            run_dir = ctx.run_dir(run_id, request_owner(request))
             reporter = progress_reporter(progress, 4)
             pushed = push_to_hub(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
         except EXPECTED_ERRORS as err:  # ShareError messages never contain the token
-            gr.Warning(str(err))
+            warn(str(err))
             return f"**Could not push:** {err}", ""
         return f"Pushed {len(pushed.files)} files to [{pushed.repo_id}]({pushed.url}).", ""
 
-    merge.click(merge_run, [run_picker, owner], merge_note)
-    push.click(push_run, [run_picker, repo_id, token, what, private, owner], [push_note, token])
+    merge.click(merge_run, [run_picker], merge_note)
+    push.click(push_run, [run_picker, repo_id, token, what, private], [push_note, token])
     return {"run": run_picker, "hub_note": hub_note}
 
 
