@@ -98,6 +98,11 @@ def resolve_for(
 
 def _refusal(typed: str, what: str) -> str:
     shown = typed if len(typed) <= 80 else typed[:77] + "..."
+    instead = (
+        "pick the base model or one of your own runs from the list, or type a Hub id (owner/name)"
+        if what == "model folder"
+        else "upload the file instead, or pick one of your own runs"
+    )
     if local_paths_enabled():
         where = ", ".join(str(f) for f in allowed_folders()) or "(none)"
         return (
@@ -107,8 +112,8 @@ def _refusal(typed: str, what: str) -> str:
         )
     return (
         f"'{shown}' is not a {what} you can use here. On this shared app, files on the server can't be opened "
-        "by path: upload the file instead, or pick one of your own runs. (The admin can switch local paths on "
-        f"with {LOCAL_PATHS_ENV}=1 and {ALLOWED_FOLDERS_ENV}.)"
+        f"by path: {instead}. (The admin can switch local paths on with {LOCAL_PATHS_ENV}=1 and "
+        f"{ALLOWED_FOLDERS_ENV}.)"
     )
 
 
