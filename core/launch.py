@@ -152,7 +152,7 @@ def describe_worker_exit(returncode: int, tail: str) -> str:
 
     >>> describe_worker_exit(-9, "* Created new run: x").startswith("the worker was killed (SIGKILL)")
     True
-    >>> describe_worker_exit(1, "Traceback ...\nValueError: bad row 3")
+    >>> describe_worker_exit(1, "Traceback (most recent call last):\\n  ...\\nValueError: bad row 3")
     'ValueError: bad row 3'
     >>> describe_worker_exit(0, "")
     'the worker exited without finishing the run'
