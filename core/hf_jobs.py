@@ -10,12 +10,12 @@ a message or a file, and any error text is scrubbed of it.
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.hub import find_token, missing_token_sentence, offline_reason, repo_id_problem, scrub
 from core.recipe import DATA_FOLDER, Recipe
 
 DATASET_PLACEHOLDER = "your-name/your-dataset"
@@ -64,10 +64,10 @@ class HfJobSubmission:
 
 
 def _check_repo_id(name: str, value: str) -> str:
-    value = (value or "").strip()
-    if value.count("/") != 1 or not all(value.split("/")) or " " in value:
-        raise HfJobsError(f"'{name}' = {value!r} is not a Hub repo id: write it as your-name/repo-name.")
-    return value
+    problem = repo_id_problem(value, need_namespace=True)
+    if problem:
+        raise HfJobsError(f"'{name}': {problem}")
+    return value.strip()
 
 
 def build_job_request(recipe: Recipe, dataset_repo: str, output_repo: str | None = None) -> HfJobRequest:
@@ -108,26 +108,11 @@ def build_job_request(recipe: Recipe, dataset_repo: str, output_repo: str | None
     )
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
-
-
 def _find_token(token: str | None) -> str:
-    if token:
-        return token.strip()
-    from huggingface_hub import get_token
-
-    found = get_token()  # HF_TOKEN, then the token saved by `hf auth login`
+    found = find_token(token)
     if not found:
-        raise HfJobsError(
-            "No Hugging Face token found, so nothing was sent. Create a token with write access at "
-            "https://huggingface.co/settings/tokens, then set HF_TOKEN or run `hf auth login`."
-        )
+        raise HfJobsError(missing_token_sentence("nothing was sent"))
     return found
-
-
-def _scrub(text: str, token: str) -> str:
-    return text.replace(token, "hf_***") if token else text
 
 
 def submit_recipe_job(
@@ -143,7 +128,7 @@ def submit_recipe_job(
     same ``whoami``, ``create_repo``, ``upload_folder`` and ``run_uv_job``.
     """
     request = build_job_request(recipe, dataset_repo, output_repo)
-    if _offline():
+    if offline_reason():
         raise HfJobsError(
             "The app is offline (HF_HUB_OFFLINE is set), so nothing was sent to Hugging Face Jobs. Unset it on a "
             f"machine with internet, or run the command yourself:\n{request.command}"
@@ -170,7 +155,7 @@ def submit_recipe_job(
             token=token,
         )
     except Exception as err:  # noqa: BLE001 - every failure becomes one sentence without the token
-        detail = _scrub(f"{type(err).__name__}: {err}", token)
+        detail = scrub(f"{type(err).__name__}: {err}", token)
         hint = (
             " The token was refused: check that it is valid and has write access (https://huggingface.co/settings/tokens)."
             if step == "checking your token"

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.hub import offline_reason
 from core.ml_stack import import_training_stack, import_transformers
 from core.paths import cache_dir
 
@@ -243,7 +244,7 @@ def check_remote_code(model_id: str, model_config: dict) -> None:
 def check_hub_model(model_id: str, timeout: float = 5.0) -> None:
     """Fail fast, with a sentence a beginner can act on, when a Hub model can't be reached."""
     offline_hint = f"Pick '{OFFLINE_MODEL_ID}' (works offline) or type the path of a local model folder instead."
-    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+    if offline_reason():  # the one offline rule (core/hub.py)
         raise ModelUnavailableError(
             f"'{model_id}' is on the Hugging Face Hub, but HF_HUB_OFFLINE is set. {offline_hint}"
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.hub import explain_error, find_token, missing_token_sentence, offline_reason, repo_id_problem
 from core.model_pool import adapter_base_model, is_adapter_folder
 from core.models import (
     OFFLINE_MODEL_ID,
@@ -36,7 +37,6 @@ from core.run_store import read_json, read_jsonl
 Progress = Callable[[str], None]
 CARD_IMAGE_SVG = "loss_curve.svg"
 CARD_IMAGE_PNG = "loss_curve.png"
-_REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 # Files a trainer leaves next to the weights that do not belong in a shared model: pickles (unsafe to load),
 # optimizer state, and TRL's own README (replaced by our card).
 _MERGED_MARKER = "sft_coach_merged"
@@ -476,9 +476,7 @@ class HfHubClient:
 
 def hub_unavailable_reason() -> str | None:
     """A sentence saying why pushing can't work here (offline mode), or None when it may."""
-    from huggingface_hub import constants
-
-    if constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false"):
+    if offline_reason():
         return (
             "Sharing needs the Hugging Face Hub, but this app runs offline (HF_HUB_OFFLINE is set). "
             "Your model stays saved in its run folder; push it from a machine with internet access."
@@ -487,41 +485,16 @@ def hub_unavailable_reason() -> str | None:
 
 
 def resolve_token(token: str | None) -> str:
-    """The token to use: the one typed in, else ``HF_TOKEN``. Never stored anywhere."""
-    value = (token or "").strip() or os.environ.get("HF_TOKEN", "").strip()
+    """The token to use: the one typed in, else HF_TOKEN or a saved login (core/hub.py). Never stored anywhere."""
+    value = find_token(token)
     if not value:
-        raise ShareError(
-            "No Hugging Face token: paste a token with write access (create one at "
-            "https://huggingface.co/settings/tokens) or set the HF_TOKEN environment variable."
-        )
+        raise ShareError(missing_token_sentence("nothing was pushed"))
     return value
 
 
-def _scrub(text: str, token: str) -> str:
-    return text.replace(token, "[token hidden]") if token else text
-
-
 def explain_hub_error(err: BaseException, token: str) -> str:
-    """A beginner sentence for a failed Hub call; the token never appears in it."""
-    response = getattr(err, "response", None)
-    status = getattr(response, "status_code", None)
-    if status == 401:
-        return (
-            "The Hugging Face Hub refused the token (401 Unauthorized): it may be mistyped, expired or revoked. "
-            "Create a token with write access at https://huggingface.co/settings/tokens and paste it again."
-        )
-    if status == 403:
-        return (
-            "The token is valid but may not write there (403 Forbidden). Use a token with write access, "
-            "and a repository under your own user name or an organisation you can write to."
-        )
-    if status is not None:
-        detail = _scrub(str(err).strip().splitlines()[0] if str(err).strip() else "", token)
-        return f"The Hugging Face Hub answered with an error ({status}): {detail}"
-    return (
-        f"Could not reach the Hugging Face Hub ({type(err).__name__}). This machine seems to be offline; "
-        "your model stays saved in its run folder, so you can push it later."
-    )
+    """A beginner sentence for a failed push; the token never appears in it."""
+    return explain_error(err, token, "Your model stays saved in its run folder, so you can push it later.")
 
 
 @dataclass
@@ -537,13 +510,10 @@ class PushResult:
 
 def check_repo_id(repo_id: str) -> str:
     """A valid repository name ('name' or 'user/name'), or ShareError saying what is wrong."""
-    repo_id = (repo_id or "").strip()
-    if not _REPO_ID.match(repo_id) or ".." in repo_id or repo_id.endswith((".git", ".")):
-        raise ShareError(
-            f"'{repo_id}' is not a valid repository name: use letters, digits, '-', '_' or '.', "
-            "e.g. 'my-smollm2-json' or 'your-name/my-smollm2-json'."
-        )
-    return repo_id
+    problem = repo_id_problem(repo_id)
+    if problem:
+        raise ShareError(problem)
+    return repo_id.strip()
 
 
 def push_to_hub(

@@ -37,3 +37,21 @@ def test_importing_the_app_does_not_import_the_training_stack():
     code = "import sys, app; print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_only_core_hub_reads_the_offline_flag_or_a_token():
+    """One door to the Hub (core/hub.py): no other module reads HF_HUB_OFFLINE, HF_TOKEN or the saved login."""
+    readers = []
+    for path in [*(ROOT / "core").rglob("*.py"), *(ROOT / "ui").rglob("*.py"), ROOT / "app.py"]:
+        if path == ROOT / "core" / "hub.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            called = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)
+            name = (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) if called else ""
+            reads_env = name in ("get", "getenv") and any(
+                isinstance(a, ast.Constant) and a.value in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_TOKEN")
+                for a in node.args
+            )
+            if reads_env or name in ("get_token", "is_offline_mode"):
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert readers == [], f"read the Hub's offline flag and token through core/hub.py: {readers}"

@@ -215,7 +215,7 @@ def test_loaded_data_is_shared_not_copied_by_deepcopy():
 
 
 def test_hub_fails_fast_and_says_so_when_offline(monkeypatch):
-    from core.data.hub import load_hub, preview_hub
+    from core.data.from_hub import load_hub, preview_hub
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
@@ -227,7 +227,7 @@ def test_hub_fails_fast_and_says_so_when_offline(monkeypatch):
 
 
 def test_hub_unreachable_gives_an_offline_message_within_seconds(monkeypatch):
-    from core.data.hub import load_hub
+    from core.data.from_hub import load_hub
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
@@ -237,7 +237,7 @@ def test_hub_unreachable_gives_an_offline_message_within_seconds(monkeypatch):
 
 
 def test_hub_id_typos_are_explained():
-    from core.data.hub import check_hub_dataset
+    from core.data.from_hub import check_hub_dataset
 
     with pytest.raises(DataError, match="owner/name"):
         check_hub_dataset("not a/valid/id")

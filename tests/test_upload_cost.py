@@ -155,7 +155,7 @@ def test_a_file_with_thousands_of_columns_is_refused(tmp_path):
 def test_a_hub_split_above_the_row_limit_is_refused_with_a_slice_to_type(monkeypatch):
     import datasets
 
-    import core.data.hub as hub
+    import core.data.from_hub as hub
 
     monkeypatch.setenv("SFT_COACH_MAX_LOAD_ROWS", "10")
     monkeypatch.setattr(hub, "check_hub_dataset", lambda *a, **k: None)

@@ -233,7 +233,7 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Job
         return render_message(text, "warning") if text else gr.skip()
 
     def pick_hub(dataset_id: str, config: str, split: str, previous: DataDraft | None):
-        from core.data.hub import load_hub
+        from core.data.from_hub import load_hub
 
         dataset_id = (dataset_id or "").strip()
         return show_loaded(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.data.errors import DataError, shorten
-from core.data.hub import hub_offline_reason, redact
+from core.hub import offline_reason, scrub
 
 
 def export_jsonl(rows: Sequence[dict], path: str | Path) -> Path:
@@ -71,7 +71,7 @@ def push_to_hub(
         raise DataError("Pushing to the Hub needs a token with write access (huggingface.co/settings/tokens).")
     if not train_rows:
         raise DataError("There are no rows to push.")
-    reason = hub_offline_reason()
+    reason = offline_reason(datasets=True)
     if reason:
         raise DataError(f"Can't push to the Hub: {reason}. Download the JSONL file instead.")
     from huggingface_hub import HfApi
@@ -97,6 +97,6 @@ def push_to_hub(
         DatasetDict(splits).push_to_hub(repo_id, token=token, private=private)
     except Exception as err:  # upload failures come in many types
         raise DataError(
-            f"Pushing to '{repo_id}' failed: {type(err).__name__}: {redact(shorten(str(err), 300), token)}"
+            f"Pushing to '{repo_id}' failed: {type(err).__name__}: {scrub(shorten(str(err), 300), token)}"
         ) from None
     return f"https://huggingface.co/datasets/{repo_id}"

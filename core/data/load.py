@@ -269,7 +269,7 @@ def load_source(
         return load_demo(source)
     if Path(source).expanduser().exists() or source.startswith(("/", ".", "~")):
         return load_path(source, on_bad_lines=on_bad_lines)
-    from core.data.hub import load_hub
+    from core.data.from_hub import load_hub
 
     return load_hub(source, config=config, split=split)
 

@@ -7,40 +7,14 @@ A token is passed through to the Hub and never logged, written or shown.
 
 from __future__ import annotations
 
-import os
-
 from core.data.errors import DataError, shorten
 from core.data.limits import OBJECT_BYTES, LoadLimits
 from core.data.load import LoadedData
 from core.file_access import looks_like_path
+from core.hub import offline_reason, scrub
 
 HUB_TIMEOUT_SECONDS = 5.0
-_OFFLINE_VALUES = ("1", "true", "yes", "on")
 _OFFLINE_HINT = "Upload a file, pick a built-in demo, or type the path of a local file instead."
-
-
-def hub_offline_reason(environ: dict[str, str] | None = None) -> str | None:
-    """Why the Hub is off limits by configuration (an environment variable), or None.
-
-    >>> hub_offline_reason({"HF_HUB_OFFLINE": "1"})
-    'HF_HUB_OFFLINE is set, so this app does not contact the Hugging Face Hub'
-    >>> hub_offline_reason({}) is None
-    True
-    """
-    environ = os.environ if environ is None else environ
-    for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if environ.get(variable, "").strip().lower() in _OFFLINE_VALUES:
-            return f"{variable} is set, so this app does not contact the Hugging Face Hub"
-    return None
-
-
-def redact(text: str, token: str | None) -> str:
-    """Remove a token from text that may end up on screen.
-
-    >>> redact("401 for token hf_abc", "hf_abc")
-    '401 for token ***'
-    """
-    return text.replace(token, "***") if token else text
 
 
 def check_hub_dataset(dataset_id: str, token: str | None = None, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
@@ -51,7 +25,7 @@ def check_hub_dataset(dataset_id: str, token: str | None = None, timeout: float 
         raise DataError(
             f"'{dataset_id}' is not a Hub dataset id. Type it as owner/name, e.g. 'HuggingFaceH4/no_robots'."
         )
-    reason = hub_offline_reason()
+    reason = offline_reason(datasets=True)
     if reason:
         raise DataError(f"Can't load '{dataset_id}': {reason}. {_OFFLINE_HINT}")
     from huggingface_hub import HfApi
@@ -92,11 +66,11 @@ def load_hub(
         try:
             return load_dataset(dataset_id, config or None, split=which, token=token)
         except ValueError as err:  # unknown config or split: the message lists the valid names
-            raise DataError(f"'{dataset_id}': {redact(shorten(str(err), 400), token)}") from None
+            raise DataError(f"'{dataset_id}': {scrub(shorten(str(err), 400), token)}") from None
         except Exception as err:  # download and parsing failures come in many types
             raise DataError(
                 f"Loading '{dataset_id}' (split '{which}') failed: {type(err).__name__}: "
-                f"{redact(shorten(str(err), 300), token)}"
+                f"{scrub(shorten(str(err), 300), token)}"
             ) from None
 
     rows = fetch(split)
@@ -137,5 +111,5 @@ def preview_hub(
         return list(stream.take(n))
     except Exception as err:  # streaming failures come in many types
         raise DataError(
-            f"Previewing '{dataset_id}' failed: {type(err).__name__}: {redact(shorten(str(err), 300), token)}"
+            f"Previewing '{dataset_id}' failed: {type(err).__name__}: {scrub(shorten(str(err), 300), token)}"
         ) from None
