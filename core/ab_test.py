@@ -122,17 +122,6 @@ def new_round(prompt: str, ref_1: str, ref_2: str, rng: random.Random | None = N
     return ABRound(secrets.token_hex(8), prompt, model_a, model_b)
 
 
-def answer_round(
-    pool, round_: ABRound, settings: GenerationSettings | None = None, system_prompt: str | None = None
-) -> tuple[str, str]:
-    """The two hidden answers for a round, as ``(answer_a, answer_b)``, with identical settings and seed."""
-    messages = [{"role": "user", "content": round_.prompt}]
-    if system_prompt:
-        messages.insert(0, {"role": "system", "content": system_prompt})
-    result = compare(pool, round_.model_a, round_.model_b, messages, settings)
-    return result.answer_a, result.answer_b
-
-
 _append_lock = threading.Lock()
 
 

@@ -191,50 +191,6 @@ def _restart_with_learning_rate(rate: float | None, factor: float) -> list[dict[
     return [{"kind": "restart", "changes": {"learning_rate": _round(rate * factor)}}] if rate else []
 
 
-def summarise_run(
-    metrics: list[dict[str, Any]], eval_metrics: list[dict[str, Any]] | None = None
-) -> dict[str, float | int | None]:
-    """A few plain numbers about a run for display.
-
-    ``first_loss`` and ``last_loss`` are medians of the first and last 5 logged
-    values (so one noisy batch doesn't decide them); ``min_loss`` is the raw
-    lowest; ``drop_percent`` compares first and last; ``steps`` is the last
-    logged optimizer step; ``tokens`` the last ``num_tokens``.
-
-    >>> s = summarise_run([{"step": i + 1, "loss": v} for i, v in enumerate([3.0] * 5 + [1.0] * 5)])
-    >>> s["first_loss"], s["last_loss"], s["steps"], round(s["drop_percent"])
-    (3.0, 1.0, 10, 67)
-    """
-    points = [(s, v) for s, v in _points(metrics, "loss") if math.isfinite(v)]
-    tokens = [t for _, t in _points(metrics, "num_tokens") if math.isfinite(t)]
-    evals = [(s, v) for s, v in _points(eval_metrics, "eval_loss") if math.isfinite(v)]
-    best = min(evals, key=lambda p: p[1]) if evals else None
-    summary: dict[str, float | int | None] = {
-        "steps": int(max(s for s, _ in points)) if points else 0,
-        "logged_points": len(points),
-        "first_loss": None,
-        "last_loss": None,
-        "min_loss": None,
-        "drop_percent": None,
-        "tokens": int(tokens[-1]) if tokens else None,
-        "best_eval_loss": best[1] if best else None,
-        "best_eval_step": int(best[0]) if best else None,
-    }
-    if points:
-        losses = [v for _, v in points]
-        first, last = _level(losses[:START_WINDOW]), _level(losses[-START_WINDOW:])
-        summary.update(
-            first_loss=first,
-            last_loss=last,
-            min_loss=min(losses),
-            drop_percent=(1 - last / first) * 100 if first > 0 else None,
-        )
-    return summary
-
-
-# ---------------------------------------------------------------- the rules, in priority order
-
-
 def _zero_runs(losses: list[float]) -> list[tuple[int, int]]:
     """(start index, length) of every run of exact zeros.
 

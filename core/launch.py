@@ -119,10 +119,6 @@ def count_cuda_gpus() -> int:
 
 
 # -- the parent side ------------------------------------------------------------------------------
-class WorkerFailed(RuntimeError):
-    """The worker process ended with an error."""
-
-
 def _log_tail(path: Path, lines: int = 25) -> str:
     try:
         text = path.read_text(errors="replace")

@@ -205,9 +205,9 @@ def device_for_chat(training_active: bool) -> tuple[str, str]:
 class ModelPool:
     """Loads models by ref on demand and keeps at most ``max_loaded`` base models in memory.
 
-    Create one per process (in ``app.py``) and pass it in, like the job
-    manager: it holds locks and large tensors, so it must not live in
-    ``gr.State``. Use it as ``with pool.use(ref) as loaded: ...``.
+    One per process (the Try it step creates it on first use, ``ui/tryit_context.shared_pool``): it holds
+    locks and large tensors, so it must not live in ``gr.State``. Use it as
+    ``with pool.use(ref) as loaded: ...``.
     """
 
     def __init__(self, max_loaded: int = 2, device: str = "cpu") -> None:
@@ -416,6 +416,13 @@ def list_model_refs(
             model_ids.append(str(config["model_id"]))
         run_refs += _run_refs(run_dir, include_checkpoints)
     return _base_refs(model_ids) + run_refs
+
+
+def model_refs_for(owner: str, manager) -> list[ModelRef]:
+    """The models one person may pick (``manager`` is the ``JobManager``): every base model their runs or the
+    app offer, and the results and checkpoints of their own runs; never another person's run or base model."""
+    own = {job.job_id for job in manager.jobs(owner=owner)}
+    return [ref for ref in list_model_refs(manager.runs_dir, run_ids=own) if ref.kind == "base" or ref.run_id in own]
 
 
 def default_pair(refs: list[ModelRef]) -> tuple[str, str] | None:

@@ -22,6 +22,9 @@ import secrets
 
 HF_PREFIX = "hf:"
 SESSION_COOKIE = "sft_coach_session"
+SCRIPT_OWNER = "script"
+"""Owner of runs started through the script endpoints: they reach only these, never a person's runs (no cookie
+id is ever this string: those are 32 hex digits)."""
 
 
 class _Everyone:

@@ -1,6 +1,7 @@
 """One training run with TRL's SFTTrainer, reporting into a ``Job``.
 
-Runs inside the job manager's background thread. ``CoachCallback`` is the
+Runs in the training worker process (``core/launch.py``; in the job manager's own thread only with
+``SFT_COACH_TRAIN_IN=thread``). ``CoachCallback`` is the
 bridge: it copies every logged metric into the job, generates the probe
 samples between steps, and turns a stop request into
 ``control.should_training_stop`` (sft-facts §7).

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.config import RunConfig
-from core.diagnosis import MEMORISATION_LOSS, STATUSES, diagnose, summarise_run
+from core.diagnosis import MEMORISATION_LOSS, STATUSES, diagnose
 
 # Two real runs from this app (SmolLM2-135M-Instruct, LoRA, batch 4, lr 1e-3, 60 steps, JSON extraction demo).
 SMOLLM2_FIRST_40_STEPS = [
@@ -325,21 +325,6 @@ def test_empty_one_point_missing_keys_and_junk_entries():
     assert diagnose(no_steps).status == "healthy"
 
 
-def test_summary_numbers():
-    summary = summarise_run(
-        curve([3.0] * 5 + [1.0] * 5), [{"step": 5, "eval_loss": 1.4}, {"step": 10, "eval_loss": 1.2}]
-    )
-    assert (summary["first_loss"], summary["last_loss"], summary["min_loss"], summary["steps"]) == (3.0, 1.0, 1.0, 10)
-    assert round(summary["drop_percent"]) == 67
-    assert summary["tokens"] == 4000
-    assert (summary["best_eval_loss"], summary["best_eval_step"]) == (1.2, 10)
-
-
-def test_summary_of_nothing():
-    summary = summarise_run([])
-    assert summary["steps"] == 0 and summary["first_loss"] is None and summary["tokens"] is None
-
-
 finite_or_not = st.floats(allow_nan=True, allow_infinity=True)
 entries = st.lists(
     st.dictionaries(st.sampled_from(["loss", "grad_norm", "learning_rate", "step", "eval_loss", "x"]), finite_or_not),
@@ -352,7 +337,6 @@ entries = st.lists(
 def test_diagnose_never_raises(metrics, validation, total, rate):
     result = diagnose(metrics, validation, total, learning_rate=rate)
     assert result.status in STATUSES and result.title and result.explanation
-    summarise_run(metrics, validation)
 
 
 @settings(max_examples=100, deadline=None)

@@ -15,7 +15,7 @@ import pytest
 
 from core.chat import GenerationSettings, chat_once
 from core.config import RunConfig
-from core.model_pool import ModelPool, default_pair, device_for_chat, list_model_refs, resolve_ref
+from core.model_pool import ModelPool, default_pair, device_for_chat, list_model_refs, model_refs_for, resolve_ref
 from core.models import ModelUnavailableError, load_trained_model
 
 GREEDY = GenerationSettings(deterministic=True, max_new_tokens=10)
@@ -174,6 +174,26 @@ def test_the_picker_lists_bases_results_and_checkpoints_with_eval_loss(tmp_path,
     assert by_kind["checkpoint"][1].eval_loss == pytest.approx(1.234)
     assert "eval loss 1.234" in by_kind["checkpoint"][1].label and "LoRA adapter" in final.label
     assert default_pair(refs) == (str(tiny_model_path), str(run_dir / "final"))
+
+
+def test_a_person_is_offered_their_own_runs_and_base_models_only(tmp_path, tiny_model_path):
+    from core.jobs import JobManager
+
+    runs = tmp_path / "runs"
+    mine = make_run(runs, tiny_model_path, run_id="20261201-000001-mine")
+    theirs = make_run(runs, tiny_model_path, run_id="20261201-000002-theirs")
+    for run_dir, owner in ((mine, "ann"), (theirs, "bob")):
+        state = json.loads((run_dir / "state.json").read_text())
+        (run_dir / "state.json").write_text(json.dumps({**state, "owner": owner}))
+    theirs_config = json.loads((theirs / "config.json").read_text())
+    (theirs / "config.json").write_text(json.dumps({**theirs_config, "model_id": "/home/bob/private-model"}))
+    refs = model_refs_for("ann", JobManager(runs))
+    assert [r.ref for r in refs if r.kind == "final"] == [str(mine / "final")]
+    assert all(r.run_id in (None, mine.name) for r in refs)
+    assert "/home/bob/private-model" not in [r.ref for r in refs]  # another person's base model says whose it is
+    carol = model_refs_for("carol", JobManager(runs))  # no runs: only the app's own base models
+    assert carol and all(r.kind == "base" for r in carol)
+    assert str(tiny_model_path) not in [r.ref for r in carol]  # ann's base folder is listed for ann only
 
 
 def test_chat_moves_to_the_cpu_while_training_holds_the_gpu(monkeypatch):

@@ -19,18 +19,15 @@ from ui.tryit_views import (
     render_tally,
     run_id_of,
     settings_from_inputs,
-    visible_refs,
 )
 
 BASE = ModelRef("base-model", "Base model: base-model", "base")
 MINE = ModelRef("/runs/r1/final", "Run r1 · final", "final", "r1", 4)
 MINE_CHECKPOINT = ModelRef("/runs/r1/checkpoints/checkpoint-2", "Run r1 · checkpoint", "checkpoint", "r1", 2)
-THEIRS = ModelRef("/runs/r2/final", "Run r2 · final", "final", "r2", 4)
 
 
-def test_people_see_base_models_and_only_their_own_runs():
-    refs = visible_refs([BASE, THEIRS, MINE, MINE_CHECKPOINT], {"r1"})
-    assert refs == [BASE, MINE, MINE_CHECKPOINT]
+def test_chat_opens_on_the_newest_result_and_knows_each_models_run():
+    refs = [BASE, MINE, MINE_CHECKPOINT]  # one person's list (core/model_pool.py model_refs_for)
     assert default_chat_ref(refs) == MINE.ref  # chat opens on the newest fine-tuned result
     assert default_chat_ref([BASE]) == BASE.ref
     assert default_chat_ref([]) is None

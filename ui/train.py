@@ -14,6 +14,7 @@ import gradio as gr
 
 from core.config import MAX_OWN_PROBES, ConfigError, RunConfig, retry_settings_after_oom
 from core.jobs import RESUMABLE_PHASES, JobBusyError, JobManager, JobSnapshot
+from core.owners import SCRIPT_OWNER
 from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
 from ui.toasts import inform, refusal, warn
@@ -292,10 +293,6 @@ def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: s
         "stop": stop,
         "api_names": tuple(endpoints),
     }
-
-
-SCRIPT_OWNER = "script"
-"""Owner of runs started through the script endpoints: they can reach only these, never a browser's runs."""
 
 
 def script_endpoints(manager: JobManager) -> dict:

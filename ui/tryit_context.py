@@ -13,12 +13,11 @@ import gradio as gr
 
 from core.file_access import check_model_choice
 from core.jobs import JobManager
-from core.model_pool import ModelPool, ModelRef, device_for_chat, list_model_refs
+from core.model_pool import ModelPool, ModelRef, device_for_chat, model_refs_for
 from core.models import ModelUnavailableError, list_models
 from core.paths import data_dir
 from core.share import ShareError
 from ui.identity import request_owner
-from ui.tryit_views import visible_refs
 
 # What a user can cause by picking or typing something wrong: shown as a warning, the page keeps its state.
 # (ChatError and EvaluationError are ValueErrors.)
@@ -103,8 +102,7 @@ class TryItContext:
 
     def refs_for(self, who: str) -> list[ModelRef]:
         """The models this person may pick: the base models, and the results and checkpoints of their runs."""
-        own = {job.job_id for job in self.manager.jobs(owner=who)}
-        return visible_refs(list_model_refs(self.manager.runs_dir, run_ids=own), own)
+        return model_refs_for(who, self.manager)
 
     def check_ref(self, ref: str, who: str) -> str:
         """``ref`` if this person may load it (one of their models, a Hub id, an allowed folder), else PathNotAllowed.

@@ -23,17 +23,6 @@ CELL_STYLE = "max-height: 14em; overflow-y: auto; overflow-wrap: anywhere"
 VOTE_LABELS = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both bad"}
 
 
-def visible_refs(refs: list[ModelRef], own_run_ids: set[str]) -> list[ModelRef]:
-    """The picker entries one person may use: every base model, and the results of their own runs.
-
-    >>> base = ModelRef("m", "Base model: m", "base")
-    >>> mine, theirs = ModelRef("r1/final", "mine", "final", "r1"), ModelRef("r2/final", "theirs", "final", "r2")
-    >>> [r.label for r in visible_refs([base, mine, theirs], {"r1"})]
-    ['Base model: m', 'mine']
-    """
-    return [ref for ref in refs if ref.kind == "base" or ref.run_id in own_run_ids]
-
-
 def picker_choices(refs: list[ModelRef]) -> list[tuple[str, str]]:
     """(label, ref) pairs for a gradio Dropdown."""
     return [(ref.label, ref.ref) for ref in refs]

@@ -91,25 +91,3 @@ def load_hub(
         columns=list(rows.column_names),
         validation_rows=validation,
     )
-
-
-def preview_hub(
-    dataset_id: str,
-    config: str | None = None,
-    split: str = "train",
-    n: int = 5,
-    *,
-    token: str | None = None,
-    timeout: float = HUB_TIMEOUT_SECONDS,
-) -> list[dict]:
-    """The first ``n`` rows of a Hub dataset, streamed: nothing else is downloaded."""
-    check_hub_dataset(dataset_id, token, timeout)
-    from datasets import load_dataset
-
-    try:
-        stream = load_dataset(dataset_id, config or None, split=split, streaming=True, token=token)
-        return list(stream.take(n))
-    except Exception as err:  # streaming failures come in many types
-        raise DataError(
-            f"Previewing '{dataset_id}' failed: {type(err).__name__}: {scrub(shorten(str(err), 300), token)}"
-        ) from None
