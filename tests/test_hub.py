@@ -15,7 +15,7 @@ def test_every_part_of_the_app_sees_the_same_offline_setting(monkeypatch, value,
     from core.device import DeviceInfo
     from core.hf_jobs import HfJobsError, submit_recipe_job
     from core.models import ModelUnavailableError, check_hub_model
-    from core.share import hub_unavailable_reason
+    from core.share.push import hub_unavailable_reason
 
     monkeypatch.setenv("HF_HUB_OFFLINE", value)
     assert offline_reason() and hub_unavailable_reason()
@@ -32,7 +32,7 @@ def test_every_part_of_the_app_sees_the_same_offline_setting(monkeypatch, value,
 
 @pytest.mark.parametrize("value", ["", "0", "false", "no"])
 def test_values_huggingface_hub_reads_as_false_are_online_everywhere(monkeypatch, value):
-    from core.share import hub_unavailable_reason
+    from core.share.push import hub_unavailable_reason
 
     monkeypatch.setenv("HF_HUB_OFFLINE", value)
     assert offline_reason() is None and hub_unavailable_reason() is None
@@ -46,7 +46,7 @@ def test_a_token_saved_by_hf_auth_login_is_found(monkeypatch, tmp_path):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(saved))
-    from core.share import resolve_token
+    from core.share.push import resolve_token
 
     assert find_token(None) == "hf_saved_by_login" == resolve_token("")
     assert find_token("  hf_typed ") == "hf_typed"  # a typed token wins

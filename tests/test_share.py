@@ -25,16 +25,10 @@ from core.chat import GenerationSettings, chat_once
 from core.evaluate import BeforeAfter, save_evaluation
 from core.model_pool import ModelPool
 from core.models import OFFLINE_MODEL_ID, load_trained_model
-from core.share import (
-    HfHubClient,
-    ShareError,
-    build_model_card,
-    check_repo_id,
-    loss_curve_svg,
-    merge_adapter,
-    model_folder_to_share,
-    push_to_hub,
-)
+from core.share import ShareError
+from core.share.card import build_model_card, loss_curve_svg
+from core.share.merge import merge_adapter
+from core.share.push import HfHubClient, check_repo_id, model_folder_to_share, push_to_hub
 from tests.test_model_pool import make_run
 
 TOKEN = "hf_FakeTokenOnlyForTests0123456789abc"

@@ -16,7 +16,9 @@ from core.demo_data import DEMO_DATASETS
 from core.evaluate import DEFAULT_ROWS, evaluate_run, load_evaluation
 from core.model_pool import is_adapter_folder
 from core.probe_sets import PROBE_SETTINGS, prompts_from_demo, prompts_from_run, prompts_from_text, run_probe_set
-from core.share import ShareError, hub_unavailable_reason, merge_adapter, push_to_hub
+from core.share import ShareError
+from core.share.merge import merge_adapter
+from core.share.push import hub_unavailable_reason, push_to_hub
 from ui.identity import request_owner
 from ui.toasts import warn
 from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker, progress_reporter

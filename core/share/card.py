@@ -1,149 +1,23 @@
-"""Sharing a result: merge a LoRA adapter into its base, write a model card, push to the Hugging Face Hub.
-
-The token comes from the caller (the page's password field) or ``HF_TOKEN``.
-It is passed to ``huggingface_hub`` per call and nowhere else: never logged,
-never written to a file (not even the upload folder), and scrubbed from any
-error message shown to the user.
-
-Uploads go through the small ``HubClient`` protocol: ``HfHubClient`` is the
-real one (``HfApi.create_repo`` + ``upload_folder``); tests use a fake one for
-the logic, and the real one against a local fake of the Hub's HTTP API.
-"""
+"""The model card of a shared run: what it was trained on, how, the loss curve, the scores and the votes."""
 
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from core.hub import explain_error, find_token, missing_token_sentence, offline_reason, repo_id_problem
-from core.model_pool import adapter_base_model, is_adapter_folder
 from core.models import (
     OFFLINE_MODEL_ID,
     TINY_MODEL_ID,
-    ModelUnavailableError,
     offline_model_dir,
-    remote_code_allowed,
-    resolve_model,
     tiny_model_dir,
 )
 from core.run_store import read_json, read_jsonl
 
-Progress = Callable[[str], None]
 CARD_IMAGE_SVG = "loss_curve.svg"
 CARD_IMAGE_PNG = "loss_curve.png"
-# Files a trainer leaves next to the weights that do not belong in a shared model: pickles (unsafe to load),
-# optimizer state, and TRL's own README (replaced by our card).
-_MERGED_MARKER = "sft_coach_merged"
-_NOT_SHARED = {"README.md", "training_args.bin", "trainer_state.json", _MERGED_MARKER, "sft_coach_complete"}
-_NOT_SHARED_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".partial")
 TRAIN_COLOUR = "#4f46e5"  # the training monitor's colours (core/charts.py)
 EVAL_COLOUR = "#f59e0b"
-
-
-class ShareError(RuntimeError):
-    """Sharing can't go ahead; the message says why and what to do (it never contains the token)."""
-
-
-# -- merging ---------------------------------------------------------------------------------------------
-def merge_adapter(
-    adapter_dir: str | Path, output_dir: str | Path | None = None, progress: Progress | None = None
-) -> Path:
-    """Fold a LoRA adapter into its base model's weights and save the result as a plain model folder.
-
-    The merged model needs no PEFT to load and gives the same answers as the
-    adapter on its base (up to float rounding). Default output: ``merged/``
-    next to the adapter's run folder. Written to a temporary folder first, so
-    a crash never leaves half a model behind.
-    """
-    from core.ml_stack import import_training_stack
-
-    import_training_stack()  # a click handler's worker thread: see core/ml_stack.py
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    adapter_dir = Path(adapter_dir)
-    if not is_adapter_folder(adapter_dir):
-        raise ShareError(
-            f"{adapter_dir} holds no LoRA adapter (no adapter_config.json), so there is nothing to merge."
-        )
-    output = Path(output_dir) if output_dir else _default_merge_dir(adapter_dir)
-    marker, weights = output / _MERGED_MARKER, adapter_dir / "adapter_model.safetensors"
-    if marker.is_file() and (not weights.is_file() or marker.stat().st_mtime >= weights.stat().st_mtime):
-        return output  # merged before, and the adapter has not been saved again since
-    if progress:
-        progress("Merging the LoRA adapter into the base model...")
-    base = resolve_model(adapter_base_model(adapter_dir), progress)
-    # float32 on the CPU: merging in half precision would round the merged weights differently from the adapter.
-    model = AutoModelForCausalLM.from_pretrained(
-        base, dtype="float32", use_safetensors=True, trust_remote_code=remote_code_allowed()
-    )
-    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
-    tmp = output.with_name(output.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    merged.save_pretrained(tmp)
-    AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(tmp)
-    (tmp / _MERGED_MARKER).write_text(f"{adapter_dir}\n")
-    shutil.rmtree(output, ignore_errors=True)
-    tmp.rename(output)
-    return output
-
-
-def _default_merge_dir(adapter_dir: Path) -> Path:
-    if adapter_dir.parent.name == "checkpoints":
-        return adapter_dir.parent.parent / f"merged-{adapter_dir.name}"
-    return adapter_dir.parent / "merged"
-
-
-# -- the upload folder ------------------------------------------------------------------------------------
-def _result_dir(run_dir: Path) -> Path:
-    result = (read_json(run_dir / "state.json") or {}).get("result_dir")
-    if not result or not Path(result).is_dir():
-        raise ShareError(f"The run {run_dir.name} has no trained model to share yet: let it finish first.")
-    return Path(result)
-
-
-def model_folder_to_share(run_dir: str | Path, what: str, progress: Progress | None = None) -> Path:
-    """The folder whose weights get shared: the adapter, or the merged (or fully fine-tuned) model."""
-    run_dir = Path(run_dir)
-    result = _result_dir(run_dir)
-    if what == "adapter":
-        if not is_adapter_folder(result):
-            raise ShareError("This run fine-tuned the whole model, so there is no adapter: share the model instead.")
-        return result
-    if what == "merged":
-        return merge_adapter(result, progress=progress) if is_adapter_folder(result) else result
-    raise ShareError(f"'{what}' is not something to share: use 'adapter' or 'merged'.")
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)  # no second copy of the weights on disk
-    except OSError:
-        shutil.copy2(source, target)
-
-
-def prepare_upload_folder(
-    run_dir: str | Path, what: str, repo_id: str, progress: Progress | None = None, names: dict | None = None
-) -> Path:
-    """Build ``<run>/share/<what>/``: the model files, a README.md model card and the loss curve image."""
-    run_dir = Path(run_dir)
-    source = model_folder_to_share(run_dir, what, progress)
-    folder = run_dir / "share" / what
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for item in sorted(source.iterdir()):
-        if item.is_file() and item.name not in _NOT_SHARED and not item.name.endswith(_NOT_SHARED_SUFFIXES):
-            _link_or_copy(item, folder / item.name)
-    image = write_loss_curve(run_dir, folder)
-    card = build_model_card(run_dir, repo_id, "adapter" if is_adapter_folder(source) else "model", image, names)
-    (folder / "README.md").write_text(card, encoding="utf-8")
-    return folder
 
 
 # -- the model card --------------------------------------------------------------------------------------
@@ -439,117 +313,3 @@ def build_model_card(
         lines += ["", "## Blind A/B test", "", votes.summary(shown)]
     lines += ["", "## How to use", "", *_usage_lines(repo_id, kind), "", f"Framework versions: {_versions()}.", ""]
     return "\n".join(lines)
-
-
-# -- the Hub ---------------------------------------------------------------------------------------------
-class HubClient(Protocol):
-    """The three Hub calls sharing needs."""
-
-    def whoami(self, token: str) -> str:
-        """The user name the token belongs to."""
-
-    def create_repo(self, repo_id: str, token: str, private: bool) -> str:
-        """Create the model repository if it does not exist; return its URL."""
-
-    def upload_folder(self, folder: Path, repo_id: str, token: str, message: str) -> str:
-        """Upload every file of ``folder`` in one commit; return the commit URL."""
-
-
-class HfHubClient:
-    """The real Hub, through ``huggingface_hub.HfApi`` (``endpoint`` defaults to ``HF_ENDPOINT`` or huggingface.co)."""
-
-    def __init__(self, endpoint: str | None = None) -> None:
-        from huggingface_hub import HfApi
-
-        self.api = HfApi(endpoint=endpoint)
-
-    def whoami(self, token: str) -> str:
-        return self.api.whoami(token=token)["name"]
-
-    def create_repo(self, repo_id: str, token: str, private: bool) -> str:
-        return str(self.api.create_repo(repo_id, token=token, private=private, exist_ok=True))
-
-    def upload_folder(self, folder: Path, repo_id: str, token: str, message: str) -> str:
-        info = self.api.upload_folder(folder_path=str(folder), repo_id=repo_id, token=token, commit_message=message)
-        return str(info.commit_url)
-
-
-def hub_unavailable_reason() -> str | None:
-    """A sentence saying why pushing can't work here (offline mode), or None when it may."""
-    if offline_reason():
-        return (
-            "Sharing needs the Hugging Face Hub, but this app runs offline (HF_HUB_OFFLINE is set). "
-            "Your model stays saved in its run folder; push it from a machine with internet access."
-        )
-    return None
-
-
-def resolve_token(token: str | None) -> str:
-    """The token to use: the one typed in, else HF_TOKEN or a saved login (core/hub.py). Never stored anywhere."""
-    value = find_token(token)
-    if not value:
-        raise ShareError(missing_token_sentence("nothing was pushed"))
-    return value
-
-
-def explain_hub_error(err: BaseException, token: str) -> str:
-    """A beginner sentence for a failed push; the token never appears in it."""
-    return explain_error(err, token, "Your model stays saved in its run folder, so you can push it later.")
-
-
-@dataclass
-class PushResult:
-    """What a push did."""
-
-    repo_id: str
-    url: str
-    commit_url: str
-    folder: Path
-    files: list[str]
-
-
-def check_repo_id(repo_id: str) -> str:
-    """A valid repository name ('name' or 'user/name'), or ShareError saying what is wrong."""
-    problem = repo_id_problem(repo_id)
-    if problem:
-        raise ShareError(problem)
-    return repo_id.strip()
-
-
-def push_to_hub(
-    run_dir: str | Path,
-    repo_id: str,
-    what: str = "adapter",
-    token: str | None = None,
-    private: bool = True,
-    client: HubClient | None = None,
-    progress: Progress | None = None,
-) -> PushResult:
-    """Push a run's adapter (``what='adapter'``) or merged model (``'merged'``) with a generated model card.
-
-    A name without a user ('my-model') goes under the token's user. The repo
-    is private unless ``private=False``.
-    """
-    repo_id = check_repo_id(repo_id)
-    secret = resolve_token(token)
-    if client is None:
-        reason = hub_unavailable_reason()
-        if reason:
-            raise ShareError(reason)
-        client = HfHubClient()
-    try:
-        if "/" not in repo_id:
-            repo_id = f"{client.whoami(secret)}/{repo_id}"
-        folder = prepare_upload_folder(run_dir, what, repo_id, progress)
-        if progress:
-            progress(f"Creating {repo_id} on the Hub...")
-        url = client.create_repo(repo_id, secret, private)
-        if progress:
-            progress(f"Uploading {what} files...")
-        commit_url = client.upload_folder(folder, repo_id, secret, f"Upload {what} trained with SFT Coach")
-    except (ShareError, ModelUnavailableError):
-        raise
-    except Exception as err:  # HTTP errors and network errors come from several libraries
-        raise ShareError(explain_hub_error(err, secret)) from None  # `from None`: the cause may quote headers
-    files = sorted(p.name for p in folder.iterdir())
-    return PushResult(repo_id, url, commit_url, folder, files)
