@@ -332,8 +332,8 @@ def estimate_time(
             seconds,
             tokens_per_step / throughput,
             f"{tokens_per_step:,.0f} tokens per step x {total_steps:,} steps / {throughput:,.0f} tokens/s "
-            f"= {_duration(seconds)}. Throughput measured on this machine in run {measured.run_id} (same model and "
-            f"method, median of {measured.steps} steps).",
+            f"= {_duration(seconds)}. Throughput measured on this machine by an earlier run of the same model and "
+            f"method (median of {measured.steps} steps).",  # whose run it was is not this person's business
         )
     if device.kind != "cpu":
         return TimeEstimate(

@@ -164,7 +164,8 @@ def test_the_time_estimate_uses_a_measured_throughput_and_says_where_it_came_fro
     timed = estimate_time(SMOLLM2, config, CPU, 100, 60, measured)
     assert timed.seconds_per_step == pytest.approx(2.0)  # 4 rows x 100 tokens / 200 tokens/s
     assert timed.seconds == pytest.approx(120.0)
-    assert "measured on this machine in run 20261123-120000-abc" in timed.explanation
+    assert "measured on this machine by an earlier run of the same model" in timed.explanation
+    assert "20261123-120000-abc" not in timed.explanation  # on a shared Space that run may be another person's
     assert "sft-facts" not in timed.explanation
     # A measured figure also gives a GPU an estimate, where no reference exists.
     from tests.test_presets import A10G
