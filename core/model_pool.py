@@ -1,8 +1,6 @@
 """Models loaded for chat and comparison: at most two at a time, least recently used unloaded first.
 
-A *model ref* is whatever the user picked: a base model id (the offline
-SmolLM2, the tiny test model, a Hub id), a local model folder, or a run's
-result or checkpoint folder, which holds either a full model or a LoRA adapter.
+What a picked model is (a *model ref*) and which refs a person may pick live in ``core/model_refs.py``.
 
 How LoRA adapters share their base (issue 6, "Resources"):
 
@@ -28,102 +26,21 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.ml_stack import import_training_stack, import_transformers
+from core.model_refs import Progress, ResolvedRef, resolve_ref
 from core.models import (
-    OFFLINE_MODEL_ID,
-    TINY_MODEL_ID,
-    ModelUnavailableError,
-    gguf_path,
-    is_local_model_folder,
-    offline_model_dir,
     remote_code_allowed,
-    resolve_model,
-    tiny_model_enabled,
 )
-from core.run_store import list_checkpoints, read_json, read_jsonl
-
-Progress = Callable[[str], None]
 
 # Adapters are small (a few MB for r=16 on a 135M model) but each one adds layers to every forward pass's
 # bookkeeping; beyond this many on one base, the least recently used is deleted and reloaded when needed again.
 MAX_ADAPTERS_PER_MODEL = 4
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """One entry of the chat model picker."""
-
-    ref: str
-    """What to pass to ``ModelPool.use``: a model id or a folder path."""
-    label: str
-    """What the picker shows."""
-    kind: str
-    """'base', 'final' (a run's result) or 'checkpoint'."""
-    run_id: str | None = None
-    step: int | None = None
-    eval_loss: float | None = None
-    is_adapter: bool = False
-
-
-@dataclass(frozen=True)
-class ResolvedRef:
-    """Where a model ref's weights come from."""
-
-    ref: str
-    base: str
-    """What ``from_pretrained`` loads: a local folder or a Hub id (the base model, for an adapter)."""
-    adapter: str | None
-    """The LoRA adapter folder, or None for a full model."""
-    tokenizer_source: str
-
-
-def is_adapter_folder(path: str | Path) -> bool:
-    """True for a folder holding a LoRA adapter (``adapter_config.json``)."""
-    folder = Path(path).expanduser()
-    return folder.is_dir() and (folder / "adapter_config.json").is_file()
-
-
-def _run_dir_of(folder: Path) -> Path | None:
-    """The run folder a result (``final/``) or checkpoint (``checkpoints/checkpoint-N/``) belongs to."""
-    for candidate in (folder.parent, folder.parent.parent):
-        if (candidate / "config.json").is_file() and (candidate / "state.json").is_file():
-            return candidate
-    return None
-
-
-def adapter_base_model(adapter_dir: str | Path) -> str:
-    """The base model an adapter was trained on: the run's ``model_id`` if known, else what PEFT recorded."""
-    folder = Path(adapter_dir).expanduser()
-    run_dir = _run_dir_of(folder)
-    if run_dir is not None:
-        model_id = (read_json(run_dir / "config.json") or {}).get("model_id")
-        if model_id:
-            return str(model_id)
-    recorded = (read_json(folder / "adapter_config.json") or {}).get("base_model_name_or_path")
-    if not recorded:
-        raise ModelUnavailableError(
-            f"The adapter in {folder} does not say which base model it belongs to "
-            "(no base_model_name_or_path in adapter_config.json). Load it from its run folder instead."
-        )
-    return str(recorded)
-
-
-def resolve_ref(ref: str, progress: Progress | None = None) -> ResolvedRef:
-    """Work out what to load for a model ref, or raise ModelUnavailableError with a sentence saying why not."""
-    ref = (ref or "").strip()
-    if ref and is_adapter_folder(ref):
-        folder = str(Path(ref).expanduser().resolve())
-        base = resolve_model(adapter_base_model(folder), progress)
-        has_tokenizer = (Path(folder) / "tokenizer_config.json").is_file()
-        return ResolvedRef(ref, base, folder, folder if has_tokenizer else base)
-    path = resolve_model(ref, progress)
-    return ResolvedRef(ref, path, None, path)
 
 
 def _adapter_name(folder: str) -> str:
@@ -336,101 +253,3 @@ def _free_memory() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-# -- the picker --------------------------------------------------------------------------------------------
-def _short_name(model_id: str) -> str:
-    return Path(model_id).name if is_local_model_folder(model_id) else model_id.split("/")[-1]
-
-
-def _base_refs(run_model_ids: list[str]) -> list[ModelRef]:
-    ids: list[str] = []
-    if gguf_path() is not None or (offline_model_dir() / "config.json").is_file():
-        ids.append(OFFLINE_MODEL_ID)
-    if tiny_model_enabled():
-        ids.append(TINY_MODEL_ID)
-    ids += run_model_ids
-    unique = list(dict.fromkeys(ids))
-    return [ModelRef(mid, f"Base model: {_short_name(mid)}", "base") for mid in unique]
-
-
-def _final_eval_loss(run_dir: Path, step: int) -> float | None:
-    for entry in reversed(read_jsonl(run_dir / "eval.jsonl").rows):
-        if entry.get("step") == step and "eval_loss" in entry:
-            return float(entry["eval_loss"])
-    return None
-
-
-def _describe(kind: str, run_id: str, step: int | None, adapter: bool, eval_loss: float | None) -> str:
-    what = "LoRA adapter" if adapter else "full model"
-    where = "final" if kind == "final" else "checkpoint"
-    parts = [f"step {step}"] if step is not None else []
-    parts.append(what)
-    if eval_loss is not None:
-        parts.append(f"eval loss {eval_loss:.3f}")
-    return f"Run {run_id} · {where} ({', '.join(parts)})"
-
-
-def _run_refs(run_dir: Path, include_checkpoints: bool) -> list[ModelRef]:
-    state = read_json(run_dir / "state.json") or {}
-    refs = []
-    result = state.get("result_dir")
-    if result and Path(result).is_dir():
-        step = state.get("step")
-        adapter = is_adapter_folder(result)
-        loss = _final_eval_loss(run_dir, step) if step is not None else None
-        label = _describe("final", run_dir.name, step, adapter, loss)
-        refs.append(ModelRef(str(result), label, "final", run_dir.name, step, loss, adapter))
-    if include_checkpoints:
-        for checkpoint in reversed([c for c in list_checkpoints(run_dir) if c.complete]):
-            path, step, loss = str(checkpoint.path), checkpoint.step, checkpoint.eval_loss
-            adapter = is_adapter_folder(path)
-            label = _describe("checkpoint", run_dir.name, step, adapter, loss)
-            refs.append(ModelRef(path, label, "checkpoint", run_dir.name, step, loss, adapter))
-    return refs
-
-
-def list_model_refs(
-    runs_dir: str | Path | None = None, include_checkpoints: bool = True, run_ids: Iterable[str] | None = None
-) -> list[ModelRef]:
-    """What the chat picker offers: base models first, then each run's result and checkpoints, newest first.
-
-    ``run_ids`` limits the runs to one person's (their runs' base models too: another person's model id can
-    be a path that says whose it is). Checkpoints are listed newest step first, with their validation loss
-    when one was measured at that step; incomplete checkpoints are left out.
-    """
-    from core.paths import runs_dir as default_runs_dir
-
-    folder = Path(runs_dir) if runs_dir is not None else default_runs_dir()
-    run_dirs = sorted((d for d in folder.iterdir() if d.is_dir()), reverse=True) if folder.is_dir() else []
-    if run_ids is not None:
-        wanted = set(run_ids)
-        run_dirs = [d for d in run_dirs if d.name in wanted]
-    run_refs: list[ModelRef] = []
-    model_ids: list[str] = []
-    for run_dir in run_dirs:
-        config = read_json(run_dir / "config.json")
-        if config is None or read_json(run_dir / "state.json") is None:
-            continue
-        if config.get("model_id"):
-            model_ids.append(str(config["model_id"]))
-        run_refs += _run_refs(run_dir, include_checkpoints)
-    return _base_refs(model_ids) + run_refs
-
-
-def model_refs_for(owner: str, manager) -> list[ModelRef]:
-    """The models one person may pick (``manager`` is the ``JobManager``): every base model their runs or the
-    app offer, and the results and checkpoints of their own runs; never another person's run or base model."""
-    own = {job.job_id for job in manager.jobs(owner=owner)}
-    return [ref for ref in list_model_refs(manager.runs_dir, run_ids=own) if ref.kind == "base" or ref.run_id in own]
-
-
-def default_pair(refs: list[ModelRef]) -> tuple[str, str] | None:
-    """The side-by-side default: the newest run's result against the base model it was trained from."""
-    for ref in refs:
-        if ref.kind == "final" and ref.run_id:
-            run_dir = Path(ref.ref).parent
-            base = (read_json(run_dir / "config.json") or {}).get("model_id")
-            if base:
-                return str(base), ref.ref
-    return None

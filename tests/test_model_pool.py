@@ -15,7 +15,8 @@ import pytest
 
 from core.chat import GenerationSettings, chat_once
 from core.config import RunConfig
-from core.model_pool import ModelPool, default_pair, device_for_chat, list_model_refs, model_refs_for, resolve_ref
+from core.model_pool import ModelPool, device_for_chat
+from core.model_refs import default_pair, list_model_refs, model_refs_for, resolve_ref
 from core.models import ModelUnavailableError, load_trained_model
 
 GREEDY = GenerationSettings(deterministic=True, max_new_tokens=10)

@@ -16,7 +16,8 @@ import gradio as gr
 from core.ab_test import VOTES, new_round, record_vote, stream_compare, tally
 from core.chat import ChatError, stream_chat
 from core.jobs import JobManager
-from core.model_pool import default_pair, device_for_chat
+from core.model_pool import device_for_chat
+from core.model_refs import default_pair
 from ui.identity import request_owner
 from ui.toasts import warn
 from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker

@@ -13,7 +13,8 @@ import gradio as gr
 
 from core.file_access import check_model_choice
 from core.jobs import JobManager
-from core.model_pool import ModelPool, ModelRef, device_for_chat, model_refs_for
+from core.model_pool import ModelPool, device_for_chat
+from core.model_refs import ModelRef, model_refs_for
 from core.models import ModelUnavailableError, list_models
 from core.paths import data_dir
 from core.share import ShareError

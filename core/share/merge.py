@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from core.model_pool import adapter_base_model, is_adapter_folder
+from core.model_refs import adapter_base_model, is_adapter_folder
 from core.models import (
     remote_code_allowed,
     resolve_model,

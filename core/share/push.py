@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core.hub import explain_error, find_token, missing_token_sentence, offline_reason, repo_id_problem
-from core.model_pool import is_adapter_folder
+from core.model_refs import is_adapter_folder
 from core.models import (
     ModelUnavailableError,
 )
