@@ -445,7 +445,7 @@ class JobManager:
         from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
         from core.paths import data_dir
 
-        own_runs = [j.run_dir for j in self.jobs(owner=owner)]
+        own_runs = self.run_dirs(owner)
         root = data_dir()
         model_id = check_model_choice(config.model_id, owner, root, own_runs, (OFFLINE_MODEL_ID, TINY_MODEL_ID))
         dataset = check_dataset_choice(config.dataset, owner, root, own_runs, DEMO_DATASETS)
@@ -579,6 +579,10 @@ class JobManager:
         with self._lock:
             chosen = [j for j in self._jobs.values() if owns(owner, j.owner)]
         return sorted(chosen, key=lambda j: j.created_at, reverse=True)
+
+    def run_dirs(self, owner: str) -> list[Path]:
+        """The folders of one owner's runs: what core/file_access.py lets them open besides their uploads."""
+        return [job.run_dir for job in self.jobs(owner=owner)]
 
     def forget(self, job_id: str) -> Job | None:
         """Drop an ended run from the list (its folder is about to be removed); None when it is active or unknown."""

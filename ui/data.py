@@ -252,8 +252,9 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Job
                 DataError("type the path of a file or folder first."), shown(previous), "the path", len(draft_outputs)
             )
         try:  # resolved (``..``, symlinks) and checked before anything opens it; the refusal never says if it exists
-            own_runs = [job.run_dir for job in manager.jobs(owner=request_owner(request))] if manager else []
-            allowed = resolve_for(path, request_owner(request), data_dir(), own_runs, what="file or folder")
+            who = request_owner(request)
+            own_runs = manager.run_dirs(who) if manager else []
+            allowed = resolve_for(path, who, data_dir(), own_runs, what="file or folder")
         except PathNotAllowed as err:
             return refused(DataError(str(err)), shown(previous), "the path", len(draft_outputs))
         return show_loaded(lambda: load_path(allowed), path, Path(path).name, previous)

@@ -247,7 +247,7 @@ def export_recipe_files(values: dict):
 def model_problem(model_id: str | None, who: str, manager: JobManager | None) -> str:
     """Why this person may not use a typed model (another person's run, a folder on the server), or ""."""
     known = [c.model_id for c in list_models()]
-    own_runs = [job.run_dir for job in manager.jobs(owner=who)] if manager else []
+    own_runs = manager.run_dirs(who) if manager else []
     try:
         check_model_choice(model_id or default_model_id(), who, data_dir(), own_runs, known)
     except PathNotAllowed as err:

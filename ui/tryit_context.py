@@ -114,8 +114,8 @@ class TryItContext:
         ref = (ref or "").strip()
         if ref in {r.ref for r in self.refs_for(who)}:
             return ref
-        own_runs = [job.run_dir for job in self.manager.jobs(owner=who)]
-        return check_model_choice(ref, who, data_dir(), own_runs, (m.model_id for m in list_models()))
+        known = (m.model_id for m in list_models())
+        return check_model_choice(ref, who, data_dir(), self.manager.run_dirs(who), known)
 
     @staticmethod
     def names_for(refs: list[ModelRef]) -> dict[str, str]:
