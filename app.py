@@ -15,10 +15,11 @@ import gradio as gr
 
 from core.config import RunConfig
 from core.file_access import LOCAL_PATHS_ENV, default_local_paths
-from core.jobs import JobManager
 from core.models import default_model_id
 from core.owners import oauth_enabled
 from core.paths import app_secret, runs_dir, trackio_dir
+from core.runs.launcher import default_trainer
+from core.runs.manager import RunManager
 from core.storage import start_cleanup_thread
 from ui.admin import admin_password, build_admin_view
 from ui.checklist import build_checklist_step
@@ -37,9 +38,9 @@ The default model (SmolLM2-135M-Instruct) and the demo datasets work offline.
 """
 
 
-def create_app(manager: JobManager | None = None) -> gr.Blocks:
+def create_app(manager: RunManager | None = None) -> gr.Blocks:
     """Build the page. Pass a manager to share runs between apps (tests); by default one is created."""
-    manager = manager or JobManager(runs_dir())
+    manager = manager or RunManager(runs_dir(), trainer=default_trainer())
     os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))
     # Gradio's queue rebuilds its per-endpoint statistics (a pandas table of up to 10,000 past events) after
     # every event by default: 15-35 ms of server CPU per poll and per timer tick, taken from training on 2

@@ -11,10 +11,10 @@ Two measurements on the offline SmolLM2-135M-Instruct (float32, CPU):
    Both run in a worker thread, as in the app (Gradio runs handlers in worker threads; stream_chat
    generates in its own thread). One extra pair times chat_once on the main thread vs a worker thread:
    on this shared 2-core CPU, torch's 2 OpenMP threads on the main thread were ~10x slower per token.
-2. Sample-table share: one training run through the app's job manager with the Quick demo's settings
+2. Sample-table share: one training run through the app's run manager with the Quick demo's settings
    (LoRA r16, batch 4, max length 512, JSON-extraction demo) and the probe table at a tighter cadence, so
    several sampling points fall in a short run. The probe generation time per sampling point comes from
-   ``core.generation.generate_answers`` on the model being trained (what the job records), and the time
+   ``core.generation.generate_answers`` on the model being trained (what the run records), and the time
    per training step from the gaps between consecutive logged steps, excluding gaps that contain a
    sampling point. Both come from the same run, then are combined for the Quick demo's cadence: 60 steps,
    samples at 0/20/40/60 (``RunConfig.sample_every``, ``num_probe_prompts``, ``sample_max_new_tokens``).
@@ -132,12 +132,12 @@ def main_vs_worker_thread(model_path: Path, max_new_tokens: int) -> dict:
 def bench_sampling_share(steps: int, sample_every: int, folder: Path) -> dict:
     os.environ["TRACKIO_DIR"] = str(folder / "trackio")
     from core.config import RunConfig
-    from core.jobs import JobManager
+    from core.runs.manager import RunManager
 
     defaults = RunConfig()
     config = RunConfig(max_steps=steps, sample_every=sample_every, eval_steps=0, save_steps=0)
-    manager = JobManager(folder / "runs")
-    snapshot = manager.wait(manager.start(config, owner="tester").job_id)
+    manager = RunManager(folder / "runs")
+    snapshot = manager.wait(manager.start(config, owner="tester").run_id)
     if snapshot.phase != "finished":
         raise RuntimeError(f"the training run failed: {snapshot.error}\n{snapshot.error_detail}")
     sample_steps = {s["step"] for s in snapshot.samples}
@@ -159,7 +159,7 @@ def bench_sampling_share(steps: int, sample_every: int, folder: Path) -> dict:
 
 
 def quick_demo_sampling_points(max_steps: int, sample_every: int) -> list[int]:
-    """Steps at which the app samples: start, every ``sample_every`` steps, and the end (core/training.py)."""
+    """Steps at which the app samples: start, every ``sample_every`` steps, and the end (core/runs/train.py)."""
     points = {0, max_steps}
     if sample_every:
         points.update(range(sample_every, max_steps, sample_every))

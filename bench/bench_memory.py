@@ -109,7 +109,7 @@ def child(spec: dict) -> dict:
     from core.device import detect_device
     from core.memory import estimate_memory
     from core.models import read_model_config
-    from core.trainer import CoachSFTTrainer
+    from core.runs.sft_trainer import CoachSFTTrainer
 
     config = RunConfig(
         model_id=str(model_path), method=spec["method"], per_device_batch_size=BATCH, max_length=spec["length"],

@@ -84,13 +84,17 @@ def steps_during(client, metrics_file: Path, run_id: str, work) -> tuple[float, 
     and sampling step (every 20 steps in the Quick demo, ~30 s on 2 cores): a window that happened to hold one
     would otherwise read as training 3x slower, or stopped, whatever the viewers did.
     """
-    from core.run_store import read_jsonl
+    from core.runs.store import RunFolder
 
     client.predict(run_id, api_name="/run_status")  # the app follows the worker's files when asked
     start = time.time()
     result = work()
     end = time.time()
-    times = [row["time"] for row in read_jsonl(metrics_file).rows if start <= row.get("time", 0) <= end]
+    times = [
+        row["time"]
+        for row in RunFolder(metrics_file.parent).read_rows("metrics").rows
+        if start <= row.get("time", 0) <= end
+    ]
     gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
     if not gaps:
         return float("nan"), result

@@ -1,4 +1,4 @@
-"""Training speed, side by side in one run: the app's job manager vs plain `trl sft`, and app defaults vs TRL's.
+"""Training speed, side by side in one run: the app's run manager vs plain `trl sft`, and app defaults vs TRL's.
 
     .venv/bin/python bench/bench_training.py [--steps 30]
 
@@ -7,7 +7,7 @@ Three runs on the same model (the offline SmolLM2-135M-Instruct), the same data
 
 1. plain TRL: TRL's own CLI, `trl sft --config plain.yaml`, LoRA r16 on all
    linear layers, batch 4, max length 256, float32, gradient checkpointing off;
-2. the app: the same settings through `core.jobs.JobManager` (sample
+2. the app: the same settings through `core.runs.manager.RunManager` (sample
    generation and evaluation off, so only training is timed);
 3. TRL defaults: the same CLI, leaving gradient checkpointing at SFTConfig's
    default (on) — what a user gets without the app's device-aware defaults.
@@ -47,7 +47,7 @@ SETTINGS = {
 
 KINDS = {
     "trl": "plain `trl sft`, same settings (all cores)",
-    "app": "SFT Coach job manager",
+    "app": "SFT Coach run manager",
     "trl-defaults": "plain `trl sft`, TRL defaults (gradient checkpointing on, all cores)",
     "trl-cli-default": "plain `trl sft` as launched by default (accelerate sets OMP_NUM_THREADS=1)",
 }
@@ -121,17 +121,17 @@ def run_app(folder: Path, data: Path, steps: int) -> dict:
     # The folder holding train.jsonl (+ test.jsonl): all of train.jsonl is trained on, as `trl sft` does.
     os.environ["TRACKIO_DIR"] = str(folder / "trackio")
     from core.config import RunConfig
-    from core.jobs import JobManager
     from core.models import OFFLINE_MODEL_ID
+    from core.runs.manager import RunManager
 
     config = RunConfig(
         model_id=OFFLINE_MODEL_ID, dataset=str(data.parent), max_steps=steps, max_length=SETTINGS["max_length"],
         learning_rate=SETTINGS["learning_rate"], per_device_batch_size=4, sample_every=0, num_probe_prompts=0,
         eval_steps=0, save_steps=0, seed=42,
     )  # fmt: skip
-    manager = JobManager(folder / "runs")
+    manager = RunManager(folder / "runs")
     start = time.time()
-    snapshot = manager.wait(manager.start(config, owner="tester").job_id)
+    snapshot = manager.wait(manager.start(config, owner="tester").run_id)
     if snapshot.phase != "finished":
         raise RuntimeError(f"the app's run failed: {snapshot.error}\n{snapshot.error_detail}")
     return {

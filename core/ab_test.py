@@ -9,8 +9,6 @@ tally survives a restart and goes into the model card.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import secrets
 import threading
@@ -21,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import GenerationSettings, chat_once, generation_kwargs, stream_chat
-from core.run_store import read_jsonl
+from core.runs.store import RunFolder
 
 VOTES = ("A", "B", "tie", "both_bad")
-VOTES_FILE = "votes.jsonl"
 
 
 # -- side by side ----------------------------------------------------------------------------------------
@@ -122,38 +119,19 @@ def new_round(prompt: str, ref_1: str, ref_2: str, rng: random.Random | None = N
     return ABRound(secrets.token_hex(8), prompt, model_a, model_b)
 
 
-_append_lock = threading.Lock()
-
-
-def _append_line(path: Path, entry: dict) -> None:
-    """Append one JSON line with a single write to a file opened for appending.
-
-    With ``O_APPEND`` the kernel places each write at the end of the file, so
-    two writers never overwrite each other; a crash can at worst leave a cut
-    line, which ``read_jsonl`` skips and counts.
-    """
-    data = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
-    with _append_lock:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+_vote_lock = threading.Lock()  # one vote per round: the check and the append happen together
 
 
 def record_vote(run_dir: str | Path, round_: ABRound, vote: str, answers: tuple[str, str] | None = None) -> dict:
-    """Save a vote on a blind round to the run's ``votes.jsonl``; returns the saved entry.
+    """Save a vote on a blind round with the run (it survives restarts); returns the saved entry.
 
     ``vote`` is 'A', 'B', 'tie' or 'both_bad'. Each round takes one vote.
     """
     if vote not in VOTES:
         raise ValueError(f"'{vote}' is not a vote: use one of {', '.join(VOTES)}.")
-    path = Path(run_dir) / VOTES_FILE
-    if not Path(run_dir).is_dir():
+    run = RunFolder(run_dir)
+    if not run.path.is_dir():
         raise ValueError(f"There is no run folder at {run_dir}, so the vote can't be saved with the run.")
-    if any(row.get("round_id") == round_.round_id for row in read_jsonl(path).rows):
-        raise ValueError("This round already has a vote. Start a new round to vote again.")
     entry = {
         "round_id": round_.round_id,
         "time": time.time(),
@@ -165,7 +143,10 @@ def record_vote(run_dir: str | Path, round_: ABRound, vote: str, answers: tuple[
     }
     if answers is not None:
         entry["answer_a"], entry["answer_b"] = answers
-    _append_line(path, entry)
+    with _vote_lock:
+        if any(row.get("round_id") == round_.round_id for row in run.read_votes().rows):
+            raise ValueError("This round already has a vote. Start a new round to vote again.")
+        run.append_vote(entry)
     return entry
 
 
@@ -179,7 +160,7 @@ class ABTally:
     ties: int = 0
     both_bad: int = 0
     skipped_lines: int = 0
-    """Damaged lines in votes.jsonl that were not counted."""
+    """Damaged vote lines that were not counted."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -201,8 +182,8 @@ class ABTally:
 
 
 def tally(run_dir: str | Path) -> ABTally:
-    """Count a run's blind votes per model (read from ``votes.jsonl``; survives restarts)."""
-    lines = read_jsonl(Path(run_dir) / VOTES_FILE)
+    """Count a run's blind votes per model (kept with the run; survives restarts)."""
+    lines = RunFolder(run_dir).read_votes()
     result = ABTally(skipped_lines=lines.skipped)
     for row in lines.rows:
         vote = row.get("vote")

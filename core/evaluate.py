@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from core.ml_stack import import_training_stack
-from core.run_store import read_json, write_json
+from core.runs.store import RunFolder
 from core.scoring import score_json_extraction, score_word_problems
 
 Progress = Callable[[str], None]
-EVALUATION_FILE = "evaluation.json"
 
 SCORERS: dict[str, Callable[[list[str], list[str]], dict]] = {
     "json_extraction": score_json_extraction,
@@ -339,19 +338,17 @@ def loss_before_after(
 def evaluate_run(pool, run_dir: str | Path, n: int | None = None, progress: Progress | None = None) -> BeforeAfter:
     """Before vs after for a finished run: task scores for a built-in demo, validation loss otherwise.
 
-    The result is saved as the run's ``evaluation.json`` (the model card reads it).
+    The result is saved with the run (the model card reads it).
     """
-    run_dir = Path(run_dir)
-    config = read_json(run_dir / "config.json") or {}
-    state = read_json(run_dir / "state.json") or {}
+    run = RunFolder(run_dir)
+    config = run.read_config() or {}
+    state = run.read_state() or {}
     result_dir = state.get("result_dir")
     if not result_dir or not Path(result_dir).is_dir():
-        raise EvaluationError(
-            f"The run {run_dir.name} has no trained model yet: wait for it to finish, then score it."
-        )
+        raise EvaluationError(f"The run {run.run_id} has no trained model yet: wait for it to finish, then score it.")
     base, dataset = config.get("model_id"), config.get("dataset")
     if not base or not dataset:
-        raise EvaluationError(f"The run {run_dir.name} has no readable config.json, so its base model is unknown.")
+        raise EvaluationError(f"The run {run.run_id} has no readable settings, so its base model is unknown.")
     if task_for_dataset(dataset):
         result = quick_scores(pool, base, result_dir, dataset, n or DEFAULT_ROWS, progress=progress)
     else:
@@ -362,15 +359,13 @@ def evaluate_run(pool, run_dir: str | Path, n: int | None = None, progress: Prog
 
 
 def save_evaluation(run_dir: str | Path, result: BeforeAfter) -> Path:
-    """Write ``evaluation.json`` into the run folder (atomically)."""
-    path = Path(run_dir) / EVALUATION_FILE
-    write_json(path, result.to_dict())
-    return path
+    """Keep the scores with the run (written atomically); returns the file."""
+    return RunFolder(run_dir).write_evaluation(result.to_dict())
 
 
 def load_evaluation(run_dir: str | Path) -> BeforeAfter | None:
     """The run's saved before/after scores, or None."""
-    values = read_json(Path(run_dir) / EVALUATION_FILE)
+    values = RunFolder(run_dir).read_evaluation()
     if not values:
         return None
     try:

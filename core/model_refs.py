@@ -23,7 +23,7 @@ from core.models import (
     resolve_model,
     tiny_model_enabled,
 )
-from core.run_store import list_checkpoints, read_json, read_jsonl
+from core.runs.store import RunFolder, run_folders
 
 Progress = Callable[[str], None]
 
@@ -62,23 +62,26 @@ def is_adapter_folder(path: str | Path) -> bool:
     return folder.is_dir() and (folder / "adapter_config.json").is_file()
 
 
-def _run_dir_of(folder: Path) -> Path | None:
-    """The run folder a result (``final/``) or checkpoint (``checkpoints/checkpoint-N/``) belongs to."""
-    for candidate in (folder.parent, folder.parent.parent):
-        if (candidate / "config.json").is_file() and (candidate / "state.json").is_file():
-            return candidate
-    return None
+def _adapter_config(folder: Path) -> dict:
+    """PEFT's adapter_config.json of an adapter folder (a model file, not a run file), {} when unreadable."""
+    import json
+
+    try:
+        payload = json.loads((folder / "adapter_config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def adapter_base_model(adapter_dir: str | Path) -> str:
     """The base model an adapter was trained on: the run's ``model_id`` if known, else what PEFT recorded."""
     folder = Path(adapter_dir).expanduser()
-    run_dir = _run_dir_of(folder)
-    if run_dir is not None:
-        model_id = (read_json(run_dir / "config.json") or {}).get("model_id")
+    run = RunFolder.holding(folder)
+    if run is not None:
+        model_id = (run.read_config() or {}).get("model_id")
         if model_id:
             return str(model_id)
-    recorded = (read_json(folder / "adapter_config.json") or {}).get("base_model_name_or_path")
+    recorded = _adapter_config(folder).get("base_model_name_or_path")
     if not recorded:
         raise ModelUnavailableError(
             f"The adapter in {folder} does not say which base model it belongs to "
@@ -115,8 +118,8 @@ def _base_refs(run_model_ids: list[str]) -> list[ModelRef]:
     return [ModelRef(mid, f"Base model: {_short_name(mid)}", "base") for mid in unique]
 
 
-def _final_eval_loss(run_dir: Path, step: int) -> float | None:
-    for entry in reversed(read_jsonl(run_dir / "eval.jsonl").rows):
+def _final_eval_loss(run: RunFolder, step: int) -> float | None:
+    for entry in reversed(run.read_rows("evals").rows):
         if entry.get("step") == step and "eval_loss" in entry:
             return float(entry["eval_loss"])
     return None
@@ -132,22 +135,22 @@ def _describe(kind: str, run_id: str, step: int | None, adapter: bool, eval_loss
     return f"Run {run_id} · {where} ({', '.join(parts)})"
 
 
-def _run_refs(run_dir: Path, include_checkpoints: bool) -> list[ModelRef]:
-    state = read_json(run_dir / "state.json") or {}
+def _run_refs(run: RunFolder, include_checkpoints: bool) -> list[ModelRef]:
+    state = run.read_state() or {}
     refs = []
     result = state.get("result_dir")
     if result and Path(result).is_dir():
         step = state.get("step")
         adapter = is_adapter_folder(result)
-        loss = _final_eval_loss(run_dir, step) if step is not None else None
-        label = _describe("final", run_dir.name, step, adapter, loss)
-        refs.append(ModelRef(str(result), label, "final", run_dir.name, step, loss, adapter))
+        loss = _final_eval_loss(run, step) if step is not None else None
+        label = _describe("final", run.run_id, step, adapter, loss)
+        refs.append(ModelRef(str(result), label, "final", run.run_id, step, loss, adapter))
     if include_checkpoints:
-        for checkpoint in reversed([c for c in list_checkpoints(run_dir) if c.complete]):
+        for checkpoint in reversed([c for c in run.checkpoints() if c.complete]):
             path, step, loss = str(checkpoint.path), checkpoint.step, checkpoint.eval_loss
             adapter = is_adapter_folder(path)
-            label = _describe("checkpoint", run_dir.name, step, adapter, loss)
-            refs.append(ModelRef(path, label, "checkpoint", run_dir.name, step, loss, adapter))
+            label = _describe("checkpoint", run.run_id, step, adapter, loss)
+            refs.append(ModelRef(path, label, "checkpoint", run.run_id, step, loss, adapter))
     return refs
 
 
@@ -162,27 +165,26 @@ def list_model_refs(
     """
     from core.paths import runs_dir as default_runs_dir
 
-    folder = Path(runs_dir) if runs_dir is not None else default_runs_dir()
-    run_dirs = sorted((d for d in folder.iterdir() if d.is_dir()), reverse=True) if folder.is_dir() else []
+    runs = list(run_folders(runs_dir if runs_dir is not None else default_runs_dir()))[::-1]
     if run_ids is not None:
         wanted = set(run_ids)
-        run_dirs = [d for d in run_dirs if d.name in wanted]
+        runs = [run for run in runs if run.run_id in wanted]
     run_refs: list[ModelRef] = []
     model_ids: list[str] = []
-    for run_dir in run_dirs:
-        config = read_json(run_dir / "config.json")
-        if config is None or read_json(run_dir / "state.json") is None:
+    for run in runs:
+        config = run.read_config()
+        if config is None or run.read_state() is None:
             continue
         if config.get("model_id"):
             model_ids.append(str(config["model_id"]))
-        run_refs += _run_refs(run_dir, include_checkpoints)
+        run_refs += _run_refs(run, include_checkpoints)
     return _base_refs(model_ids) + run_refs
 
 
 def model_refs_for(owner: str, manager) -> list[ModelRef]:
-    """The models one person may pick (``manager`` is the ``JobManager``): every base model their runs or the
+    """The models one person may pick (``manager`` is the ``RunManager``): every base model their runs or the
     app offer, and the results and checkpoints of their own runs; never another person's run or base model."""
-    own = {job.job_id for job in manager.jobs(owner=owner)}
+    own = {summary.run_id for summary in manager.summaries(owner=owner)}
     return [ref for ref in list_model_refs(manager.runs_dir, run_ids=own) if ref.kind == "base" or ref.run_id in own]
 
 
@@ -190,8 +192,8 @@ def default_pair(refs: list[ModelRef]) -> tuple[str, str] | None:
     """The side-by-side default: the newest run's result against the base model it was trained from."""
     for ref in refs:
         if ref.kind == "final" and ref.run_id:
-            run_dir = Path(ref.ref).parent
-            base = (read_json(run_dir / "config.json") or {}).get("model_id")
+            run = RunFolder.holding(ref.ref)
+            base = (run.read_config() or {}).get("model_id") if run else None
             if base:
                 return str(base), ref.ref
     return None

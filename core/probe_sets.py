@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import GenerationSettings, chat_once
-from core.run_store import read_json
+from core.runs.store import RunFolder
 
 Progress = Callable[[str], None]
 
@@ -98,11 +98,11 @@ def _held_out_lookup(dataset: str) -> dict[str, ProbePrompt]:
 
 def prompts_from_run(run_dir: str | Path) -> list[ProbePrompt]:
     """The probe prompts a run followed during training, with the full prompt (system message included)."""
-    run_dir = Path(run_dir)
-    probes = (read_json(run_dir / "probes.json") or {}).get("probes", [])
+    run = RunFolder(run_dir)
+    probes = run.read_probes()
     if not probes:
-        raise ValueError(f"The run {run_dir.name} has no probe prompts (probes.json is missing or empty).")
-    dataset = (read_json(run_dir / "config.json") or {}).get("dataset")
+        raise ValueError(f"The run {run.run_id} has no probe prompts (it recorded none, or they were lost).")
+    dataset = (run.read_config() or {}).get("dataset")
     known = _held_out_lookup(dataset) if dataset else {}
     prompts = []
     for probe in probes:
@@ -117,11 +117,8 @@ def default_label(ref: str) -> str:
     path = Path(ref)
     if not path.is_dir():
         return ref
-    if path.parent.name == "checkpoints":
-        return f"{path.parent.parent.name}/{path.name}"
-    if (path.parent / "state.json").is_file():
-        return f"{path.parent.name}/{path.name}"
-    return path.name
+    run = RunFolder.holding(path)
+    return f"{run.run_id}/{path.name}" if run is not None else path.name
 
 
 def _unique_labels(refs: list[str], labels: dict[str, str] | None) -> dict[str, str]:

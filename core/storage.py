@@ -27,9 +27,10 @@ from pathlib import Path
 
 from core.data.errors import DataError
 from core.data.load import check_file_size
-from core.jobs import ACTIVE_PHASES, JobManager
 from core.owners import EVERYONE, owner_folder_name
 from core.paths import data_dir
+from core.runs.manager import RunManager
+from core.runs.record import ACTIVE_PHASES
 
 UPLOADS = "uploads"
 NOTICES = ".removed"  # inside the uploads folder; a dot-name, so it is never taken for someone's upload folder
@@ -171,10 +172,10 @@ def disk_usage(root: Path | None = None) -> dict[str, int]:
 # -- clean-up ---------------------------------------------------------------------------------------------
 
 
-def _folders_in_use(uploads: Path, manager: JobManager | None, keep_owners: Iterable[str | None]) -> set[Path]:
+def _folders_in_use(uploads: Path, manager: RunManager | None, keep_owners: Iterable[str | None]) -> set[Path]:
     """Upload folders that must stay: the given owners', and any holding an active run's dataset."""
     keep = {uploads / owner_folder_name(owner) for owner in keep_owners if owner}
-    for job in manager.jobs(owner=EVERYONE) if manager else []:
+    for job in manager.runs(owner=EVERYONE) if manager else []:
         if job.phase in ACTIVE_PHASES:
             dataset = Path(str(job.config.dataset)).expanduser().resolve()
             keep.update(parent for parent in dataset.parents if parent.parent == uploads)
@@ -196,7 +197,7 @@ def _remove_upload(folder: Path, reason: str, report: CleanupReport) -> None:
 
 def clean_up_uploads(
     policy: CleanupPolicy,
-    manager: JobManager | None = None,
+    manager: RunManager | None = None,
     keep_owners: Iterable[str | None] = (),
     root: Path | None = None,
     now: float | None = None,
@@ -235,29 +236,29 @@ def clean_up_uploads(
     return report
 
 
-def clean_up_runs(policy: CleanupPolicy, manager: JobManager, now: float | None = None) -> CleanupReport:
+def clean_up_runs(policy: CleanupPolicy, manager: RunManager, now: float | None = None) -> CleanupReport:
     """Remove the folders of runs that ended more than ``run_max_age_days`` ago (never an active run)."""
     report, now = CleanupReport(), now or time.time()
     if not policy.run_max_age_days:
         return report
     max_age = policy.run_max_age_days * 86400
-    for job in manager.jobs(owner=EVERYONE):
+    for job in manager.runs(owner=EVERYONE):
         ended = job.finished_at or job.created_at
         if job.phase not in ENDED_PHASES or now - ended <= max_age:
             continue
-        forgotten = manager.forget(job.job_id)  # under the manager's lock: refuses a run resumed meanwhile
+        forgotten = manager.forget(job.run_id)  # under the manager's lock: refuses a run resumed meanwhile
         if forgotten is None:
             continue
         size = folder_size(forgotten.run_dir)
         shutil.rmtree(forgotten.run_dir, ignore_errors=True)
         days = f"{policy.run_max_age_days:g}"
-        report.removed.append(f"run {job.job_id} ({job.phase}, {size / 2**20:,.1f} MB): ended over {days} days ago")
+        report.removed.append(f"run {job.run_id} ({job.phase}, {size / 2**20:,.1f} MB): ended over {days} days ago")
         report.freed_bytes += size
     return report
 
 
 def clean_up(
-    manager: JobManager | None,
+    manager: RunManager | None,
     keep_owners: Iterable[str | None] = (),
     policy: CleanupPolicy | None = None,
     root: Path | None = None,
@@ -289,7 +290,7 @@ _started_roots: set[Path] = set()
 _started_lock = threading.Lock()
 
 
-def start_cleanup_thread(manager: JobManager, root: Path | None = None) -> bool:
+def start_cleanup_thread(manager: RunManager, root: Path | None = None) -> bool:
     """Clean up now and then every hour, in a daemon thread; once per data folder. False when already running.
 
     The data folder is fixed here, at start: a thread never follows a later change of ``SFT_COACH_DATA``.

@@ -37,6 +37,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.runs.store import RunFolder
+
 # H100 SXM dense BF16 peak (NVIDIA H100 datasheet: 989.4 TFLOP/s without sparsity; sft-facts §5 "about 990").
 H100_BF16_PEAK_FLOPS = 989e12
 # End-to-end training MFU is typically ~30% (sft-facts §5); dense matmuls alone reach 72-77% of peak.
@@ -175,7 +177,7 @@ def hours_for_tokens(tokens: float, tokens_per_s: float) -> float:
 
 @dataclass(frozen=True)
 class MeasuredThroughput:
-    """Training tokens/s measured by a run on this machine (its metrics.jsonl), for the time estimate."""
+    """Training tokens/s measured by a run on this machine (its logged steps), for the time estimate."""
 
     tokens_per_second: float
     run_id: str
@@ -240,28 +242,20 @@ def _run_record(run_dir: Path) -> tuple[str | None, str, MeasuredThroughput | No
     The fit check asks on every page load and every settings edit: reading every run's metrics each time
     cost ~2.5 ms of CPU per run of 300 steps, 0.1 s per page with 40 runs.
     """
-    stamps = []
-    for name in ("config.json", "metrics.jsonl"):
-        try:
-            stat = (run_dir / name).stat()
-        except OSError:  # not a run folder, or a run that has not logged yet
-            stat = None
-        stamps.append((stat.st_mtime_ns, stat.st_size) if stat else None)
-    return None if stamps[0] is None else _read_run_record(str(run_dir), tuple(stamps))
+    stamps = RunFolder(run_dir).stamps()
+    return None if stamps[0] is None else _read_run_record(str(run_dir), stamps)
 
 
 @functools.lru_cache(maxsize=1024)
 def _read_run_record(run_dir: str, stamps: tuple) -> tuple[str | None, str, MeasuredThroughput | None] | None:
-    from core.run_store import read_json, read_jsonl
-
-    folder = Path(run_dir)
-    config = read_json(folder / "config.json")
+    folder = RunFolder(run_dir)
+    config = folder.read_config()
     if not config:
         return None
-    metrics = read_jsonl(folder / "metrics.jsonl").rows
+    metrics = folder.read_rows("metrics").rows
     measured = run_throughput(metrics)
     found = None
     if measured is not None:
         finished = max(m.get("time", 0.0) for m in metrics)
-        found = MeasuredThroughput(measured[0], folder.name, measured[1], finished)
+        found = MeasuredThroughput(measured[0], folder.run_id, measured[1], finished)
     return config.get("model_id"), config.get("method", "lora"), found

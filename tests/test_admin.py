@@ -5,23 +5,23 @@ from __future__ import annotations
 import threading
 
 from core.config import RunConfig
-from core.jobs import JobManager
 from core.owners import EVERYONE
-from tests.test_jobs import fake_trainer
+from core.runs.manager import RunManager
+from tests.fake_trainers import fake_trainer
 from ui.admin import AdminView, PasswordGate, admin_password
 
 
-def _manager_with_two_people(tmp_path, gate: threading.Event) -> tuple[JobManager, str, str]:
-    manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=2, gate=gate))
+def _manager_with_two_people(tmp_path, gate: threading.Event) -> tuple[RunManager, str, str]:
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=2, gate=gate))
     ann = manager.start(RunConfig(), owner="ann-private-browser-id")
     bob = manager.start(RunConfig(), owner="hf:bob")
-    return manager, ann.job_id, bob.job_id
+    return manager, ann.run_id, bob.run_id
 
 
 def test_no_password_set_means_no_admin_view_and_nothing_unlocks(tmp_path, monkeypatch):
     monkeypatch.delenv("SFT_COACH_ADMIN_PASSWORD", raising=False)
     assert admin_password() == ""
-    view = AdminView(JobManager(tmp_path / "runs", trainer=fake_trainer()), delay=0)
+    view = AdminView(RunManager(tmp_path / "runs", trainer=fake_trainer()), delay=0)
     assert view.unlock("")[0] is False  # an empty guess must not match an empty password
 
 

@@ -16,7 +16,7 @@ UI_METRICS = ["learning_rate", "grad_norm", "mean_token_accuracy", "entropy", "t
 
 
 def metrics(n: int, seed: int = 0) -> list[dict]:
-    """Entries as the job manager records them: a falling, noisy loss and the other logged metrics."""
+    """Entries as the run manager records them: a falling, noisy loss and the other logged metrics."""
     rng = np.random.default_rng(seed)
     return [
         {"step": i + 1, "time": float(i), "loss": float(2.0 / (1 + i / 50) + rng.normal(0, 0.1)),

@@ -29,7 +29,7 @@ TINY_RANDOM_MODEL_60_STEPS = [
 
 
 def curve(values, lr: float = 1e-3, grads=None, every: int = 1) -> list[dict]:
-    """Metric entries as the job manager records them."""
+    """Metric entries as the run manager records them."""
     grads = [0.5] * len(values) if grads is None else grads
     return [
         {"step": (i + 1) * every, "time": float(i), "loss": float(v), "learning_rate": lr, "grad_norm": float(g),

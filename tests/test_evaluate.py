@@ -155,12 +155,12 @@ def test_a_run_without_a_result_cannot_be_scored(tmp_path, tiny_model_path):
 def test_the_quick_demo_run_on_json_extraction_makes_valid_json_more_common(tmp_path, offline_model_path, capsys):
     """Train the offline SmolLM2 for 30 steps (the Quick demo, shorter) and score 10 held-out rows before and after."""
     from core.config import RunConfig
-    from core.jobs import JobManager
     from core.models import OFFLINE_MODEL_ID
+    from core.runs.manager import RunManager
 
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     job = manager.start(RunConfig(model_id=OFFLINE_MODEL_ID, max_steps=30, sample_every=0), owner="tester")
-    snap = manager.wait(job.job_id, timeout=3600)
+    snap = manager.wait(job.run_id, timeout=3600)
     assert snap.phase == "finished", snap.error_detail
     result = evaluate_run(ModelPool(), job.run_dir, n=10)
     with capsys.disabled():

@@ -16,11 +16,12 @@ import os
 import pytest
 
 from core.config import RunConfig
-from core.jobs import JobManager, describe_exception, is_disk_full
 from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
 from core.owners import EVERYONE
-from core.run_store import last_complete_checkpoint, list_checkpoints, read_json, read_jsonl
-from tests.test_jobs import fake_trainer
+from core.runs.failures import describe_exception, is_disk_full
+from core.runs.manager import RunManager
+from core.runs.store import RunFolder
+from tests.fake_trainers import fake_trainer
 
 SAVE_STEPS = 2
 FAILING_STEP = 2 * SAVE_STEPS  # the second checkpoint hits the full disk
@@ -70,9 +71,9 @@ def test_a_full_disk_while_checkpointing_fails_clearly_and_the_run_resumes(
     tmp_path, tiny_model_path, thread_mode, monkeypatch
 ):
     failed_saves, free_space = _fill_disk_at_second_checkpoint(monkeypatch)
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     job = manager.start(_settings(), owner="tester")
-    snap = manager.wait(job.job_id, timeout=600)
+    snap = manager.wait(job.run_id, timeout=600)
 
     assert failed_saves, "the fault was never injected"
     assert snap.phase == "failed", snap.error_detail
@@ -82,88 +83,88 @@ def test_a_full_disk_while_checkpointing_fails_clearly_and_the_run_resumes(
     assert "No space left on device" in snap.error_detail
 
     # Every logged step up to the failure is on disk, no line damaged.
-    metrics = read_jsonl(job.run_dir / "metrics.jsonl")
+    metrics = RunFolder(job.run_dir).read_rows("metrics")
     assert metrics.skipped == 0
     assert [row["step"] for row in metrics.rows] == list(range(1, FAILING_STEP + 1))
 
     # The checkpoint cut short is there but not complete; the one before it is what resume will use.
-    checkpoints = {c.step: c.complete for c in list_checkpoints(job.run_dir)}
+    checkpoints = {c.step: c.complete for c in RunFolder(job.run_dir).checkpoints()}
     assert checkpoints == {SAVE_STEPS: True, FAILING_STEP: False}
-    assert last_complete_checkpoint(job.run_dir).step == SAVE_STEPS
+    assert RunFolder(job.run_dir).last_complete_checkpoint().step == SAVE_STEPS
 
     # A restarted app lists the run as failed (resumable), not as lost.
-    assert JobManager(tmp_path / "runs").get(job.job_id, owner=EVERYONE).phase == "failed"
+    assert RunManager(tmp_path / "runs").get(job.run_id, owner=EVERYONE).phase == "failed"
 
     # The manager keeps working: the next run starts and finishes.
     free_space()
     other = manager.start(_settings(max_steps=1, save_steps=0), owner="tester")
-    assert manager.wait(other.job_id, timeout=600).phase == "finished"
+    assert manager.wait(other.run_id, timeout=600).phase == "finished"
 
     # Resume continues from the complete checkpoint (step 2), through the damaged one's step, to the end.
-    manager.resume(job.job_id, owner=EVERYONE)
-    final = manager.wait(job.job_id, timeout=600)
+    manager.resume(job.run_id, owner=EVERYONE)
+    final = manager.wait(job.run_id, timeout=600)
     assert final.phase == "finished", final.error_detail
     assert [m["step"] for m in final.metrics] == list(range(1, 7))  # no step lost, none counted twice
-    assert read_jsonl(job.run_dir / "metrics.jsonl").rows == final.metrics
-    assert all(c.complete for c in list_checkpoints(job.run_dir))  # the step-4 folder was written again in full
+    assert RunFolder(job.run_dir).read_rows("metrics").rows == final.metrics
+    assert all(c.complete for c in RunFolder(job.run_dir).checkpoints())  # the step-4 folder was written again in full
     assert final.load_check.startswith("Reloaded from disk")
 
 
 class _DiskFullFromStep:
-    """The run store's writers as the job manager calls them, refusing every write from ``step``'s metrics row on.
+    """The run folder's writers (core/runs/store.py), refusing every write from ``step``'s metrics row on.
 
     ``full = False`` frees the space again, for good.
     """
 
     def __init__(self, monkeypatch, step: int) -> None:
-        import core.jobs
+        import core.runs.store
 
         self.full = False
         self.fills_at: int | None = step
-        write_json, append_jsonl = core.jobs.write_json, core.jobs.append_jsonl
+        write_json, append_jsonl = core.runs.store._write_json, core.runs.store._append_jsonl
 
         def refuse(path) -> None:
             if self.full:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-        def append(path, entry):
+        def append(path, entry, durable=False):
             if path.name == "metrics.jsonl" and entry["step"] == self.fills_at:
                 self.full, self.fills_at = True, None
             refuse(path)
-            append_jsonl(path, entry)
+            append_jsonl(path, entry, durable)
 
         def write(path, payload):
             refuse(path)
             write_json(path, payload)
 
-        monkeypatch.setattr(core.jobs, "append_jsonl", append)
-        monkeypatch.setattr(core.jobs, "write_json", write)
+        monkeypatch.setattr(core.runs.store, "_append_jsonl", append)
+        monkeypatch.setattr(core.runs.store, "_write_json", write)
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # nothing escapes the manager
 def test_a_disk_still_full_as_the_run_fails_gets_the_failed_mark_on_disk_once_there_is_room(tmp_path, monkeypatch):
     disk = _DiskFullFromStep(monkeypatch, step=3)
-    manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=5))
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=5))
     job = manager.start(RunConfig(), owner="tester")
-    snap = manager.wait(job.job_id, timeout=10)
+    snap = manager.wait(job.run_id, timeout=10)
     assert snap.phase == "failed" and snap.error.startswith("The disk is full"), snap.error_detail
-    assert read_json(job.run_dir / "state.json")["phase"] == "training"  # the mark cannot reach the disk yet
-    assert [row["step"] for row in read_jsonl(job.run_dir / "metrics.jsonl").rows] == [1, 2]  # nothing lost
-    assert manager.snapshot(job.job_id, owner=EVERYONE).phase == "failed"  # the page says so all along
+    assert RunFolder(job.run_dir).read_state()["phase"] == "training"  # the mark cannot reach the disk yet
+    assert [row["step"] for row in RunFolder(job.run_dir).read_rows("metrics").rows] == [1, 2]  # nothing lost
+    assert manager.snapshot(job.run_id, owner=EVERYONE).phase == "failed"  # the page says so all along
     assert (
-        JobManager(tmp_path / "runs").get(job.job_id, owner=EVERYONE).phase == "interrupted"
+        RunManager(tmp_path / "runs").get(job.run_id, owner=EVERYONE).phase == "interrupted"
     )  # a restart now: starts, resumable
 
     disk.full = False  # space is freed; the page's next poll writes the mark
-    assert [j.job_id for j in manager.jobs(owner=EVERYONE)] == [job.job_id]
-    state = read_json(job.run_dir / "state.json")
+    assert [j.run_id for j in manager.runs(owner=EVERYONE)] == [job.run_id]
+    state = RunFolder(job.run_dir).read_state()
     assert (state["phase"], state["error"]) == ("failed", snap.error)
-    again = JobManager(tmp_path / "runs").get(
-        job.job_id, owner=EVERYONE
+    again = RunManager(tmp_path / "runs").get(
+        job.run_id, owner=EVERYONE
     )  # a restart now lists it as failed, with the reason
     assert (again.phase, again.error) == ("failed", snap.error)
     assert (
-        manager.wait(manager.start(RunConfig(), owner="tester").job_id, timeout=10).phase == "finished"
+        manager.wait(manager.start(RunConfig(), owner="tester").run_id, timeout=10).phase == "finished"
     )  # and runs go on
 
 
@@ -209,9 +210,9 @@ def test_other_errors_are_not_taken_for_a_full_disk():
 def test_a_hub_model_during_a_hub_outage_fails_the_run_with_what_to_do(tmp_path, thread_mode, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     snap = manager.wait(
-        manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct"), owner="tester").job_id, 120
+        manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct"), owner="tester").run_id, 120
     )
     assert snap.phase == "failed"
     assert snap.error.startswith("Could not reach the Hugging Face Hub to get 'HuggingFaceTB/SmolLM2-360M-Instruct'")
@@ -221,9 +222,9 @@ def test_a_hub_model_during_a_hub_outage_fails_the_run_with_what_to_do(tmp_path,
 
 def test_a_hub_model_with_hf_hub_offline_set_says_so(tmp_path, thread_mode, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     snap = manager.wait(
-        manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct"), owner="tester").job_id, 120
+        manager.start(_settings(model_id="HuggingFaceTB/SmolLM2-360M-Instruct"), owner="tester").run_id, 120
     )
     assert snap.phase == "failed"
     assert "HF_HUB_OFFLINE is set" in snap.error and OFFLINE_MODEL_ID in snap.error

@@ -16,9 +16,9 @@ from core.file_access import (
     owner_uploads,
     resolve_for,
 )
-from core.jobs import JobManager
 from core.paths import app_secret
-from tests.test_jobs import fake_trainer
+from core.runs.manager import RunManager
+from tests.fake_trainers import fake_trainer
 
 
 def _refusal(typed: str, owner: str, data_dir, runs=()) -> str:
@@ -123,9 +123,9 @@ def test_a_model_is_a_known_id_a_hub_id_or_a_folder_the_person_may_open(data_dir
 
 def test_a_run_can_not_be_started_on_another_persons_model_or_data(data_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("SFT_COACH_LOCAL_PATHS", raising=False)
-    manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=1))
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=1))
     bob_run = manager.start(RunConfig(), owner="bob")
-    manager.wait(bob_run.job_id, timeout=10)
+    manager.wait(bob_run.run_id, timeout=10)
     bobs_upload = _upload(data_dir, "bob")
     with pytest.raises(PathNotAllowed, match="model folder"):
         manager.start(RunConfig(model_id=str(bob_run.run_dir / "final")), owner="ann")
@@ -135,5 +135,5 @@ def test_a_run_can_not_be_started_on_another_persons_model_or_data(data_dir, tmp
         manager.start(RunConfig(dataset=str(data_dir / ".secret")), owner="ann")
     # bob himself may train on top of his own run and on his own upload
     again = manager.start(RunConfig(model_id=str(bob_run.run_dir), dataset=str(bobs_upload)), owner="bob")
-    assert manager.wait(again.job_id, timeout=10).phase == "finished"
+    assert manager.wait(again.run_id, timeout=10).phase == "finished"
     assert os.path.commonpath([again.config.dataset, str(data_dir)]) == str(data_dir.resolve())

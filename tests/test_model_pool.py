@@ -47,12 +47,12 @@ def make_run(
     losses: tuple[float, ...] = (3.0, 2.0, 1.2, 0.9),
     seed: int = 1,
 ) -> Path:
-    """A finished LoRA run folder as core.jobs writes it: config, state, metrics, probes, final/ and checkpoints."""
+    """A finished LoRA run folder as core/runs/store.py lays it out: config, state, metrics, probes, results."""
     run_dir = runs_dir / run_id
     run_dir.mkdir(parents=True)
     config = RunConfig(model_id=str(base_path), max_steps=len(losses), sample_every=0)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
-    state = {"job_id": run_id, "phase": "finished", "step": len(losses), "result_dir": str(run_dir / "final")}
+    state = {"run_id": run_id, "phase": "finished", "step": len(losses), "result_dir": str(run_dir / "final")}
     (run_dir / "state.json").write_text(json.dumps(state))
     with (run_dir / "metrics.jsonl").open("w") as handle:
         for step, loss in enumerate(losses, start=1):
@@ -178,7 +178,7 @@ def test_the_picker_lists_bases_results_and_checkpoints_with_eval_loss(tmp_path,
 
 
 def test_a_person_is_offered_their_own_runs_and_base_models_only(tmp_path, tiny_model_path):
-    from core.jobs import JobManager
+    from core.runs.manager import RunManager
 
     runs = tmp_path / "runs"
     mine = make_run(runs, tiny_model_path, run_id="20261201-000001-mine")
@@ -188,11 +188,11 @@ def test_a_person_is_offered_their_own_runs_and_base_models_only(tmp_path, tiny_
         (run_dir / "state.json").write_text(json.dumps({**state, "owner": owner}))
     theirs_config = json.loads((theirs / "config.json").read_text())
     (theirs / "config.json").write_text(json.dumps({**theirs_config, "model_id": "/home/bob/private-model"}))
-    refs = model_refs_for("ann", JobManager(runs))
+    refs = model_refs_for("ann", RunManager(runs))
     assert [r.ref for r in refs if r.kind == "final"] == [str(mine / "final")]
     assert all(r.run_id in (None, mine.name) for r in refs)
     assert "/home/bob/private-model" not in [r.ref for r in refs]  # another person's base model says whose it is
-    carol = model_refs_for("carol", JobManager(runs))  # no runs: only the app's own base models
+    carol = model_refs_for("carol", RunManager(runs))  # no runs: only the app's own base models
     assert carol and all(r.kind == "base" for r in carol)
     assert str(tiny_model_path) not in [r.ref for r in carol]  # ann's base folder is listed for ann only
 

@@ -1,6 +1,6 @@
 """Secrets: a Hub token in the environment reaches no file a training run writes, and no log line.
 
-The run goes the way the app runs it: the job manager starts a worker process (which inherits the
+The run goes the way the app runs it: the run manager starts a worker process (which inherits the
 environment, token included), trackio logs into ``<data>/trackio`` as ``app.py`` sets it, and every file
 under the data folder is then read as bytes: run state, config, metrics, samples, probes, checkpoints
 (``training_args.bin`` is a pickle of the trainer's arguments), the final adapter, the worker's log and
@@ -16,9 +16,10 @@ import secrets
 from pathlib import Path
 
 from core.config import RunConfig
-from core.jobs import Job, JobManager
 from core.models import TINY_MODEL_ID
 from core.paths import runs_dir
+from core.runs.manager import RunManager
+from core.runs.record import Run
 
 TOKEN = "hf_" + secrets.token_hex(17)  # shaped like a real token, and found nowhere by chance
 
@@ -35,12 +36,12 @@ def test_a_training_run_writes_the_hub_token_nowhere(data_dir, tiny_model_path, 
     monkeypatch.setenv("TRACKIO_DIR", str(data_dir / "trackio"))  # where app.py points trackio
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "info")  # the worker's log says more than it does by default
     caplog.set_level(logging.DEBUG)
-    manager = JobManager(runs_dir())
+    manager = RunManager(runs_dir())
     settings = dict(max_steps=2, save_steps=1, eval_steps=1, max_eval_rows=2, sample_every=1)
     job = manager.start(
         RunConfig(model_id=TINY_MODEL_ID, num_probe_prompts=1, sample_max_new_tokens=4, **settings), owner="tester"
     )
-    snap = manager.wait(job.job_id, timeout=600)
+    snap = manager.wait(job.run_id, timeout=600)
     assert snap.phase == "finished", (snap.error, snap.error_detail)
 
     written, leaking = files_holding(data_dir, TOKEN)
@@ -59,15 +60,15 @@ def test_a_training_run_writes_the_hub_token_nowhere(data_dir, tiny_model_path, 
 def test_the_scan_finds_a_token_planted_in_a_run_folder(data_dir):
     """The scan above can fail: a token in a state message or in a nested pickle is found."""
 
-    def careless_trainer(job: Job) -> None:
+    def careless_trainer(job: Run) -> None:
         job.set_phase("training", f"Logged in with {TOKEN}.")  # lands in state.json
         checkpoint = job.run_dir / "checkpoints" / "checkpoint-1"
         checkpoint.mkdir(parents=True)
         (checkpoint / "training_args.bin").write_bytes(pickle.dumps({"hub_token": TOKEN}))
 
-    manager = JobManager(runs_dir(), trainer=careless_trainer)
+    manager = RunManager(runs_dir(), trainer=careless_trainer)
     job = manager.start(RunConfig(), owner="tester")
-    manager.wait(job.job_id, timeout=10)
+    manager.wait(job.run_id, timeout=10)
     _, leaking = files_holding(data_dir, TOKEN)
     assert [p.relative_to(job.run_dir).as_posix() for p in leaking] == [
         "checkpoints/checkpoint-1/training_args.bin",

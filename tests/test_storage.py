@@ -10,8 +10,8 @@ import pytest
 
 from core.config import RunConfig
 from core.data.errors import DataError
-from core.jobs import JobManager
 from core.owners import EVERYONE
+from core.runs.manager import RunManager
 from core.storage import (
     CleanupPolicy,
     clean_up,
@@ -23,7 +23,7 @@ from core.storage import (
     take_removal_notice,
     uploads_root,
 )
-from tests.test_jobs import fake_trainer
+from tests.fake_trainers import fake_trainer
 
 HOUR = 3600
 
@@ -123,36 +123,36 @@ def test_the_uploaders_own_folder_is_never_removed(tmp_path):
 def test_an_upload_an_active_run_reads_is_kept_however_old(tmp_path):
     folder = _upload_aged(tmp_path, "ann", hours=48)
     gate = threading.Event()
-    manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=1, gate=gate))
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=1, gate=gate))
     job = manager.start(RunConfig(dataset=str(folder / "chats.jsonl")), owner="ann")
     try:
         clean_up(manager, policy=CleanupPolicy(upload_max_age_hours=24))
         assert folder.exists()
     finally:
         gate.set()
-        manager.wait(job.job_id, timeout=10)
+        manager.wait(job.run_id, timeout=10)
     clean_up(manager, policy=CleanupPolicy(upload_max_age_hours=24))
     assert not folder.exists()  # the run ended: now the age limit applies
 
 
 def test_ended_runs_past_the_run_age_are_removed_and_active_ones_kept(tmp_path):
     gate = threading.Event()
-    manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=1, gate=gate))
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=1, gate=gate))
     finished = manager.start(RunConfig(), owner="tester")
     gate.set()
-    manager.wait(finished.job_id, timeout=10)
+    manager.wait(finished.run_id, timeout=10)
     gate.clear()
     active = manager.start(RunConfig(), owner="tester")
     later = time.time() + 10 * 86400
     try:
         assert clean_up_runs(CleanupPolicy(run_max_age_days=0), manager, now=later).removed == []  # 0: keep all
         report = clean_up_runs(CleanupPolicy(run_max_age_days=7), manager, now=later)
-        assert [j.job_id for j in manager.jobs(owner=EVERYONE)] == [active.job_id]
+        assert [j.run_id for j in manager.runs(owner=EVERYONE)] == [active.run_id]
         assert not finished.run_dir.exists() and active.run_dir.exists()
-        assert finished.job_id in report.describe()
+        assert finished.run_id in report.describe()
     finally:
         gate.set()
-        manager.wait(active.job_id, timeout=10)
+        manager.wait(active.run_id, timeout=10)
 
 
 def test_the_policy_reads_the_environment_and_ignores_nonsense(monkeypatch):

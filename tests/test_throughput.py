@@ -106,7 +106,7 @@ def test_bad_inputs_are_named():
 
 
 def _write_run(runs, run_id: str, model_id: str, method: str, step_seconds: list[float], start: float = 1000.0):
-    """A run folder as core/jobs.py writes it: config.json and one metrics.jsonl line per logged step."""
+    """A run folder as core/runs/store.py writes it: config.json and one metrics.jsonl line per logged step."""
     folder = runs / run_id
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps(RunConfig(model_id=model_id, method=method).to_dict()))
@@ -135,13 +135,13 @@ def test_the_most_recent_matching_run_gives_the_measured_throughput(tmp_path):
 
 
 def test_a_run_is_read_again_only_once_its_metrics_change(tmp_path, monkeypatch):
-    import core.run_store
+    from core.runs.store import RunFolder
 
     runs = tmp_path / "runs"
     _write_run(runs, "run", "model-a", "lora", [30, 2, 2, 2, 2])  # 1,038 s and 2,000 tokens at step 5
     reads = []
-    real = core.run_store.read_jsonl
-    monkeypatch.setattr(core.run_store, "read_jsonl", lambda path: reads.append(path) or real(path))
+    real = RunFolder.read_rows
+    monkeypatch.setattr(RunFolder, "read_rows", lambda folder, kind: reads.append(kind) or real(folder, kind))
     first = measured_throughput(runs, "model-a", "lora")
     assert measured_throughput(runs, "model-a", "lora") == first and len(reads) == 1  # every page asks; read once
     with open(runs / "run" / "metrics.jsonl", "a") as metrics:  # the run goes on, twice as fast

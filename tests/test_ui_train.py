@@ -6,19 +6,19 @@ from __future__ import annotations
 import gradio as gr
 
 from core.config import RunConfig
-from core.jobs import JobManager
-from tests.test_jobs import fake_trainer
+from core.runs.manager import RunManager
+from tests.fake_trainers import fake_trainer
 from ui.train import build_train_step
 
 
 def test_the_timer_redraws_the_page_only_when_something_changed(tmp_path, request_as):
-    manager = JobManager(tmp_path / "runs", trainer=fake_trainer(steps=5))
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=5))
     with gr.Blocks() as demo:
         build_train_step(manager, gr.State(RunConfig().to_dict()), trackio_dir=str(tmp_path))
     handlers = {fn.name: fn.fn for fn in demo.fns.values()}
     watch, refresh = handlers["watch"], handlers["refresh"]
     ann, bob = request_as("ann"), request_as("bob")
-    run_id = manager.start(RunConfig(), owner="ann").job_id
+    run_id = manager.start(RunConfig(), owner="ann").run_id
     manager.wait(run_id, timeout=30)
 
     moved_on = watch(None, None, 0.6, "step", ann)  # a page just opened: the newest run is there to show

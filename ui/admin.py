@@ -18,8 +18,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from core.jobs import ACTIVE_PHASES, JobManager
 from core.owners import EVERYONE, short_owner
+from core.runs.manager import RunManager
+from core.runs.record import ACTIVE_PHASES
 from core.storage import disk_usage
 from ui.data_views import render_message
 from ui.identity import client_address, request_owner
@@ -80,10 +81,10 @@ class PasswordGate:
 
 
 class AdminView:
-    """What the admin tab does, as plain methods over the job manager (the tests call these directly)."""
+    """What the admin tab does, as plain methods over the run manager (the tests call these directly)."""
 
     def __init__(
-        self, manager: JobManager, password: str | None = None, root: Path | None = None, delay: float = 1.0
+        self, manager: RunManager, password: str | None = None, root: Path | None = None, delay: float = 1.0
     ) -> None:
         self.manager = manager
         self.root = root
@@ -100,44 +101,43 @@ class AdminView:
         if not unlocked:
             return []
         rows = []
-        for job in self.manager.jobs(owner=EVERYONE):
-            snap = self.manager.snapshot(job.job_id, owner=EVERYONE)
+        for snap in self.manager.summaries(owner=EVERYONE):
             phase = snap.phase + (f" (#{snap.queue_position} in line)" if snap.queue_position else "")
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.started_at or snap.created_at))
-            rows.append([snap.job_id, short_owner(snap.owner), phase, f"{snap.step}/{snap.total_steps}", started])
+            rows.append([snap.run_id, short_owner(snap.owner), phase, f"{snap.step}/{snap.total_steps}", started])
         return rows
 
     def summary(self, unlocked: bool) -> str:
         """The queue and the disk use of uploads and runs, in one paragraph."""
         if not unlocked:
             return render_message(LOCKED, "warning")
-        running = self.manager.running_job()
+        running = self.manager.training_run()
         waiting = sorted(
-            (snap.queue_position, snap.job_id, short_owner(snap.owner))
-            for snap in (self.manager.snapshot(j.job_id, owner=EVERYONE) for j in self.manager.jobs(owner=EVERYONE))
+            (snap.queue_position, snap.run_id, short_owner(snap.owner))
+            for snap in self.manager.summaries(owner=EVERYONE)
             if snap.queue_position
         )
-        line = ", ".join(f"{pos}. {job_id} ({owner})" for pos, job_id, owner in waiting) or "nobody waiting"
+        line = ", ".join(f"{pos}. {run_id} ({owner})" for pos, run_id, owner in waiting) or "nobody waiting"
         used = disk_usage(self.root)
         text = (
-            f"Training now: {running.job_id if running else 'nothing'}. Queue: {line}. "
+            f"Training now: {running.run_id if running else 'nothing'}. Queue: {line}. "
             f"Disk: uploads {used['uploads'] / 2**20:,.1f} MB, runs {used['runs'] / 2**20:,.1f} MB."
         )
         return render_message(text, "ok")
 
-    def stop(self, unlocked: bool, job_id: str | None) -> str:
+    def stop(self, unlocked: bool, run_id: str | None) -> str:
         """Stop (or cancel, when waiting) any person's run."""
         if not unlocked:
             return render_message(LOCKED, "error")
-        job = self.manager.get(job_id or "", owner=EVERYONE)
+        job = self.manager.get(run_id or "", owner=EVERYONE)
         if job is None:
-            return render_message(f"There is no run '{job_id or ''}'. Pick one from the list above.", "error")
-        if job.phase not in ACTIVE_PHASES or not self.manager.stop(job.job_id, owner=EVERYONE):
-            return render_message(f"Run {job.job_id} is {job.phase}: there is nothing to stop.", "warning")
-        return render_message(f"Run {job.job_id} ({short_owner(job.owner)}) is stopping or was cancelled.", "ok")
+            return render_message(f"There is no run '{run_id or ''}'. Pick one from the list above.", "error")
+        if job.phase not in ACTIVE_PHASES or not self.manager.stop(job.run_id, owner=EVERYONE):
+            return render_message(f"Run {job.run_id} is {job.phase}: there is nothing to stop.", "warning")
+        return render_message(f"Run {job.run_id} ({short_owner(job.owner)}) is stopping or was cancelled.", "ok")
 
 
-def build_admin_view(manager: JobManager) -> dict:
+def build_admin_view(manager: RunManager) -> dict:
     """Lay out the admin tab (call only when ``admin_password()`` is set) and wire its events."""
     view = AdminView(manager)
     # Who unlocked this page (kept on the server, never sent to it); every admin event checks it is still them.
@@ -171,8 +171,8 @@ def build_admin_view(manager: JobManager) -> dict:
         opener = who if unlocked else None
         return opener, text, gr.Group(visible=unlocked), "", *show(opener, request)
 
-    def stop_run(opener: str | None, job_id: str | None, request: gr.Request) -> str:
-        return view.stop(is_open(opener, request), job_id)
+    def stop_run(opener: str | None, run_id: str | None, request: gr.Request) -> str:
+        return view.stop(is_open(opener, request), run_id)
 
     shown = [summary, table, target]
     enter.click(open_view, password, [unlocked_by, message, panel, password, *shown])

@@ -31,9 +31,9 @@ from core.data.wizard import (
 )
 from core.demo_data import DEMO_DATASETS
 from core.file_access import PathNotAllowed, allowed_folders, local_paths_enabled, owner_datasets, resolve_for
-from core.jobs import JobManager
 from core.models import ModelUnavailableError
 from core.paths import data_dir
+from core.runs.manager import RunManager
 from core.storage import clean_up, safe_filename, save_upload, take_removal_notice
 from ui.data_outputs import (
     DEFAULT_DEMO,
@@ -66,7 +66,7 @@ def _page(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or ""
 
 
-def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: JobManager | None = None) -> dict:
+def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: RunManager | None = None) -> dict:
     """Lay out the Data step and wire its events; "Use this dataset" writes into ``config_state``.
 
     Uploads are copied into the asking person's own folder (``core/storage.py``; who is asking comes from the

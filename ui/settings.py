@@ -14,9 +14,9 @@ import gradio as gr
 
 from core.config import ConfigError, RunConfig
 from core.file_access import PathNotAllowed, check_model_choice
-from core.jobs import JobManager
 from core.models import default_model_id, list_models
 from core.paths import data_dir
+from core.runs.manager import RunManager
 from ui.hf_jobs_panel import build_hf_jobs_panel
 from ui.identity import request_owner
 from ui.settings_views import build_preset_for, device_info, model_config_for, render_cards, render_fit
@@ -244,7 +244,7 @@ def export_recipe_files(values: dict):
     return [str(p) for p in recipe.files], recipe.yaml_text, recipe.commands_text()
 
 
-def model_problem(model_id: str | None, who: str, manager: JobManager | None) -> str:
+def model_problem(model_id: str | None, who: str, manager: RunManager | None) -> str:
     """Why this person may not use a typed model (another person's run, a folder on the server), or ""."""
     known = [c.model_id for c in list_models()]
     own_runs = manager.run_dirs(who) if manager else []
@@ -255,7 +255,7 @@ def model_problem(model_id: str | None, who: str, manager: JobManager | None) ->
     return ""
 
 
-def build_settings_step(config_state: gr.State, manager: JobManager | None = None) -> dict:
+def build_settings_step(config_state: gr.State, manager: RunManager | None = None) -> dict:
     """Lay out the Settings step; writes the chosen values into ``config_state``.
 
     A typed model folder is checked against what the asking person may open (core/file_access.py) before its

@@ -1,7 +1,7 @@
 """Step 4, Train: start a run, watch it live, stop, resume or retry it.
 
 The page never owns the run. Start hands a ``RunConfig`` to the process-wide
-``JobManager``; a ``gr.Timer`` then reads a snapshot of the chosen run every
+``RunManager``; a ``gr.Timer`` then reads a snapshot of the chosen run every
 second and redraws only what changed. Closing the tab leaves the run going;
 reloading the page (or opening ``?run=<id>``) re-attaches to it.
 """
@@ -13,8 +13,9 @@ import time
 import gradio as gr
 
 from core.config import MAX_OWN_PROBES, ConfigError, RunConfig, retry_settings_after_oom
-from core.jobs import RESUMABLE_PHASES, JobBusyError, JobManager, JobSnapshot
 from core.owners import SCRIPT_OWNER
+from core.runs.manager import RunManager, RunQueueFull
+from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
 from ui.toasts import inform, refusal, warn
@@ -36,16 +37,16 @@ EXTRA_METRICS = [
 _CHARTS = SharedLRU(16)
 
 
-def _chart_key(snapshot: JobSnapshot | None, smoothing: float, x_axis: str) -> tuple:
+def _chart_key(snapshot: RunSnapshot | None, smoothing: float, x_axis: str) -> tuple:
     """What the charts show: the run, its metrics so far (how many, and the last) and the chart options."""
     if snapshot is None:
         return ("no run", smoothing, x_axis)
     metrics, evals = snapshot.metrics, snapshot.eval_metrics
     last_metric, last_eval = repr(metrics[-1]) if metrics else "", repr(evals[-1]) if evals else ""
-    return (snapshot.job_id, len(metrics), last_metric, len(evals), last_eval, smoothing, x_axis)
+    return (snapshot.run_id, len(metrics), last_metric, len(evals), last_eval, smoothing, x_axis)
 
 
-def _figures(snapshot: JobSnapshot | None, smoothing: float, x_axis: str) -> list:
+def _figures(snapshot: RunSnapshot | None, smoothing: float, x_axis: str) -> list:
     from core.charts import loss_figure, metric_figure
 
     chart_key = _chart_key(snapshot, smoothing, x_axis)
@@ -59,7 +60,7 @@ def _figures(snapshot: JobSnapshot | None, smoothing: float, x_axis: str) -> lis
     return _CHARTS.put(chart_key, [loss, *extra])
 
 
-def _diagnosis(snapshot: JobSnapshot | None):
+def _diagnosis(snapshot: RunSnapshot | None):
     if snapshot is None or not snapshot.metrics:
         return None
     from core.diagnosis import diagnose
@@ -67,7 +68,7 @@ def _diagnosis(snapshot: JobSnapshot | None):
     return diagnose(snapshot.metrics, snapshot.eval_metrics, snapshot.total_steps or None)
 
 
-def _retry_changes(snapshot: JobSnapshot | None) -> tuple[dict, str] | None:
+def _retry_changes(snapshot: RunSnapshot | None) -> tuple[dict, str] | None:
     """What a one-click retry would change: less memory after an OOM, or the diagnosis' restart advice."""
     if snapshot is None:
         return None
@@ -83,7 +84,7 @@ def _retry_changes(snapshot: JobSnapshot | None) -> tuple[dict, str] | None:
     return None
 
 
-def _shown_key(snapshot: JobSnapshot | None, smooth: float, axis: str) -> tuple:
+def _shown_key(snapshot: RunSnapshot | None, smooth: float, axis: str) -> tuple:
     """What the Train step's outputs depend on, as (the charts' key, the rest): unchanged, so is the page."""
     charts = _chart_key(snapshot, smooth, axis)
     if snapshot is None:
@@ -92,7 +93,7 @@ def _shown_key(snapshot: JobSnapshot | None, smooth: float, axis: str) -> tuple:
     return (charts, rest)
 
 
-def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: str) -> dict:
+def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: str) -> dict:
     """Lay out the Train step and wire its events; returns the components other steps may use."""
     limits_text = manager.limits.describe()
     with gr.Row(equal_height=False):
@@ -173,12 +174,12 @@ def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: s
         try:
             config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
             job = manager.start(config, owner=request_owner(request))
-        except (ConfigError, JobBusyError) as err:
+        except (ConfigError, RunQueueFull) as err:
             warn(str(err))
             return gr.skip(), gr.skip()
         if job.phase == "queued":
-            inform(f"Another run is training; yours is number {manager.queue_position(job.job_id)} in line.")
-        return job.job_id, None
+            inform(f"Another run is training; yours is number {manager.queue_position(job.run_id)} in line.")
+        return job.run_id, None
 
     def stop_run(current: str | None, request: gr.Request):
         who = request_owner(request)
@@ -202,18 +203,18 @@ def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: s
         values = {**snapshot.config, **suggestion[0]}
         try:
             job = manager.start(RunConfig.from_dict(values), owner=who)
-        except (ConfigError, JobBusyError) as err:
+        except (ConfigError, RunQueueFull) as err:
             warn(str(err))
             return gr.skip(), gr.skip()
         inform(suggestion[1])
-        return job.job_id, None
+        return job.run_id, None
 
-    def latest(current: str | None, who: str) -> JobSnapshot | None:
+    def latest(current: str | None, who: str) -> RunSnapshot | None:
         """The chosen run if it is this person's, else their newest one."""
         snapshot = manager.snapshot(current, owner=who) if current else None
         if snapshot is None:
-            own = manager.jobs(owner=who)
-            snapshot = manager.snapshot(own[0].job_id, owner=who) if own else None
+            own = manager.runs(owner=who)
+            snapshot = manager.snapshot(own[0].run_id, owner=who) if own else None
         return snapshot
 
     def watch(current: str | None, last_key, smooth: float, axis: str, request: gr.Request):
@@ -229,14 +230,14 @@ def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: s
         key = _shown_key(snapshot, smooth, axis)
         if key == last_key:
             return [gr.skip()] * (len(outputs) - 1) + [last_key]
-        own_runs = [manager.snapshot(j.job_id, owner=who) for j in manager.jobs(owner=who)]
+        own_runs = manager.summaries(owner=who)
         active = bool(snapshot and snapshot.is_active)
         suggestion = _retry_changes(snapshot) if snapshot and not active else None
         can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
         diagnosis_html = render_diagnosis(_diagnosis(snapshot)) if snapshot and snapshot.metrics else ""
         charts_shown = last_key is not None and last_key[0] == key[0]  # e.g. only the message changed
         return [
-            snapshot.job_id if snapshot else current,
+            snapshot.run_id if snapshot else current,
             render_status(snapshot, manager.queue_length()),
             diagnosis_html,
             *([gr.skip()] * (1 + len(extra_plots)) if charts_shown else _figures(snapshot, smooth, axis)),
@@ -250,7 +251,7 @@ def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: s
             gr.Button(interactive=bool(suggestion and suggestion[0])),
             f"*Suggested:* {suggestion[1]}" if suggestion else "",
             gr.Dropdown(
-                choices=[(run_label(s), s.job_id) for s in own_runs if s], value=snapshot.job_id if snapshot else None
+                choices=[(run_label(s), s.run_id) for s in own_runs], value=snapshot.run_id if snapshot else None
             ),
             key,
         ]
@@ -295,7 +296,7 @@ def build_train_step(manager: JobManager, config_state: gr.State, trackio_dir: s
     }
 
 
-def script_endpoints(manager: JobManager) -> dict:
+def script_endpoints(manager: RunManager) -> dict:
     """Plain endpoints for scripts and ``gradio_client`` (the page itself uses the events above).
 
     A browser's runs belong to its private id, so a script that learns or guesses
@@ -306,8 +307,8 @@ def script_endpoints(manager: JobManager) -> dict:
         """Start a run with the Quick demo settings on the given model and data; returns its run id."""
         try:
             config = RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))
-            return manager.start(config, owner=SCRIPT_OWNER).job_id
-        except (ConfigError, JobBusyError) as err:
+            return manager.start(config, owner=SCRIPT_OWNER).run_id
+        except (ConfigError, RunQueueFull) as err:
             raise refusal(str(err)) from err
 
     def run_status(run_id: str) -> dict:
@@ -336,7 +337,7 @@ def script_endpoints(manager: JobManager) -> dict:
     def resume_training(run_id: str) -> str:
         """Continue a script's stopped, failed or interrupted run from its last complete checkpoint."""
         try:
-            return manager.resume(run_id, owner=SCRIPT_OWNER).job_id
+            return manager.resume(run_id, owner=SCRIPT_OWNER).run_id
         except KeyError as err:
             raise refusal(f"There is no run with id {run_id!r} started through this API.") from err
         except ConfigError as err:

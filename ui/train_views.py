@@ -8,9 +8,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from core.jobs import JobSnapshot
-from core.progress import format_duration, measure_progress
-from core.run_store import list_checkpoints
+from core.runs.progress import format_duration, measure_progress
+from core.runs.record import RunSnapshot, RunSummary
+from core.runs.store import RunFolder
 
 PHASE_LABELS = {
     "queued": ("Waiting", "#6b7280"),
@@ -34,7 +34,7 @@ DIAGNOSIS_COLOURS = {
 }
 
 
-def render_status(snapshot: JobSnapshot | None, queue_length: int = 0) -> str:
+def render_status(snapshot: RunSnapshot | None, queue_length: int = 0) -> str:
     """The status card: phase, message, progress bar and the numbers that matter."""
     if snapshot is None:
         waiting = f" {queue_length} run(s) are waiting for the trainer." if queue_length else ""
@@ -61,7 +61,7 @@ def render_status(snapshot: JobSnapshot | None, queue_length: int = 0) -> str:
     return f"""
 <div class='coach-card'>
   <div><span class='coach-badge' style='background:{colour}'>{label}</span>
-       <span class='coach-run-id'>run {html.escape(snapshot.job_id)}</span></div>
+       <span class='coach-run-id'>run {html.escape(snapshot.run_id)}</span></div>
   <p class='coach-message'>{html.escape(snapshot.message)}</p>{queue}
   <div class='coach-bar' role='progressbar' aria-label='Training progress' aria-valuenow='{percent}'
        aria-valuemin='0' aria-valuemax='100'><div style='width:{percent}%'></div></div>
@@ -77,7 +77,7 @@ def render_status(snapshot: JobSnapshot | None, queue_length: int = 0) -> str:
 </div>"""
 
 
-def render_samples(snapshot: JobSnapshot | None) -> str:
+def render_samples(snapshot: RunSnapshot | None) -> str:
     """Probe answers, newest step first, one column per held-out prompt; changed answers are marked."""
     if snapshot is None or not snapshot.samples:
         return (
@@ -129,7 +129,7 @@ def render_diagnosis(diagnosis) -> str:
     )
 
 
-def render_result(snapshot: JobSnapshot | None, trackio_dir: str) -> str:
+def render_result(snapshot: RunSnapshot | None, trackio_dir: str) -> str:
     """What happened at the end: where the result is, that it loads, and how to compare runs."""
     if snapshot is None or snapshot.is_active:
         return ""
@@ -158,7 +158,7 @@ def render_result(snapshot: JobSnapshot | None, trackio_dir: str) -> str:
 
 def render_checkpoints(run_dir: Path, best: str | None = None) -> str:
     """The run's checkpoints with their step and validation loss; partial ones (a crash mid-save) are marked."""
-    checkpoints = list_checkpoints(run_dir)
+    checkpoints = RunFolder(run_dir).checkpoints()
     if not checkpoints:
         return ""
     rows = []
@@ -179,8 +179,7 @@ def render_checkpoints(run_dir: Path, best: str | None = None) -> str:
     )
 
 
-def run_label(snapshot: JobSnapshot) -> str:
+def run_label(run: RunSummary) -> str:
     """One line for the run picker."""
-    label, _ = PHASE_LABELS.get(snapshot.phase, (snapshot.phase, ""))
-    model = str(snapshot.config.get("model_id", "")).split("/")[-1]
-    return f"{snapshot.job_id} · {label} · {model} · {snapshot.config.get('dataset', '')}"
+    label, _ = PHASE_LABELS.get(run.phase, (run.phase, ""))
+    return f"{run.run_id} · {label} · {run.model_id.split('/')[-1]} · {run.dataset}"

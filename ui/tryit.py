@@ -15,9 +15,9 @@ import gradio as gr
 
 from core.ab_test import VOTES, new_round, record_vote, stream_compare, tally
 from core.chat import ChatError, stream_chat
-from core.jobs import JobManager
 from core.model_pool import device_for_chat
 from core.model_refs import default_pair
+from core.runs.manager import RunManager
 from ui.identity import request_owner
 from ui.toasts import warn
 from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker
@@ -41,7 +41,7 @@ settings and seed, vote in a **blind A/B** test, run a **probe set** of prompts,
 fine-tuning, and **share** the result. Models load on first use (a few seconds) and stay loaded, two at most."""
 
 
-def build_tryit_step(manager: JobManager, opened: gr.Tab | None = None) -> dict:
+def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> dict:
     """Lay out the Try it step and wire its events; ``opened`` (the step's tab) refreshes the lists when shown."""
     ctx = TryItContext(manager)
     gr.Markdown(INTRO, elem_id="tryit-intro")

@@ -12,11 +12,11 @@ from pathlib import Path
 import gradio as gr
 
 from core.file_access import check_model_choice
-from core.jobs import JobManager
 from core.model_pool import ModelPool, device_for_chat
 from core.model_refs import ModelRef, model_refs_for
 from core.models import ModelUnavailableError, list_models
 from core.paths import data_dir
+from core.runs.manager import RunManager
 from core.share import ShareError
 from ui.identity import request_owner
 
@@ -94,9 +94,9 @@ def model_picker(label: str, elem_id: str) -> gr.Dropdown:
 
 
 class TryItContext:
-    """The job manager and model pool seen by one person: their own runs only (runs started by scripts too)."""
+    """The run manager and model pool seen by one person: their own runs only (runs started by scripts too)."""
 
-    def __init__(self, manager: JobManager) -> None:
+    def __init__(self, manager: RunManager) -> None:
         self.manager = manager
         self.stops = StopSwitches()
         self.pool = shared_pool
@@ -122,7 +122,7 @@ class TryItContext:
         return {ref.ref: ref.label for ref in refs}
 
     def training_active(self) -> bool:
-        return self.manager.running_job() is not None
+        return self.manager.training_run() is not None
 
     def describe_device(self) -> str:
         """Where chat runs now, in a sentence, saying so when it shares the machine with a training run."""
@@ -142,5 +142,4 @@ class TryItContext:
         """(label, run id) of this person's runs that have a trained model, newest first."""
         from ui.train_views import run_label
 
-        snapshots = [self.manager.snapshot(job.job_id, owner=who) for job in self.manager.jobs(owner=who)]
-        return [(run_label(s), s.job_id) for s in snapshots if s and s.result_dir]
+        return [(run_label(s), s.run_id) for s in self.manager.summaries(owner=who) if s.result_dir]

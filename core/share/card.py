@@ -12,7 +12,7 @@ from core.models import (
     offline_model_dir,
     tiny_model_dir,
 )
-from core.run_store import read_json, read_jsonl
+from core.runs.store import RunFolder
 
 CARD_IMAGE_SVG = "loss_curve.svg"
 CARD_IMAGE_PNG = "loss_curve.png"
@@ -96,8 +96,9 @@ def write_loss_curve(run_dir: Path, folder: Path) -> str | None:
     A PNG through matplotlib when it is installed; otherwise an SVG drawn here
     (plotly's image export needs kaleido, which the app does not install).
     """
-    train = _points(read_jsonl(run_dir / "metrics.jsonl").rows, "loss")
-    evals = _points(read_jsonl(run_dir / "eval.jsonl").rows, "eval_loss")
+    run = RunFolder(run_dir)
+    train = _points(run.read_rows("metrics").rows, "loss")
+    evals = _points(run.read_rows("evals").rows, "eval_loss")
     if not train and not evals:
         return None
     try:
@@ -123,7 +124,7 @@ def write_loss_curve(run_dir: Path, folder: Path) -> str | None:
 
 
 def _card_names(run_dir: Path, config: dict) -> dict[str, str]:
-    """Readable names for the model refs in votes.jsonl: the card must not show local paths."""
+    """Readable names for the model refs in the run's votes: the card must not show local paths."""
     names = {}
     base = str(config.get("model_id") or "")
     if base:
@@ -131,11 +132,12 @@ def _card_names(run_dir: Path, config: dict) -> dict[str, str]:
         names[base] = label
         local = {OFFLINE_MODEL_ID: offline_model_dir(), TINY_MODEL_ID: tiny_model_dir()}.get(base, Path(base))
         names[str(Path(local).expanduser().resolve())] = label  # the picker may hand over the resolved folder
-    state = read_json(run_dir / "state.json") or {}
+    run = RunFolder(run_dir)
+    state = run.read_state() or {}
     if state.get("result_dir"):
         names[str(state["result_dir"])] = "this fine-tuned model"
-    for checkpoint in (run_dir / "checkpoints").glob("checkpoint-*"):
-        names[str(checkpoint)] = f"checkpoint at step {checkpoint.name.split('-')[-1]}"
+    for checkpoint in run.checkpoints():
+        names[str(checkpoint.path)] = f"checkpoint at step {checkpoint.step}"
     return names
 
 
@@ -181,9 +183,10 @@ def _config_rows(config: dict) -> list[str]:
 
 
 def _results_lines(run_dir: Path, image: str | None) -> list[str]:
-    state = read_json(run_dir / "state.json") or {}
-    train = _points(read_jsonl(run_dir / "metrics.jsonl").rows, "loss")
-    evals = _points(read_jsonl(run_dir / "eval.jsonl").rows, "eval_loss")
+    run = RunFolder(run_dir)
+    state = run.read_state() or {}
+    train = _points(run.read_rows("metrics").rows, "loss")
+    evals = _points(run.read_rows("evals").rows, "eval_loss")
     lines = [f"- Optimizer steps trained: {state.get('step', len(train))}"]
     if train:
         low = min(train, key=lambda p: p[1])
@@ -263,7 +266,7 @@ def build_model_card(
     from core.ab_test import tally
 
     run_dir = Path(run_dir)
-    config = read_json(run_dir / "config.json") or {}
+    config = RunFolder(run_dir).read_config() or {}
     base = str(config.get("model_id") or "")
     dataset = str(config.get("dataset") or "")
     metadata: dict = {}

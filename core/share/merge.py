@@ -10,6 +10,7 @@ from core.models import (
     remote_code_allowed,
     resolve_model,
 )
+from core.runs.store import RunFolder
 from core.share import Progress, ShareError
 
 MERGED_MARKER = "sft_coach_merged"  # written last into a merged folder: newer than the adapter means up to date
@@ -60,6 +61,7 @@ def merge_adapter(
 
 
 def _default_merge_dir(adapter_dir: Path) -> Path:
-    if adapter_dir.parent.name == "checkpoints":
-        return adapter_dir.parent.parent / f"merged-{adapter_dir.name}"
+    run = RunFolder.holding(adapter_dir)
+    if run is not None and run.is_checkpoint(adapter_dir):
+        return run.path / f"merged-{adapter_dir.name}"
     return adapter_dir.parent / "merged"

@@ -18,7 +18,7 @@ from core.model_refs import is_adapter_folder
 from core.models import (
     ModelUnavailableError,
 )
-from core.run_store import read_json
+from core.runs.store import RunFolder
 from core.share import Progress, ShareError
 from core.share.card import build_model_card, write_loss_curve
 from core.share.merge import MERGED_MARKER, merge_adapter
@@ -31,7 +31,7 @@ _NOT_SHARED_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".partial")
 
 # -- the upload folder ------------------------------------------------------------------------------------
 def _result_dir(run_dir: Path) -> Path:
-    result = (read_json(run_dir / "state.json") or {}).get("result_dir")
+    result = (RunFolder(run_dir).read_state() or {}).get("result_dir")
     if not result or not Path(result).is_dir():
         raise ShareError(f"The run {run_dir.name} has no trained model to share yet: let it finish first.")
     return Path(result)
@@ -63,7 +63,7 @@ def prepare_upload_folder(
     """Build ``<run>/share/<what>/``: the model files, a README.md model card and the loss curve image."""
     run_dir = Path(run_dir)
     source = model_folder_to_share(run_dir, what, progress)
-    folder = run_dir / "share" / what
+    folder = RunFolder(run_dir).share_dir(what)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for item in sorted(source.iterdir()):

@@ -1,11 +1,11 @@
-"""Plain numbers about a run's progress, computed from a job snapshot (for the page and for tests)."""
+"""Plain numbers about a run's progress, computed from a run snapshot (for the page and for tests)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from core.jobs import JobSnapshot
+from core.runs.record import RunSnapshot
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def measure_progress(snapshot: JobSnapshot, window: int = 10) -> Progress:
+def measure_progress(snapshot: RunSnapshot, window: int = 10) -> Progress:
     """Step, elapsed time, ETA and throughput.
 
     The step time is the mean over the last ``window`` logged steps, so the

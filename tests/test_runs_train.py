@@ -1,4 +1,4 @@
-"""Real TRL training through the job manager: the tiny model for speed, the offline SmolLM2 for the real thing."""
+"""Real TRL training through the run manager: the tiny model for speed, the offline SmolLM2 for the real thing."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import time
 import pytest
 
 from core.config import RunConfig
-from core.jobs import JobManager
 from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID, load_trained_model
 from core.owners import EVERYONE
+from core.runs.manager import RunManager
 
 
 def _train(tmp_path, **settings):
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     job = manager.start(RunConfig(**settings), owner="tester")
-    return manager, job, manager.wait(job.job_id, timeout=900)
+    return manager, job, manager.wait(job.run_id, timeout=900)
 
 
 def test_tiny_model_trains_on_the_json_demo_and_records_everything(tmp_path, tiny_model_path):
@@ -66,7 +66,7 @@ def test_full_fine_tune_saves_a_whole_model(tmp_path, tiny_model_path):
 
 
 def test_stop_mid_run_saves_what_was_trained(tmp_path, tiny_model_path):
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     job = manager.start(
         RunConfig(model_id=TINY_MODEL_ID, max_steps=400, sample_every=0, num_probe_prompts=1, sample_max_new_tokens=4),
         owner="tester",
@@ -74,8 +74,8 @@ def test_stop_mid_run_saves_what_was_trained(tmp_path, tiny_model_path):
     deadline = time.time() + 300
     while job.snapshot().step < 3 and time.time() < deadline:
         time.sleep(0.05)
-    assert manager.stop(job.job_id, owner=EVERYONE)
-    snap = manager.wait(job.job_id, timeout=300)
+    assert manager.stop(job.run_id, owner=EVERYONE)
+    snap = manager.wait(job.run_id, timeout=300)
     assert snap.phase == "stopped", snap.error_detail
     assert 3 <= snap.step < 400
     assert (job.run_dir / "final" / "adapter_config.json").is_file()
@@ -84,16 +84,16 @@ def test_stop_mid_run_saves_what_was_trained(tmp_path, tiny_model_path):
 def test_a_broken_dataset_fails_the_run_and_the_manager_keeps_working(tmp_path, tiny_model_path, local_paths):
     bad = local_paths / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{not json\n')
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     snap = manager.wait(
-        manager.start(RunConfig(model_id=TINY_MODEL_ID, dataset=str(bad)), owner="tester").job_id, timeout=300
+        manager.start(RunConfig(model_id=TINY_MODEL_ID, dataset=str(bad)), owner="tester").run_id, timeout=300
     )
     assert snap.phase == "failed"
     assert "line 2" in snap.error
     good = manager.start(
         RunConfig(model_id=TINY_MODEL_ID, max_steps=1, sample_every=0, num_probe_prompts=0), owner="tester"
     )
-    assert manager.wait(good.job_id, timeout=300).phase == "finished"
+    assert manager.wait(good.run_id, timeout=300).phase == "finished"
 
 
 @pytest.mark.slow
@@ -125,16 +125,16 @@ def test_resume_continues_the_step_count_and_the_learning_rate_schedule(tmp_path
     _, _, straight = _train(tmp_path / "straight", **settings)
     expected_lr = {m["step"]: m["learning_rate"] for m in straight.metrics}
 
-    manager = JobManager(tmp_path / "runs")
+    manager = RunManager(tmp_path / "runs")
     job = manager.start(RunConfig(**settings), owner="tester")
     while job.snapshot().step < 3 and job.snapshot().is_active:
         time.sleep(0.02)
-    manager.stop(job.job_id, owner=EVERYONE)
-    stopped = manager.wait(job.job_id, timeout=300)
+    manager.stop(job.run_id, owner=EVERYONE)
+    stopped = manager.wait(job.run_id, timeout=300)
     assert stopped.phase == "stopped", stopped.error_detail
     resumed_from = stopped.step
-    manager.resume(job.job_id, owner=EVERYONE)
-    final = manager.wait(job.job_id, timeout=300)
+    manager.resume(job.run_id, owner=EVERYONE)
+    final = manager.wait(job.run_id, timeout=300)
     assert final.phase == "finished", final.error_detail
     assert [m["step"] for m in final.metrics] == list(range(1, 9))
     assert resumed_from < 8

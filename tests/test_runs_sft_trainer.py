@@ -33,7 +33,7 @@ def test_same_loss_and_metrics_as_trl(tmp_path, tiny_model_path, dataset_name):
     from trl import SFTTrainer
 
     from core.data.prepare import prepare_training_data
-    from core.trainer import CoachSFTTrainer
+    from core.runs.sft_trainer import CoachSFTTrainer
 
     rows = prepare_training_data(dataset_name).train_rows[:64]  # messages, and prompt-completion
     dataset = Dataset.from_list(rows)
@@ -53,7 +53,7 @@ def test_gradient_accumulation_keeps_the_same_loss(tmp_path, tiny_model_path):
     from trl import SFTTrainer
 
     from core.data.prepare import prepare_training_data
-    from core.trainer import CoachSFTTrainer
+    from core.runs.sft_trainer import CoachSFTTrainer
 
     dataset = Dataset.from_list(prepare_training_data("json_extraction").train_rows[:64])
     theirs = _train(SFTTrainer, tiny_model_path, dataset, tmp_path, gradient_accumulation_steps=2)
@@ -68,7 +68,7 @@ def test_heads_that_are_more_than_one_matmul_keep_trls_path(tmp_path, tiny_model
     from trl import SFTConfig
 
     from core.data.prepare import prepare_training_data
-    from core.trainer import CoachSFTTrainer
+    from core.runs.sft_trainer import CoachSFTTrainer
 
     args = SFTConfig(output_dir=str(tmp_path), max_steps=1, report_to="none", use_cpu=True, bf16=False)
     trainer = CoachSFTTrainer(

@@ -1,0 +1,293 @@
+"""The run manager: one per process, one training at a time, a fair queue behind it.
+
+``app.py`` creates one and hands it the trainer (``core.runs.launcher.default_trainer()``: a worker process).
+The UI never holds a run: it asks the manager for a snapshot or for summaries on each timer tick, so a
+closed tab neither stops nor loses a run (STYLE.md, "Data flows one way"). A new manager over the same
+folder lists every past run after a restart; a run that was active when the app stopped is marked
+*interrupted* and can be resumed from its last complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from core.config import ConfigError, RunConfig
+from core.owners import owns, require_owner
+from core.runs.record import ACTIVE_PHASES, RESUMABLE_PHASES, RUNNING_PHASES, Run, RunSnapshot, RunSummary
+from core.runs.store import RunFolder, run_folders
+
+TrainerFn = Callable[[Run], None]
+"""Trains one run to its end or raises; ``Run.conclude`` then records how it ended."""
+
+
+class RunQueueFull(RuntimeError):
+    """A limit on waiting runs was reached."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Optional limits for a shared (workshop) Space, set by environment variables; 0 means no limit."""
+
+    max_steps: int = 0  # SFT_COACH_MAX_STEPS
+    max_queued_per_owner: int = 0  # SFT_COACH_MAX_QUEUED
+    max_dataset_rows: int = 0  # SFT_COACH_MAX_ROWS
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        def number(name: str) -> int:
+            value = os.environ.get(name, "").strip()
+            return int(value) if value.isdigit() else 0
+
+        return cls(number("SFT_COACH_MAX_STEPS"), number("SFT_COACH_MAX_QUEUED"), number("SFT_COACH_MAX_ROWS"))
+
+    def describe(self) -> str:
+        parts = []
+        if self.max_steps:
+            parts.append(f"at most {self.max_steps} steps per run")
+        if self.max_queued_per_owner:
+            parts.append(f"at most {self.max_queued_per_owner} waiting run(s) per person")
+        if self.max_dataset_rows:
+            parts.append(f"at most {self.max_dataset_rows:,} training rows")
+        return "This Space allows " + ", ".join(parts) + "." if parts else ""
+
+
+class RunManager:
+    """Owns every training run of this process. Create one in ``app.py`` and pass it in."""
+
+    def __init__(self, runs_dir: str | Path, trainer: TrainerFn | None = None, limits: Limits | None = None) -> None:
+        self.runs_dir = Path(runs_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.limits = limits or Limits.from_env()
+        if trainer is None:
+            from core.runs.launcher import default_trainer
+
+            trainer = default_trainer()
+        self._trainer = trainer
+        self._runs: dict[str, Run] = {}
+        self._queue: list[str] = []
+        self._threads: dict[str, threading.Thread] = {}
+        self._unsaved: set[str] = set()  # failed runs whose state.json a full disk refused; see _save_unsaved
+        self._lock = threading.Lock()
+        self._recover()
+
+    def _recover(self) -> None:
+        """List the runs already on disk (after a restart); active ones become interrupted."""
+        from core.runs.launcher import stop_stale_worker
+
+        for folder in run_folders(self.runs_dir):
+            run = Run.load(folder)
+            if run is None:
+                continue
+            if run.phase in ACTIVE_PHASES:
+                stop_stale_worker(folder)  # a worker an earlier app left behind must not write on
+                run.mark_interrupted()
+            self._runs[run.run_id] = run
+
+    # -- submitting -------------------------------------------------------------------------------
+    def _check_limits(self, config: RunConfig, owner: str) -> None:
+        limits = self.limits
+        if limits.max_steps and (config.max_steps == -1 or config.max_steps > limits.max_steps):
+            raise ConfigError(
+                f"Setting 'max_steps' = {config.max_steps} is over this Space's limit of {limits.max_steps} "
+                "steps per run (set by the organiser). Use fewer steps."
+            )
+        if limits.max_queued_per_owner:
+            waiting = [r for r in self._runs.values() if r.owner == owner and r.phase in ACTIVE_PHASES]
+            if len(waiting) >= limits.max_queued_per_owner:
+                raise RunQueueFull(
+                    f"You already have {len(waiting)} run(s) waiting or training; this Space allows "
+                    f"{limits.max_queued_per_owner}. Cancel one or wait for it to finish."
+                )
+
+    def start(self, config: RunConfig, owner: str) -> Run:
+        """Queue a run for ``owner``; it starts at once when nothing else is training. Returns the run."""
+        if not isinstance(require_owner(owner), str):
+            raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
+        config = self._checked_inputs(config, owner)
+        with self._lock:
+            self._check_limits(config, owner)
+            run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)  # 96 random bits: not guessable
+            folder = RunFolder(self.runs_dir / run_id)
+            folder.create(config.to_dict())
+            run = Run(run_id=run_id, config=config, folder=folder, owner=owner)
+            run.save_state()
+            self._runs[run_id] = run
+            self._queue.append(run_id)
+            self._start_next_locked()
+            return run
+
+    def _checked_inputs(self, config: RunConfig, owner: str) -> RunConfig:
+        """The config with its model and dataset checked against what ``owner`` may open (core/file_access.py).
+
+        A run reads its model and data with the app's rights, so a typed path (another person's run or
+        upload, the app's secret, any file on the server) is refused here, where every start passes.
+        """
+        from core.demo_data import DEMO_DATASETS
+        from core.file_access import check_dataset_choice, check_model_choice
+        from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+        from core.paths import data_dir
+
+        own_runs = self.run_dirs(owner)
+        root = data_dir()
+        model_id = check_model_choice(config.model_id, owner, root, own_runs, (OFFLINE_MODEL_ID, TINY_MODEL_ID))
+        dataset = check_dataset_choice(config.dataset, owner, root, own_runs, DEMO_DATASETS)
+        return replace(config, model_id=model_id, dataset=dataset)
+
+    def resume(self, run_id: str, owner: object) -> Run:
+        """Continue a stopped, failed or interrupted run from its last complete checkpoint."""
+        with self._lock:
+            run = self._owned_locked(run_id, owner)
+            if run.phase not in RESUMABLE_PHASES:
+                raise ConfigError(f"Run {run_id} is {run.phase}; only stopped, failed or interrupted runs resume.")
+            run.rewind_to_checkpoint()
+            self._queue.append(run_id)
+            self._start_next_locked()
+            return run
+
+    def _start_next_locked(self) -> None:
+        if any(r.phase in RUNNING_PHASES for r in self._runs.values()) or not self._queue:
+            return
+        run = self._runs[self._queue.pop(0)]
+        run.set_phase("preparing", "Preparing the model and data...")
+        thread = threading.Thread(target=self._train, args=(run,), name=f"sft-run-{run.run_id}", daemon=True)
+        self._threads[run.run_id] = thread
+        thread.start()
+
+    def _train(self, run: Run) -> None:
+        error: BaseException | None = None
+        try:
+            self._trainer(run)
+        except BaseException as err:  # noqa: BLE001 - a failed run must never take the app down
+            error = err
+        try:
+            run.conclude(error)
+        except OSError:
+            # The disk is still full. The run has ended in memory (set_phase changes the phase before it
+            # writes), so the page says so; state.json is written once there is room again.
+            with self._lock:
+                self._unsaved.add(run.run_id)
+        finally:
+            with self._lock:
+                self._start_next_locked()
+
+    def _save_unsaved(self) -> None:
+        """Write the state.json of runs that ended while the disk was full, once it has room.
+
+        Called on every read the page makes while it polls; without it a restart would find the run's last
+        state on disk still active and list the run as interrupted instead of failed.
+        """
+        if not self._unsaved:
+            return
+        with self._lock:
+            for run_id in list(self._unsaved):
+                run = self._runs.get(run_id)
+                try:
+                    if run is not None:
+                        run.save_state()
+                except OSError:
+                    return  # still full: the next read tries again
+                self._unsaved.discard(run_id)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _owned_locked(self, run_id: str, owner: object) -> Run:
+        """The run if ``owner`` may touch it (core/owners.py ``owns``); one KeyError for "unknown" and "not yours"."""
+        run = self._runs.get(run_id) if isinstance(run_id, str) else None
+        if run is None or not owns(owner, run.owner):
+            raise KeyError(f"There is no run with id {run_id!r} that belongs to you.")
+        return run
+
+    def get(self, run_id: str, owner: object) -> Run | None:
+        """The run if it belongs to ``owner`` (``EVERYONE`` for the admin), else None."""
+        require_owner(owner)
+        with self._lock:
+            try:
+                return self._owned_locked(run_id, owner)
+            except KeyError:
+                return None
+
+    def snapshot(self, run_id: str, owner: object) -> RunSnapshot | None:
+        self._save_unsaved()
+        run = self.get(run_id, owner)
+        return run.snapshot(self.queue_position(run_id)) if run else None
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1-based place in the waiting line, or None when the run is not waiting."""
+        with self._lock:
+            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+
+    def queue_length(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def training_run(self) -> Run | None:
+        with self._lock:
+            return next((r for r in self._runs.values() if r.phase in RUNNING_PHASES), None)
+
+    def runs(self, owner: object) -> list[Run]:
+        """One owner's runs (``EVERYONE``: every run, ownerless ones too), newest first."""
+        require_owner(owner)
+        self._save_unsaved()
+        with self._lock:
+            chosen = [r for r in self._runs.values() if owns(owner, r.owner)]
+        return sorted(chosen, key=lambda r: r.created_at, reverse=True)
+
+    def summaries(self, owner: object) -> list[RunSummary]:
+        """What a run list shows of one owner's runs, newest first: no metrics are copied."""
+        chosen = self.runs(owner)
+        with self._lock:
+            places = {run_id: place for place, run_id in enumerate(self._queue, start=1)}
+        return [run.summarize(places.get(run.run_id)) for run in chosen]
+
+    def run_dirs(self, owner: str) -> list[Path]:
+        """The folders of one owner's runs: what core/file_access.py lets them open besides their uploads."""
+        return [run.run_dir for run in self.runs(owner=owner)]
+
+    def forget(self, run_id: str) -> Run | None:
+        """Drop an ended run from the list (its folder is about to be removed); None when it is active or unknown."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.phase in ACTIVE_PHASES or run_id in self._queue:
+                return None
+            return self._runs.pop(run_id)
+
+    # -- controlling ------------------------------------------------------------------------------
+    def stop(self, run_id: str, owner: object) -> bool:
+        """Stop ``owner``'s training run at the next step end (it saves what it trained), or cancel a waiting one."""
+        require_owner(owner)
+        with self._lock:
+            try:
+                run = self._owned_locked(run_id, owner)
+            except KeyError:
+                return False
+            if run_id in self._queue:
+                self._queue.remove(run_id)
+                run.set_phase("cancelled", "Cancelled before it started.")
+                return True
+            if run.phase not in RUNNING_PHASES:
+                return False
+        run.request_stop()
+        return True
+
+    def wait(self, run_id: str, timeout: float | None = None) -> RunSnapshot:
+        """Block until the run has ended (for tests and scripts); returns the final snapshot."""
+        deadline = None if timeout is None else time.time() + timeout
+        while True:
+            with self._lock:
+                run = self._runs.get(run_id)
+            if run is None:
+                raise KeyError(f"No run with id {run_id}.")
+            thread = self._threads.get(run_id)
+            if run.phase not in ACTIVE_PHASES and (thread is None or not thread.is_alive()):
+                return run.snapshot()
+            if deadline is not None and time.time() > deadline:
+                return run.snapshot()
+            if thread is not None and thread.is_alive():
+                thread.join(0.1)
+            else:
+                time.sleep(0.05)

@@ -1,0 +1,153 @@
+"""One training run with TRL's SFTTrainer, recording into a ``Run``.
+
+Runs in the training worker process (``core/runs/worker.py``; in the manager's own thread only with
+``SFT_COACH_TRAIN_IN=thread``). ``CoachCallback`` is the bridge: it copies every logged metric into the
+run, generates the probe samples between steps, and turns a stop request into
+``control.should_training_stop`` at the next step end (TRL's callbacks guide:
+https://huggingface.co/docs/transformers/main_classes/callback). How the run ended is decided by
+``Run.conclude``, not here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from core.ml_stack import import_training_stack
+from core.paths import trackio_dir
+from core.runs.record import Run, StopTraining
+
+os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported, by TRL
+import_training_stack()  # this module is imported only to train; never race the warm-up thread's imports
+from transformers import TrainerCallback  # noqa: E402
+
+
+class CoachCallback(TrainerCallback):
+    """Records metrics, evaluations and probe samples into the run; honours Stop at the next step end.
+
+    ``probes``: the held-out prompts followed during training, as chat messages (``[{"messages": [...]}]``).
+    Only the main process samples and records (with several ranks, ``core/runs/launcher.py``).
+    """
+
+    def __init__(self, run: Run, probes: list[dict]) -> None:
+        self.run = run
+        self.probes = probes
+        self.prompt_texts = [p["messages"][-1]["content"] for p in probes]
+        self.last_sample_step = -1
+
+    def _sample(self, state, model, tokenizer) -> None:
+        from core.generation import generate_answers
+
+        if not state.is_world_process_zero:
+            return
+        run = self.run
+        if not self.probes or state.global_step == self.last_sample_step or state.global_step in run.sampled_steps():
+            return
+        run.set_message(f"Generating sample answers at step {state.global_step}...")
+        messages = [p["messages"] for p in self.probes]
+        result = generate_answers(model, tokenizer, messages, run.config.sample_max_new_tokens)
+        run.record_samples(state.global_step, self.prompt_texts, result.answers, result.seconds)
+        self.last_sample_step = state.global_step
+        run.set_message("Training.")
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        self.run.set_total_steps(state.max_steps)
+        self._sample(state, model, processing_class)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.run.record_metrics(state.global_step, logs)
+        elif logs and "eval_loss" in logs:
+            self.run.record_eval(state.global_step, logs)
+        elif logs and "train_runtime" in logs:
+            self.run.set_summary(logs)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        self.run.set_step(state.global_step)
+        every = self.run.config.sample_every
+        if every and state.global_step % every == 0 and state.global_step < state.max_steps:
+            self._sample(state, model, processing_class)
+        if self.run.stop_requested:
+            control.should_training_stop = True
+            control.should_save = True  # a stopped run can be resumed from this checkpoint
+        return control
+
+    def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        self._sample(state, model, processing_class)
+
+
+def check_trained_model(result_dir: Path, probes: list[dict]) -> str:
+    """Reload the saved result from disk and generate a few tokens: proof that it loads."""
+    from core.generation import generate_answers
+    from core.models import load_trained_model
+
+    model, tokenizer = load_trained_model(result_dir)
+    prompt = probes[:1] or [{"messages": [{"role": "user", "content": "Hello!"}]}]
+    answer = generate_answers(model, tokenizer, [prompt[0]["messages"]], max_new_tokens=16).answers[0]
+    return f"Reloaded from disk and generated: {answer[:80]!r}"
+
+
+def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
+    """Train ``run.config`` end to end and save the result; raises on failure (``Run.conclude`` records it).
+
+    ``extra_callbacks`` run before the app's own at each event (the worker adds its Stop sync).
+    """
+    from transformers import AutoTokenizer
+    from transformers.trainer_callback import PrinterCallback
+
+    from core.config import build_lora_config, build_sft_config
+    from core.data.prepare import own_probes, prepare_training_data
+    from core.device import detect_device
+    from core.models import remote_code_allowed, resolve_model
+    from core.runs.sft_trainer import CoachSFTTrainer
+
+    config = run.config
+    device = detect_device()
+    config.check_device(device)
+    run.set_message("Loading the model...")
+    model_path = resolve_model(config.model_id, progress=run.set_message)
+    run.set_message("Preparing the dataset...")
+    data = prepare_training_data(config.dataset, num_probes=config.num_probe_prompts, seed=config.seed)
+    probes = data.probes + own_probes(config.probe_prompts)
+    run.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
+    train_dataset, eval_dataset = data.to_datasets()
+    if eval_dataset is not None and config.max_eval_rows:
+        eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
+    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote_code_allowed())
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+    has_eval = eval_dataset is not None and len(eval_dataset) > 0
+    args = build_sft_config(config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval)
+    callbacks = [*extra_callbacks, CoachCallback(run, probes)]
+    if args.load_best_model_at_end:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    run.set_message("Building the trainer...")
+    trainer = CoachSFTTrainer(
+        model=model_path,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset if has_eval else None,
+        processing_class=tokenizer,
+        peft_config=build_lora_config(config),
+        callbacks=callbacks,
+    )
+    trainer.remove_callback(PrinterCallback)  # the page shows the metrics; keep the server log readable
+    if run.stop_requested:
+        raise StopTraining()
+    resume_from = run.resume_from
+    where = f" from step {run.step}" if resume_from else ""
+    run.set_phase("training", f"Training on {device.describe()}{where}.")
+    trainer.train(resume_from_checkpoint=resume_from)  # the TrainingArguments field of that name is not read
+
+    result_dir = run.folder.final_dir
+    run.set_message("Saving the trained model...")
+    trainer.save_model(str(result_dir))
+    if not trainer.is_world_process_zero():
+        return  # several ranks: the main one saves the tokenizer and checks the result
+    tokenizer.save_pretrained(str(result_dir))
+    run.set_message("Checking that the saved model loads...")
+    load_check = check_trained_model(result_dir, probes)
+    run.set_result(str(result_dir), load_check, trainer.state.best_model_checkpoint)

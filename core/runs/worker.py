@@ -1,0 +1,102 @@
+"""The worker's side of the process boundary: ``python -m core.runs.worker --run-dir <run folder>``.
+
+The worker opens the run the app left in the folder (``Run.load``), becomes its one writer (on the main
+process; other ranks write nothing), trains it with ``core.runs.train.run_training`` and records how it
+ended (``Run.conclude``). The app mirrors the folder meanwhile (``core/runs/launcher.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from core.ml_stack import import_transformers
+from core.runs.launcher import APP_PID_ENV, process_alive
+from core.runs.record import Run
+from core.runs.store import RunFolder
+
+import_transformers()  # this module runs only in the worker process, where training needs it at once
+from transformers import TrainerCallback  # noqa: E402
+
+
+def _app_gone() -> bool:
+    """True once the app process that started this worker has exited."""
+    app_pid = os.environ.get(APP_PID_ENV, "")
+    return app_pid.isdigit() and not process_alive(int(app_pid))
+
+
+class StopSync(TrainerCallback):
+    """At each step end every rank learns whether Stop was requested, or the app is gone, on any of them.
+
+    An all-reduce of one flag (0 go on, 1 Stop, 2 the app is gone) so every rank leaves at the same step;
+    on Stop it sets the run's stop event, which ``CoachCallback`` (after this one) turns into
+    ``should_training_stop``. Without the app, the worker saves a checkpoint and exits without touching
+    the run's state, which the next app start reads as interrupted and resumable from that checkpoint.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.orphaned = False
+
+    def on_step_end(self, args, state, control, **kwargs):
+        flag = 2 if _app_gone() else 1 if self.run.folder.stop_requested() else 0
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            import torch
+
+            tensor = torch.tensor([flag], device=args.device)
+            dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+            flag = int(tensor.item())
+        if flag == 2:
+            print(f"The app is gone: saving a checkpoint at step {state.global_step}, then exiting.", flush=True)
+            self.orphaned = True
+            control.should_save = True
+            control.should_training_stop = True
+        elif flag == 1:
+            self.run.stop_event.set()
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        if self.orphaned:
+            os._exit(0)  # nobody is left to report to; the checkpoint just written is complete
+
+
+def open_run(run_dir: Path) -> Run:
+    """The run as the app left it in ``run_dir``, set up as this rank's writer (or not)."""
+    run = Run.load(RunFolder(run_dir))
+    if run is None:
+        raise FileNotFoundError(f"{run_dir} is not a run folder: it needs a readable state.json and config.json.")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    run.writes = int(os.environ.get("RANK", "0")) == 0
+    run.watch_stop_flag = world_size == 1  # with several ranks only StopSync decides, at the same step on all
+    return run
+
+
+def run_worker(run_dir: Path) -> int:
+    """Train the run in ``run_dir``; returns the process exit code (1 when the run failed)."""
+    from core.runs.train import run_training
+
+    run = open_run(run_dir)
+    error: BaseException | None = None
+    try:
+        run_training(run, extra_callbacks=[StopSync(run)])
+    except BaseException as err:  # noqa: BLE001 - record every failure for the app, then exit non-zero
+        error = err
+        traceback.print_exc()
+    run.conclude(error)
+    return 1 if run.phase == "failed" else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="SFT Coach training worker: trains one run folder.")
+    parser.add_argument("--run-dir", required=True, type=Path, help="the run folder the run manager created")
+    args = parser.parse_args(argv)
+    return run_worker(args.run_dir.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
