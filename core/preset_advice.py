@@ -11,13 +11,37 @@ Every reference figure names its source (../shared/reference/sft-facts.md).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.config import RunConfig
 from core.device import DeviceInfo, precision_flags
 
 if TYPE_CHECKING:
-    from core.presets import Advice, Preset
+    from core.presets import Preset
+
+# Batch size by dataset size (sft-facts §3, Training Hub): < 1,000: 32-64; 1,000-10,000: 128; > 10,000: 256+.
+TRAINING_HUB_BATCH = ((1_000, 32, "32-64"), (10_000, 128, "128"), (math.inf, 256, "256+"))
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One number shown to the user, with why and where it comes from."""
+
+    label: str
+    value: str
+    why: str
+    source: str
+
+
+def effective_batch_for(n_rows: int) -> tuple[int, str]:
+    """Training Hub's effective batch by dataset size (sft-facts §3), and the range it comes from.
+
+    >>> effective_batch_for(500), effective_batch_for(1000), effective_batch_for(50_000)
+    ((32, '32-64'), (128, '128'), (256, '256+'))
+    """
+    return next((batch, text) for limit, batch, text in TRAINING_HUB_BATCH if n_rows < limit)
+
 
 MIN_STEPS = 100  # sft-facts §3 (Tinker): aim for at least 100 optimizer steps, usually best with 1,000+.
 # sft-facts §6, measured on a 2-core CPU: SmolLM2-135M, batch 4, short chats, ~2.2 s per LoRA step.
@@ -42,8 +66,6 @@ def few_steps_warning(total: int, rows_seen: int) -> str:
 
 def precision_advice(device: DeviceInfo) -> Advice:
     """bf16 where supported, fp16 on GPUs without it, float32 on CPU (core/device.precision_flags)."""
-    from core.presets import Advice
-
     flags = precision_flags(device)
     if flags["bf16"]:
         return Advice("Precision", "bfloat16", "This GPU computes in bfloat16 natively: half the memory.", "device")
@@ -90,8 +112,6 @@ def _length_why(preset: Preset, config: RunConfig) -> str:
 
 
 def _quick_demo_advice(preset: Preset, config: RunConfig) -> list[Advice]:
-    from core.presets import Advice, effective_batch_for
-
     data, lr = preset.data, preset.lr
     hub_batch, _ = effective_batch_for(data.n_rows)
     effective = config.effective_batch_size
@@ -139,8 +159,6 @@ def _epochs_why(epochs: float) -> str:
 
 
 def _guided_advice(preset: Preset, config: RunConfig) -> list[Advice]:
-    from core.presets import Advice, effective_batch_for
-
     data, device = preset.data, preset.device
     hub_batch, hub_range = effective_batch_for(data.n_rows)
     batch_why = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.device import DeviceInfo
-from core.preset_advice import explain_settings, few_steps_warning
+from core.preset_advice import Advice, effective_batch_for, explain_settings, few_steps_warning
 
 PRESET_NAMES = ("Quick demo", "Balanced", "Thorough")
 PRESET_SUMMARIES = {
@@ -40,22 +40,10 @@ TINKER_TABLE = {
 }
 # sft-facts §3, Training Hub guide (full SFT of larger models; LoRA).
 TRAINING_HUB_LR = {"full": "1e-6 to 5e-6", "lora": "1e-5, up to 1e-4 only if underfitting"}
-# sft-facts §3, Batch size by dataset size (Training Hub): < 1,000: 32-64; 1,000-10,000: 128; > 10,000: 256+.
-TRAINING_HUB_BATCH = ((1_000, 32, "32-64"), (10_000, 128, "128"), (math.inf, 256, "256+"))
 # sft-facts §3, memory presets for per-device batch x accumulation: 2 x 8 limited, 4 x 4 balanced, 8 x 2 more memory.
 PER_DEVICE_CHOICES = (8, 4, 2)
 WARMUP_RATIO = 0.1  # sft-facts §3: warmup about 10% of total steps.
 EVALS_PER_RUN = 10  # app's choice: ~10 validation points draw a readable validation curve.
-
-
-@dataclass(frozen=True)
-class Advice:
-    """One number shown to the user, with why and where it comes from."""
-
-    label: str
-    value: str
-    why: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -173,15 +161,6 @@ class BatchAdvice:
     @property
     def effective(self) -> int:
         return self.per_device * self.accumulation
-
-
-def effective_batch_for(n_rows: int) -> tuple[int, str]:
-    """Training Hub's effective batch by dataset size (sft-facts §3), and the range it comes from.
-
-    >>> effective_batch_for(500), effective_batch_for(1000), effective_batch_for(50_000)
-    ((32, '32-64'), (128, '128'), (256, '256+'))
-    """
-    return next((batch, text) for limit, batch, text in TRAINING_HUB_BATCH if n_rows < limit)
 
 
 def recommend_batch(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.data.errors import DataError, shorten
 from core.data.limits import OBJECT_BYTES, LoadLimits
-from core.data.load import LoadedData
+from core.data.loaded import LoadedData
 from core.file_access import looks_like_path
 from core.hub import offline_reason, scrub
 

@@ -31,7 +31,7 @@ from core.data.formats import (
     TRL_FORMATS,
     UNKNOWN,
 )
-from core.data.load import LoadedData
+from core.data.loaded import LoadedData
 from core.data.report import ValidationReport
 from core.data.split import DEFAULT_VALIDATION_FRACTION, Split, split_train_validation
 from core.data.stats import (
