@@ -11,6 +11,7 @@ a TRL upgrade touches one place.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import types
 import typing
@@ -30,6 +31,7 @@ LORA_TARGETS = tuple(LORA_TARGET_LABELS)
 # Llama-style attention projections; "attention only" in sft-facts §3 (LoRA / QLoRA).
 ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
 MAX_OWN_PROBES = 5  # each probe costs a generation at every sampling step (bench/bench_generation.py)
+TRL_SFT_DOCS = "https://huggingface.co/docs/trl/sft_trainer"
 
 
 class ConfigError(ValueError):
@@ -232,7 +234,8 @@ class RunConfig:
         default_factory=dict,
         metadata={
             "label": "More SFTConfig options",
-            "help": "Reserved for advanced SFTConfig fields set by later steps.",
+            "help": "Other trl.SFTConfig arguments by name for scripts and experiments, e.g. {'packing': True}: "
+            f"real SFTConfig fields ({TRL_SFT_DOCS}) that the app does not set itself, with plain values.",
         },
     )
 
@@ -286,6 +289,9 @@ class RunConfig:
             fail("probe_prompts", f"use at most {MAX_OWN_PROBES} prompts, none of them empty.")
         if any(len(p) > 2000 for p in self.probe_prompts):
             fail("probe_prompts", "use prompts under 2,000 characters each.")
+        problem = _extra_problem(self.extra)
+        if problem:
+            fail("extra", problem)
 
     @property
     def effective_batch_size(self) -> int:
@@ -351,6 +357,82 @@ def describe_field(name: str) -> FieldInfo:
 def field_label(name: str) -> str:
     """What the page calls the ``RunConfig`` field ``name``, e.g. "Learning rate" for ``learning_rate``."""
     return describe_field(name).label
+
+
+# The trl.SFTConfig arguments build_sft_config sets from a RunConfig field; ``extra`` can't set them (SFTConfig
+# would get the argument twice), and its error names the setting to change instead.
+SFT_ARGUMENTS_FROM_SETTINGS = {
+    "learning_rate": "learning_rate",
+    "per_device_train_batch_size": "per_device_batch_size",
+    "per_device_eval_batch_size": "per_device_batch_size",
+    "gradient_accumulation_steps": "gradient_accumulation_steps",
+    "max_length": "max_length",
+    "max_steps": "max_steps",
+    "num_train_epochs": "num_epochs",
+    "warmup_steps": "warmup_ratio",
+    "logging_steps": "logging_steps",
+    "save_strategy": "save_steps",
+    "save_steps": "save_steps",
+    "eval_strategy": "eval_steps",
+    "eval_steps": "eval_steps",
+    "load_best_model_at_end": "early_stopping_patience",
+    "metric_for_best_model": "early_stopping_patience",
+    "greater_is_better": "early_stopping_patience",
+    "seed": "seed",
+    "data_seed": "seed",
+    "activation_checkpointing": "gradient_checkpointing",
+    "gradient_checkpointing": "gradient_checkpointing",  # not passed: the older name of activation_checkpointing
+}
+# The ones it decides itself for every run: where the run writes, what it logs to, precision, how the model loads
+# (``trust_remote_code`` is the admin's switch, core/models.remote_code_allowed).
+SFT_ARGUMENTS_FROM_THE_APP = frozenset(
+    {
+        "output_dir", "run_name", "lr_scheduler_type", "logging_first_step", "save_total_limit", "use_cpu",
+        "dataloader_num_workers", "report_to", "project", "trackio_static_space_id", "disable_tqdm",
+        "model_init_kwargs", "bf16", "fp16", "trust_remote_code",
+    }
+)  # fmt: skip
+
+
+def _refused_extra(name: str) -> str:
+    """Why ``extra`` may not set the SFTConfig argument ``name``, or "" if it may."""
+    if name in SFT_ARGUMENTS_FROM_SETTINGS:
+        setting = SFT_ARGUMENTS_FROM_SETTINGS[name]
+        return f"it comes from the setting {field_label(setting)} ({setting}): change that setting instead"
+    if name in SFT_ARGUMENTS_FROM_THE_APP:
+        return "the app sets it for every run (core/config.build_sft_config)"
+    if name.startswith(("hub_", "push_to_hub", "trackio_")):  # the Hub has one door, core/hub.py
+        return "it would upload while training; share a finished run from the Try it step's Share tab instead"
+    return ""
+
+
+@functools.cache
+def sft_argument_names() -> frozenset[str]:
+    """The names ``trl.SFTConfig`` accepts (imports TRL: ~7 s the first time, so only when ``extra`` is used)."""
+    import_training_stack()
+    from trl import SFTConfig
+
+    return frozenset(f.name for f in fields(SFTConfig) if f.init)
+
+
+def _extra_problem(extra: Any) -> str:
+    """The fix for a bad ``RunConfig.extra``, or "" when every entry can go to ``trl.SFTConfig`` as it is."""
+    if not isinstance(extra, dict):
+        return "use a mapping of trl.SFTConfig argument names to values, e.g. {'packing': True}."
+    for name, value in extra.items():
+        if not isinstance(name, str):
+            return f"{name!r} is not a name: use trl.SFTConfig argument names as text."
+        refused = _refused_extra(name)
+        if refused:
+            return f"'{name}' can't be set here: {refused}."
+        if value is not None and not isinstance(value, str | int | float | bool):
+            return f"'{name}' must be a plain number, text, True/False or None, not a {type(value).__name__}."
+    for name in extra:
+        if name not in sft_argument_names():
+            close = difflib.get_close_matches(name, sft_argument_names(), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            return f"'{name}' is not a trl.SFTConfig argument; check the name in TRL's docs ({TRL_SFT_DOCS}).{hint}"
+    return ""
 
 
 def retry_settings_after_oom(config: RunConfig) -> tuple[dict[str, Any], str]:

@@ -6,6 +6,7 @@ import pytest
 
 from core.config import (
     METHODS,
+    SFT_ARGUMENTS_FROM_SETTINGS,
     ConfigError,
     RunConfig,
     build_lora_config,
@@ -39,6 +40,7 @@ T4 = DeviceInfo("cuda", "Tesla T4", 16.0, False, 8)
         ("probe_prompts", ["p"] * 6),
         ("probe_prompts", "a single string"),
         ("probe_prompts", ["x" * 2001]),
+        ("extra", ["packing"]),
     ],
 )
 def test_bad_values_name_the_field_by_its_label_and_say_the_fix(field, value):
@@ -77,6 +79,52 @@ def test_kinds_and_choices_follow_the_fields():
     method = describe_field("method")
     assert method.kind == "choice" and tuple(method.choices) == METHODS
     assert method.choices["qlora"] == "QLoRA (4-bit base)"
+
+
+def test_extra_passes_real_sft_config_arguments_through(tmp_path):
+    args = build_sft_config(RunConfig(extra={"weight_decay": 0.05, "max_grad_norm": None}), tmp_path, CPU)
+    assert args.weight_decay == 0.05 and args.max_grad_norm is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "named", "fix"),
+    [
+        ({"pakcing": True}, "'pakcing'", "Did you mean 'packing'?"),
+        ({"weight_decay": 0.1, "no_such_option": 1}, "'no_such_option'", "huggingface.co/docs/trl/sft_trainer"),
+        ({"learning_rate": 1e-4}, "'learning_rate'", "Learning rate (learning_rate): change that setting instead"),
+        ({"num_train_epochs": 3}, "'num_train_epochs'", "Epochs (num_epochs)"),
+        ({"report_to": "none"}, "'report_to'", "the app sets it for every run"),
+        ({"trust_remote_code": True}, "'trust_remote_code'", "the app sets it"),
+        ({"push_to_hub": True}, "'push_to_hub'", "Share tab"),
+        ({"packing": [True]}, "'packing'", "plain number, text, True/False or None"),
+        ({1: True}, "1 is not a name", "argument names as text"),
+    ],
+)
+def test_a_bad_extra_entry_is_refused_naming_the_key(extra, named, fix):
+    with pytest.raises(ConfigError) as err:
+        RunConfig(extra=extra)
+    message = str(err.value)
+    assert message.startswith(f"{field_label('extra')} (extra) = ")
+    assert named in message and fix in message
+
+
+def test_every_argument_the_app_gives_sft_config_is_refused_in_extra(tmp_path, monkeypatch):
+    """A key in ``extra`` that build_sft_config also sets would reach SFTConfig twice (a TypeError at Start)."""
+    import trl
+
+    passed = {}
+    monkeypatch.setattr(trl, "SFTConfig", lambda **kwargs: passed.update(kwargs))
+    build_sft_config(RunConfig(early_stopping_patience=2), tmp_path, CPU)
+    assert "learning_rate" in passed and "output_dir" in passed
+    for name in passed:
+        with pytest.raises(ConfigError, match=f"'{name}' can't be set here"):
+            RunConfig(extra={name: 1})
+    assert set(SFT_ARGUMENTS_FROM_SETTINGS.values()) <= set(describe_fields())  # each names a real setting
+
+
+def test_unknown_keys_are_named():
+    with pytest.raises(ConfigError, match="learnig_rate"):
+        RunConfig.from_dict({"learnig_rate": 1e-4})
 
 
 def test_cpu_sft_config_is_float32_without_checkpointing_and_logs_to_trackio(tmp_path):
