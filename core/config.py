@@ -1,13 +1,20 @@
 """The run configuration, and the one place that turns it into TRL and PEFT objects.
 
 ``RunConfig`` holds everything a training run needs, validated when it is
-created: every error names the field and says how to fix it (TRL's
-``SFTConfig`` style). ``build_sft_config`` is the only function that builds a
-``trl.SFTConfig``, so a TRL upgrade touches one place.
+created. Each field carries its label and help as metadata, the way TRL's
+``SFTConfig`` does (``field(metadata={"help": ...})``): the Settings step
+builds its fields from them (``describe_field``) and every validation error
+names the field by the same label and says how to fix it.
+``build_sft_config`` is the only function that builds a ``trl.SFTConfig``, so
+a TRL upgrade touches one place.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -16,79 +23,225 @@ from core.device import DeviceInfo, attention_implementation, precision_flags
 from core.ml_stack import import_training_stack
 from core.models import OFFLINE_MODEL_ID, remote_code_allowed
 
-METHODS = ("lora", "qlora", "full")
-LORA_TARGETS = ("all-linear", "attention")
+# The choices of the two settings that pick among names: {value: what the page calls it}.
+METHOD_LABELS = {"lora": "LoRA", "qlora": "QLoRA (4-bit base)", "full": "Full fine-tune"}
+LORA_TARGET_LABELS = {"all-linear": "All linear layers", "attention": "Attention only"}
+METHODS = tuple(METHOD_LABELS)
+LORA_TARGETS = tuple(LORA_TARGET_LABELS)
 # Llama-style attention projections; "attention only" in sft-facts §3 (LoRA / QLoRA).
 ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
+MAX_OWN_PROBES = 5  # each probe costs a generation at every sampling step (bench/bench_generation.py)
+TRL_SFT_DOCS = "https://huggingface.co/docs/trl/sft_trainer"
 
 
 class ConfigError(ValueError):
     """A setting is out of range; the message names the field and the fix."""
 
 
-MAX_OWN_PROBES = 5  # each probe costs a generation at every sampling step (bench/bench_generation.py)
-
-
 @dataclass
 class RunConfig:
-    """Everything one training run needs. Defaults are the Quick demo preset."""
+    """Everything one training run needs. Defaults are the Quick demo preset.
 
-    model_id: str = OFFLINE_MODEL_ID
-    """Hub id, local folder, or the offline default."""
-    dataset: str = "json_extraction"
-    """A built-in demo name, or a folder/JSONL file holding rows in one of TRL's formats."""
-    method: str = "lora"
-    """'lora', 'qlora' (4-bit base, CUDA only) or 'full' fine-tuning."""
-    learning_rate: float = 1e-3
-    """Peak learning rate after warmup."""
-    per_device_batch_size: int = 4
-    """Examples per forward pass; lower it first when memory runs out."""
-    gradient_accumulation_steps: int = 1
-    """Forward passes per optimizer step; effective batch = batch size x this."""
-    max_length: int = 512
-    """Longest tokenized example; longer ones are truncated (TRL's default)."""
-    max_steps: int = 60
-    """Optimizer steps to train for; -1 means use num_epochs instead."""
-    num_epochs: float = 1.0
-    """Passes over the training data when max_steps is -1."""
-    warmup_ratio: float = 0.1
-    """Fraction of the steps spent ramping the learning rate up (~10%, sft-facts §3)."""
-    lora_r: int = 16
-    """LoRA rank; 16 to start, 32 or 64 if underfitting (sft-facts §3)."""
-    lora_alpha: int = 32
-    """LoRA scaling; 2 x rank (sft-facts §3)."""
-    lora_dropout: float = 0.0
-    """Dropout on the LoRA path; 0.0 (sft-facts §3)."""
-    lora_target: str = "all-linear"
-    """'all-linear' (more capacity) or 'attention' (q/k/v/o only)."""
-    gradient_checkpointing: bool = False
-    """Trade ~20% speed for activation memory; only worth it when memory is short (sft-facts §7)."""
-    logging_steps: int = 1
-    """Log metrics every this many steps (1 keeps the live curve smooth)."""
-    sample_every: int = 20
-    """Generate answers to the probe prompts every this many steps (0 = only at start and end)."""
-    sample_max_new_tokens: int = 64
-    """Token budget for each probe answer, so sampling stays a small share of training time."""
-    num_probe_prompts: int = 3
-    """How many held-out prompts to follow during training."""
-    probe_prompts: list[str] = field(default_factory=list)
-    """Your own prompts to follow during training too, after the held-out ones (they have no expected answer)."""
-    save_steps: int = 20
-    """Save a resumable checkpoint every this many steps (0 = none; Stop always saves one)."""
-    eval_steps: int = 20
-    """Measure the validation loss every this many steps (0 = never)."""
-    max_eval_rows: int = 32
-    """Validation rows used per evaluation, so evaluating stays a small share of training time."""
-    early_stopping_patience: int = 0
-    """Stop when the validation loss has not improved for this many evaluations (0 = off)."""
-    seed: int = 42
-    """Seed for data order, LoRA initialisation and the train/validation split."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Reserved for advanced SFTConfig fields set by later steps."""
+    ``metadata`` holds what a person is told about each field: ``label`` (its
+    name on the page and in errors), ``help`` (what it does, in a sentence or
+    two; the preset cards carry the advice and its sources) and, for the
+    settings that pick among names, ``choices`` ({value: label}).
+    """
+
+    model_id: str = field(
+        default=OFFLINE_MODEL_ID,
+        metadata={
+            "label": "Model",
+            "help": "Offline models work without internet; Hub models need it. You can also type a local model "
+            "folder.",
+        },
+    )
+    dataset: str = field(
+        default="json_extraction",
+        metadata={
+            "label": "Dataset",
+            "help": "A built-in demo dataset, or your own rows (a folder or JSONL file in one of TRL's formats) "
+            "loaded in the Data step.",
+        },
+    )
+    method: str = field(
+        default="lora",
+        metadata={
+            "label": "Method",
+            "help": "LoRA trains small adapters; QLoRA also loads the base in 4-bit (CUDA GPU only); full trains all.",
+            "choices": METHOD_LABELS,
+        },
+    )
+    learning_rate: float = field(
+        default=1e-3,
+        metadata={
+            "label": "Learning rate",
+            "help": "How big each update is, at its peak after warmup. Too high: the loss jumps or explodes; too "
+            "low: it falls slowly.",
+        },
+    )
+    per_device_batch_size: int = field(
+        default=4,
+        metadata={
+            "label": "Batch size per step",
+            "help": "Rows in one forward pass; lower it first when memory runs out.",
+        },
+    )
+    gradient_accumulation_steps: int = field(
+        default=1,
+        metadata={
+            "label": "Gradient accumulation",
+            "help": "Forward passes added up before each update: effective batch = batch size per step x this.",
+        },
+    )
+    max_length: int = field(
+        default=512,
+        metadata={
+            "label": "Max length (tokens)",
+            "help": "The longest row the model trains on; longer rows are cut to this length (TRL keeps the start).",
+        },
+    )
+    max_steps: int = field(
+        default=60,
+        metadata={
+            "label": "Training steps",
+            "help": "How many updates to make, each from one effective batch (batch size per step x gradient "
+            "accumulation).",
+        },
+    )
+    num_epochs: float = field(
+        default=1.0,
+        metadata={
+            "label": "Epochs",
+            "help": "Passes over the training data. Used only when Training steps is -1 (a script can set that).",
+        },
+    )
+    warmup_ratio: float = field(
+        default=0.1,  # ~10% of the steps: sft-facts §3
+        metadata={
+            "label": "Warmup ratio",
+            "help": "Share of the steps spent ramping the learning rate up to its peak; about 0.1 is usual.",
+        },
+    )
+    lora_r: int = field(
+        default=16,  # sft-facts §3: 16 to start, 32 or 64 if underfitting
+        metadata={
+            "label": "LoRA rank r",
+            "help": "Size of the adapters, so how much they can learn: 16 to start, 32 or 64 if the model underfits.",
+        },
+    )
+    lora_alpha: int = field(
+        default=32,  # sft-facts §3: 2 x rank
+        metadata={"label": "LoRA alpha", "help": "How strongly the adapters count; usually 2 x rank."},
+    )
+    lora_dropout: float = field(
+        default=0.0,  # sft-facts §3
+        metadata={
+            "label": "LoRA dropout",
+            "help": "Share of the adapters' inputs dropped at random while training; usually 0.0.",
+        },
+    )
+    lora_target: str = field(
+        default="all-linear",
+        metadata={
+            "label": "LoRA targets",
+            "help": "Which layers get adapters: all linear layers (more capacity) or the attention projections "
+            "(q/k/v/o) only.",
+            "choices": LORA_TARGET_LABELS,
+        },
+    )
+    gradient_checkpointing: bool = field(
+        default=False,  # ~20% slower: sft-facts §7
+        metadata={
+            "label": "Gradient checkpointing",
+            "help": "Recompute activations in the backward pass instead of keeping them: far less activation "
+            "memory, about 20% slower. Only worth it when memory is short.",
+        },
+    )
+    logging_steps: int = field(
+        default=1,
+        metadata={
+            "label": "Log every (steps)",
+            "help": "How often the loss is recorded; 1 keeps the live curve smooth.",
+        },
+    )
+    sample_every: int = field(
+        default=20,
+        metadata={
+            "label": "Sample answers every (steps)",
+            "help": "How often the model answers the test prompts while it trains; 0 = only at the start and end.",
+        },
+    )
+    sample_max_new_tokens: int = field(
+        default=64,
+        metadata={
+            "label": "Answer length (tokens)",
+            "help": "The most tokens in each test-prompt answer, so sampling stays a small share of training time.",
+        },
+    )
+    num_probe_prompts: int = field(
+        default=3,
+        metadata={
+            "label": "Held-out test prompts",
+            "help": "How many prompts from the validation rows the model answers while it trains (0 to 10).",
+        },
+    )
+    probe_prompts: list[str] = field(
+        default_factory=list,
+        metadata={
+            "label": "Your own test prompts",
+            "help": f"Up to {MAX_OWN_PROBES} prompts of your own, answered after the held-out ones while the model "
+            "trains; they have no expected answer.",
+        },
+    )
+    save_steps: int = field(
+        default=20,
+        metadata={
+            "label": "Checkpoint every (steps)",
+            "help": "How often a checkpoint you can resume from is saved; 0 = none (Stop always saves one).",
+        },
+    )
+    eval_steps: int = field(
+        default=20,
+        metadata={
+            "label": "Evaluate every (steps)",
+            "help": "How often the loss on the validation rows is measured; 0 = never.",
+        },
+    )
+    max_eval_rows: int = field(
+        default=32,
+        metadata={
+            "label": "Validation rows per evaluation",
+            "help": "Validation rows each evaluation uses, so evaluating stays a small share of training time.",
+        },
+    )
+    early_stopping_patience: int = field(
+        default=0,
+        metadata={
+            "label": "Early stopping patience",
+            "help": "Stop when the validation loss has not improved for this many evaluations; 0 = off.",
+        },
+    )
+    seed: int = field(
+        default=42,
+        metadata={
+            "label": "Seed",
+            "help": "Fixes the random choices (data order, LoRA's starting weights, the validation split), so a run "
+            "can be repeated.",
+        },
+    )
+    extra: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "label": "More SFTConfig options",
+            "help": "Other trl.SFTConfig arguments by name for scripts and experiments, e.g. {'packing': True}: "
+            f"real SFTConfig fields ({TRL_SFT_DOCS}) that the app does not set itself, with plain values.",
+        },
+    )
 
     def __post_init__(self) -> None:
         def fail(name: str, fix: str) -> None:
-            raise ConfigError(f"Setting '{name}' = {getattr(self, name)!r} is not valid: {fix}")
+            raise ConfigError(f"{field_label(name)} ({name}) = {getattr(self, name)!r} is not valid: {fix}")
 
         if not str(self.model_id).strip():
             fail("model_id", f"pick a model, e.g. '{OFFLINE_MODEL_ID}'.")
@@ -104,7 +257,7 @@ class RunConfig:
         if self.max_length < 16:
             fail("max_length", "use at least 16 tokens; 512-2048 is typical.")
         if self.max_steps == 0 or self.max_steps < -1:
-            fail("max_steps", "use a positive number of steps, or -1 to train for num_epochs.")
+            fail("max_steps", "use a positive number of steps, or -1 to train for Epochs instead.")
         if self.max_steps == -1 and self.num_epochs <= 0:
             fail("num_epochs", "use a positive number of epochs (2-5 is typical).")
         if not (0 <= self.warmup_ratio < 1):
@@ -122,7 +275,10 @@ class RunConfig:
             if getattr(self, name) < 0:
                 fail(name, "use 0 (off) or a positive number of steps.")
         if self.early_stopping_patience and not self.eval_steps:
-            fail("early_stopping_patience", "early stopping needs evaluations: set eval_steps above 0 too.")
+            fail(
+                "early_stopping_patience",
+                f"early stopping needs evaluations: set {field_label('eval_steps')} above 0.",
+            )
         if not (1 <= self.sample_max_new_tokens <= 1024):
             fail("sample_max_new_tokens", "use between 1 and 1024 tokens.")
         if not (0 <= self.num_probe_prompts <= 10):
@@ -133,6 +289,9 @@ class RunConfig:
             fail("probe_prompts", f"use at most {MAX_OWN_PROBES} prompts, none of them empty.")
         if any(len(p) > 2000 for p in self.probe_prompts):
             fail("probe_prompts", "use prompts under 2,000 characters each.")
+        problem = _extra_problem(self.extra)
+        if problem:
+            fail("extra", problem)
 
     @property
     def effective_batch_size(self) -> int:
@@ -158,9 +317,122 @@ class RunConfig:
         """Raise when the configuration cannot run on ``device`` (e.g. QLoRA without CUDA)."""
         if self.method == "qlora" and not device.is_cuda:
             raise ConfigError(
-                "Setting 'method' = 'qlora' is not valid here: QLoRA's 4-bit base model needs bitsandbytes and a "
-                f"CUDA GPU, and this machine has {device.describe()}. Use 'lora' instead."
+                f"{field_label('method')} (method) = 'qlora' is not valid here: QLoRA's 4-bit base model needs "
+                f"bitsandbytes and a CUDA GPU, and this machine has {device.describe()}. Use 'lora' instead."
             )
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """What a person is told about one ``RunConfig`` field, read from its metadata."""
+
+    name: str
+    label: str
+    help: str
+    kind: str  # how it is typed in: "int", "float", "bool", "choice", "text", "lines" (list of text) or "mapping"
+    choices: dict[str, str] = field(default_factory=dict)  # {value: label}, for kind "choice"
+
+
+_KINDS = {int: "int", float: "float", bool: "bool", str: "text", list: "lines", dict: "mapping"}
+
+
+@functools.cache
+def describe_fields() -> types.MappingProxyType[str, FieldInfo]:
+    """Every ``RunConfig`` field's label, help and kind, in the order they are declared (read-only)."""
+    hints = typing.get_type_hints(RunConfig)
+    described = {}
+    for f in fields(RunConfig):
+        kind = _KINDS[typing.get_origin(hints[f.name]) or hints[f.name]]
+        choices = dict(f.metadata.get("choices", {}))
+        label, help_text = f.metadata["label"], f.metadata["help"]
+        described[f.name] = FieldInfo(f.name, label, help_text, "choice" if choices else kind, choices)
+    return types.MappingProxyType(described)
+
+
+def describe_field(name: str) -> FieldInfo:
+    """Label, help and kind of the ``RunConfig`` field ``name``, for the page and for error messages."""
+    return describe_fields()[name]
+
+
+def field_label(name: str) -> str:
+    """What the page calls the ``RunConfig`` field ``name``, e.g. "Learning rate" for ``learning_rate``."""
+    return describe_field(name).label
+
+
+# The trl.SFTConfig arguments build_sft_config sets from a RunConfig field; ``extra`` can't set them (SFTConfig
+# would get the argument twice), and its error names the setting to change instead.
+SFT_ARGUMENTS_FROM_SETTINGS = {
+    "learning_rate": "learning_rate",
+    "per_device_train_batch_size": "per_device_batch_size",
+    "per_device_eval_batch_size": "per_device_batch_size",
+    "gradient_accumulation_steps": "gradient_accumulation_steps",
+    "max_length": "max_length",
+    "max_steps": "max_steps",
+    "num_train_epochs": "num_epochs",
+    "warmup_steps": "warmup_ratio",
+    "logging_steps": "logging_steps",
+    "save_strategy": "save_steps",
+    "save_steps": "save_steps",
+    "eval_strategy": "eval_steps",
+    "eval_steps": "eval_steps",
+    "load_best_model_at_end": "early_stopping_patience",
+    "metric_for_best_model": "early_stopping_patience",
+    "greater_is_better": "early_stopping_patience",
+    "seed": "seed",
+    "data_seed": "seed",
+    "activation_checkpointing": "gradient_checkpointing",
+    "gradient_checkpointing": "gradient_checkpointing",  # not passed: the older name of activation_checkpointing
+}
+# The ones it decides itself for every run: where the run writes, what it logs to, precision, how the model loads
+# (``trust_remote_code`` is the admin's switch, core/models.remote_code_allowed).
+SFT_ARGUMENTS_FROM_THE_APP = frozenset(
+    {
+        "output_dir", "run_name", "lr_scheduler_type", "logging_first_step", "save_total_limit", "use_cpu",
+        "dataloader_num_workers", "report_to", "project", "trackio_static_space_id", "disable_tqdm",
+        "model_init_kwargs", "bf16", "fp16", "trust_remote_code",
+    }
+)  # fmt: skip
+
+
+def _refused_extra(name: str) -> str:
+    """Why ``extra`` may not set the SFTConfig argument ``name``, or "" if it may."""
+    if name in SFT_ARGUMENTS_FROM_SETTINGS:
+        setting = SFT_ARGUMENTS_FROM_SETTINGS[name]
+        return f"it comes from the setting {field_label(setting)} ({setting}): change that setting instead"
+    if name in SFT_ARGUMENTS_FROM_THE_APP:
+        return "the app sets it for every run (core/config.build_sft_config)"
+    if name.startswith(("hub_", "push_to_hub", "trackio_")):  # the Hub has one door, core/hub.py
+        return "it would upload while training; share a finished run from the Try it step's Share tab instead"
+    return ""
+
+
+@functools.cache
+def sft_argument_names() -> frozenset[str]:
+    """The names ``trl.SFTConfig`` accepts (imports TRL: ~7 s the first time, so only when ``extra`` is used)."""
+    import_training_stack()
+    from trl import SFTConfig
+
+    return frozenset(f.name for f in fields(SFTConfig) if f.init)
+
+
+def _extra_problem(extra: Any) -> str:
+    """The fix for a bad ``RunConfig.extra``, or "" when every entry can go to ``trl.SFTConfig`` as it is."""
+    if not isinstance(extra, dict):
+        return "use a mapping of trl.SFTConfig argument names to values, e.g. {'packing': True}."
+    for name, value in extra.items():
+        if not isinstance(name, str):
+            return f"{name!r} is not a name: use trl.SFTConfig argument names as text."
+        refused = _refused_extra(name)
+        if refused:
+            return f"'{name}' can't be set here: {refused}."
+        if value is not None and not isinstance(value, str | int | float | bool):
+            return f"'{name}' must be a plain number, text, True/False or None, not a {type(value).__name__}."
+    for name in extra:
+        if name not in sft_argument_names():
+            close = difflib.get_close_matches(name, sft_argument_names(), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            return f"'{name}' is not a trl.SFTConfig argument; check the name in TRL's docs ({TRL_SFT_DOCS}).{hint}"
+    return ""
 
 
 def retry_settings_after_oom(config: RunConfig) -> tuple[dict[str, Any], str]:

@@ -57,7 +57,7 @@ def test_presets_fit_check_validation_and_recipe_export(server):
         assert _number(page, "gradient-accumulation-steps").input_value() == "32"
         _number(page, "warmup-ratio").fill("1.5")
         _number(page, "warmup-ratio").press("Enter")
-        page.locator("#settings-message").get_by_text("'warmup_ratio'", exact=False).wait_for()
+        page.locator("#settings-message").get_by_text("Warmup ratio (warmup_ratio)", exact=False).wait_for()
         assert "between 0 and 1" in page.locator("#settings-message").inner_text()
         assert _number(page, "gradient-accumulation-steps").input_value() == "32"  # the user's state is kept
 

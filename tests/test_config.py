@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import ConfigError, RunConfig, build_lora_config, build_model_init_kwargs, build_sft_config
+from core.config import (
+    METHODS,
+    SFT_ARGUMENTS_FROM_SETTINGS,
+    ConfigError,
+    RunConfig,
+    build_lora_config,
+    build_model_init_kwargs,
+    build_sft_config,
+    describe_field,
+    describe_fields,
+    field_label,
+)
 from core.device import DeviceInfo
 
 CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
@@ -13,30 +24,102 @@ T4 = DeviceInfo("cuda", "Tesla T4", 16.0, False, 8)
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "hint"),
+    ("field", "value"),
     [
-        ("learning_rate", 0, "learning_rate"),
-        ("learning_rate", -1e-4, "learning_rate"),
-        ("per_device_batch_size", 0, "per_device_batch_size"),
-        ("gradient_accumulation_steps", 0, "gradient_accumulation_steps"),
-        ("max_length", 4, "max_length"),
-        ("max_steps", 0, "max_steps"),
-        ("method", "dora", "method"),
-        ("lora_target", "everything", "lora_target"),
-        ("warmup_ratio", 1.5, "warmup_ratio"),
-        ("model_id", " ", "model_id"),
-        ("probe_prompts", ["one", " "], "probe_prompts"),
-        ("probe_prompts", ["p"] * 6, "probe_prompts"),
-        ("probe_prompts", "a single string", "probe_prompts"),
-        ("probe_prompts", ["x" * 2001], "probe_prompts"),
+        ("learning_rate", 0),
+        ("learning_rate", -1e-4),
+        ("per_device_batch_size", 0),
+        ("gradient_accumulation_steps", 0),
+        ("max_length", 4),
+        ("max_steps", 0),
+        ("method", "dora"),
+        ("lora_target", "everything"),
+        ("warmup_ratio", 1.5),
+        ("model_id", " "),
+        ("probe_prompts", ["one", " "]),
+        ("probe_prompts", ["p"] * 6),
+        ("probe_prompts", "a single string"),
+        ("probe_prompts", ["x" * 2001]),
+        ("extra", ["packing"]),
     ],
 )
-def test_bad_values_name_the_field_and_the_fix(field, value, hint):
+def test_bad_values_name_the_field_by_its_label_and_say_the_fix(field, value):
     with pytest.raises(ConfigError) as err:
         RunConfig(**{field: value})
     message = str(err.value)
-    assert f"'{hint}'" in message
+    assert message.startswith(f"{field_label(field)} ({field}) = {value!r} is not valid: ")  # as the page calls it
     assert "use" in message or "pick" in message
+
+
+def test_the_learning_rate_error_reads_as_a_sentence():
+    with pytest.raises(ConfigError) as err:
+        RunConfig(learning_rate=5)
+    assert str(err.value) == (
+        "Learning rate (learning_rate) = 5 is not valid: use a positive value below 1, typically 1e-5 to 1e-3."
+    )
+
+
+def test_every_field_has_a_label_and_help_a_beginner_can_read():
+    described = describe_fields()
+    assert list(described) == list(RunConfig.__dataclass_fields__)
+    labels = [info.label for info in described.values()]
+    assert len(set(labels)) == len(labels)  # two settings never share a name on the page
+    for info in described.values():
+        assert info.label.strip() and info.label[0].isupper(), info.name
+        assert len(info.help) > 20 and info.help.endswith("."), info.name
+        assert "sft-facts" not in info.help + info.label, info.name  # internal notes are never cited in the page
+        assert info.kind in ("int", "float", "bool", "choice", "text", "lines", "mapping"), info.name
+
+
+def test_kinds_and_choices_follow_the_fields():
+    assert describe_field("learning_rate").kind == "float"
+    assert describe_field("per_device_batch_size").kind == "int"
+    assert describe_field("gradient_checkpointing").kind == "bool"
+    assert describe_field("probe_prompts").kind == "lines"
+    method = describe_field("method")
+    assert method.kind == "choice" and tuple(method.choices) == METHODS
+    assert method.choices["qlora"] == "QLoRA (4-bit base)"
+
+
+def test_extra_passes_real_sft_config_arguments_through(tmp_path):
+    args = build_sft_config(RunConfig(extra={"weight_decay": 0.05, "max_grad_norm": None}), tmp_path, CPU)
+    assert args.weight_decay == 0.05 and args.max_grad_norm is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "named", "fix"),
+    [
+        ({"pakcing": True}, "'pakcing'", "Did you mean 'packing'?"),
+        ({"weight_decay": 0.1, "no_such_option": 1}, "'no_such_option'", "huggingface.co/docs/trl/sft_trainer"),
+        ({"learning_rate": 1e-4}, "'learning_rate'", "Learning rate (learning_rate): change that setting instead"),
+        ({"num_train_epochs": 3}, "'num_train_epochs'", "Epochs (num_epochs)"),
+        ({"report_to": "none"}, "'report_to'", "the app sets it for every run"),
+        ({"trust_remote_code": True}, "'trust_remote_code'", "the app sets it"),
+        ({"push_to_hub": True}, "'push_to_hub'", "Share tab"),
+        ({"packing": [True]}, "'packing'", "plain number, text, True/False or None"),
+        ({1: True}, "1 is not a name", "argument names as text"),
+    ],
+)
+def test_a_bad_extra_entry_is_refused_naming_the_key(extra, named, fix):
+    with pytest.raises(ConfigError) as err:
+        RunConfig(extra=extra)
+    message = str(err.value)
+    assert message.startswith(f"{field_label('extra')} (extra) = ")
+    assert named in message and fix in message
+
+
+def test_every_argument_the_app_gives_sft_config_is_refused_in_extra(tmp_path, monkeypatch):
+    """A key in ``extra`` that build_sft_config also sets would reach SFTConfig twice (a TypeError at Start)."""
+    import trl
+
+    passed = {}
+    monkeypatch.setattr(trl, "SFTConfig", lambda **kwargs: passed.update(kwargs))
+    build_sft_config(RunConfig(early_stopping_patience=2), tmp_path, CPU)
+    assert "learning_rate" in passed and "output_dir" in passed
+    for name in passed:
+        with pytest.raises(ConfigError, match=f"'{name}' can't be set here"):
+            RunConfig(extra={name: 1})
+    assert set(SFT_ARGUMENTS_FROM_SETTINGS.values()) <= set(describe_fields())  # each names a real setting
 
 
 def test_unknown_keys_are_named():

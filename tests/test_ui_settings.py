@@ -6,11 +6,20 @@ from __future__ import annotations
 import json
 import math
 
+import gradio as gr
 import pytest
 
-from core.config import RunConfig
+from core.config import RunConfig, describe_field
 from core.models import TINY_MODEL_ID
-from ui.settings import ADVANCED, OUTPUT_NAMES, apply_edit, apply_preset, refresh_from_state, show_start
+from ui.settings import (
+    ADVANCED_FIELDS,
+    OUTPUT_NAMES,
+    apply_edit,
+    apply_preset,
+    build_settings_step,
+    refresh_from_state,
+    show_start,
+)
 
 
 def _named(result: tuple) -> dict:
@@ -24,7 +33,7 @@ def _skipped(value) -> bool:
 def _edit(values: dict, preset, **changes) -> dict:
     """What the page sends when one advanced field is typed into."""
     config = {**values, **changes}
-    raw = [config[name] for name, *_ in ADVANCED]
+    raw = [config[name] for name in ADVANCED_FIELDS]
     return _named(
         apply_edit(
             values, preset, config["model_id"], config["method"], config["lora_target"],
@@ -92,7 +101,8 @@ def test_a_new_dataset_keeps_numbers_edited_by_hand_and_offers_the_preset(tiny_m
     after = {**edited["config"], "dataset": small_dataset}
     refreshed = _named(refresh_from_state(after, edited["preset"]))
     assert _skipped(refreshed["config"])  # the user's values stay exactly as they are
-    assert "You set steps by hand" in refreshed["message"] and "Re-apply the preset" in refreshed["message"]
+    assert "You set these by hand, so your values stay: Training steps." in refreshed["message"]
+    assert "Re-apply the preset" in refreshed["message"]
     assert refreshed["reapply"] == {"__type__": "update", "visible": True}
     suggested = refreshed["preset"].config.max_steps
     assert suggested != 24 and refreshed["preset"].config.dataset == small_dataset  # worked out for the new data
@@ -107,3 +117,33 @@ def test_the_page_opens_with_the_learning_rate_sources_filled(tiny_model_path):
     assert "Learning rate" in cards and "GB" in fit
     assert "recommended 7.4e-03" in lr_sources  # Tinker: 5e-5 x 10 x (2000 / 64) ^ 0.781 for the tiny Llama
     assert "SmolLM3 guide" in lr_sources and "Training Hub" in lr_sources
+
+
+def test_every_setting_on_the_page_is_labelled_and_explained_by_its_runconfig_field():
+    """The Settings step reads each component's label and info from the field's metadata: a setting is described
+    once (core/config.py), and the page and the error messages use the same words."""
+    with gr.Blocks() as demo:
+        build_settings_step(gr.State(RunConfig().to_dict()))
+    by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
+    shown = {"model-choice": "model_id", "max-steps": "max_steps", "field-lora-target": "lora_target"}
+    shown |= {f"field-{name.replace('_', '-')}": name for name in (*ADVANCED_FIELDS, "gradient_checkpointing")}
+    for elem_id, name in shown.items():
+        about = describe_field(name)
+        assert by_id[elem_id].label == about.label, name
+        assert by_id[elem_id].info == about.help, name
+    method = by_id["method-choice"]
+    assert method.label == describe_field("method").label
+    assert [value for _, value in method.choices] == ["lora", "qlora", "full"]
+    assert ("QLoRA (4-bit base)", "qlora") in method.choices
+    assert ("Attention only", "attention") in by_id["field-lora-target"].choices
+    page_text = " ".join(f"{b.label} {b.info}" for b in by_id.values() if hasattr(b, "info") and b.info)
+    assert "sft-facts" not in page_text  # internal notes are never cited in the page
+
+
+def test_a_bad_value_is_refused_by_the_label_the_page_shows(tiny_model_path):
+    shown = _start("Quick demo")
+    refused = _edit(shown["config"], shown["preset"], warmup_ratio=1.5)
+    assert f"{describe_field('warmup_ratio').label} (warmup_ratio) = 1.5 is not valid" in refused["message"]
+    assert "between 0 and 1" in refused["message"] and _skipped(refused["config"])  # nothing was stored
+    empty = _edit(shown["config"], shown["preset"], lora_r=None)
+    assert "LoRA rank r (lora_r) is empty: type a number." in empty["message"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from core.config import ConfigError, RunConfig
+from core.config import ConfigError, RunConfig, describe_field, field_label
 from core.file_access import PathNotAllowed, check_model_choice
 from core.models import default_model_id, list_models
 from core.paths import data_dir
@@ -22,27 +22,13 @@ from ui.identity import request_owner
 from ui.settings_views import build_preset_for, device_info, model_config_for, render_cards, render_fit
 from ui.toasts import refusal
 
-# Advanced fields: (RunConfig name, label, kind, info). The info says what the number does, not what to pick:
-# the preset cards carry the advice and its sources.
-ADVANCED = [
-    ("learning_rate", "Learning rate", "float", "Peak rate after warmup; too high: loss spikes, too low: slow."),
-    ("per_device_batch_size", "Batch size per step", "int", "Rows per forward pass; lower it first for memory."),
-    ("gradient_accumulation_steps", "Gradient accumulation", "int", "Effective batch = batch size x this."),
-    ("max_length", "Max length (tokens)", "int", "Longer rows are truncated (TRL keeps the start)."),
-    ("num_epochs", "Epochs", "float", "Passes over the data; used when steps is -1."),
-    ("warmup_ratio", "Warmup ratio", "float", "Share of steps ramping the LR up (~0.1)."),
-    ("lora_r", "LoRA rank r", "int", "Adapter capacity; 16 to start, 32-64 if underfitting."),
-    ("lora_alpha", "LoRA alpha", "int", "Adapter scaling; usually 2 x r."),
-    ("lora_dropout", "LoRA dropout", "float", "Usually 0.0."),
-    ("eval_steps", "Evaluate every (steps)", "int", "Validation loss cadence; 0 = never."),
-    ("save_steps", "Checkpoint every (steps)", "int", "0 = none (Stop still saves one)."),
-    ("early_stopping_patience", "Early stopping patience", "int", "Evaluations without improvement; 0 = off."),
-    ("sample_every", "Sample answers every (steps)", "int", "Held-out answers during training; 0 = start/end."),
-    ("logging_steps", "Log every (steps)", "int", "1 keeps the live curve smooth."),
-    ("seed", "Seed", "int", "Data order and LoRA initialisation."),
-]
-METHOD_LABELS = {"lora": "LoRA", "qlora": "QLoRA (4-bit base)", "full": "Full fine-tune"}
-
+# The RunConfig fields typed in under "Advanced", in this order. Their labels, help and kinds come from the
+# fields' metadata (core/config.describe_field): the help says what a number does; the cards carry the advice.
+ADVANCED_FIELDS = (
+    "learning_rate", "per_device_batch_size", "gradient_accumulation_steps", "max_length", "num_epochs",
+    "warmup_ratio", "lora_r", "lora_alpha", "lora_dropout", "eval_steps", "save_steps", "early_stopping_patience",
+    "sample_every", "logging_steps", "seed",
+)  # fmt: skip
 
 # What every handler returns, in this order (``_outputs`` fills the rest with gr.skip()).
 OUTPUT_NAMES = [
@@ -58,7 +44,7 @@ OUTPUT_NAMES = [
     "method",
     "lora_target",
     "checkpointing",
-    *(name for name, *_ in ADVANCED),
+    *ADVANCED_FIELDS,
 ]
 # The RunConfig fields a preset sets (core/presets.build_preset): a new dataset recomputes them unless edited.
 # Not max_length: "Use this dataset" writes the one chosen in the Data step, and that choice stands.
@@ -67,21 +53,6 @@ PRESET_FIELDS = (
     "warmup_ratio", "eval_steps", "save_steps", "sample_every", "lora_r", "lora_alpha", "early_stopping_patience",
     "gradient_checkpointing",
 )  # fmt: skip
-FIELD_LABELS = {
-    "learning_rate": "learning rate",
-    "per_device_batch_size": "batch size",
-    "gradient_accumulation_steps": "gradient accumulation",
-    "num_epochs": "epochs",
-    "max_steps": "steps",
-    "warmup_ratio": "warmup ratio",
-    "eval_steps": "evaluation cadence",
-    "save_steps": "checkpoint cadence",
-    "sample_every": "sample cadence",
-    "lora_r": "LoRA rank",
-    "lora_alpha": "LoRA alpha",
-    "early_stopping_patience": "early stopping",
-    "gradient_checkpointing": "gradient checkpointing",
-}
 
 
 def _outputs(**values) -> tuple:
@@ -129,7 +100,7 @@ def _everything(preset, config: RunConfig, note: str = "", reapply: bool = False
         method=config.method,
         lora_target=config.lora_target,
         checkpointing=config.gradient_checkpointing,
-        **{name: getattr(config, name) for name, *_ in ADVANCED},
+        **{name: getattr(config, name) for name in ADVANCED_FIELDS},
     )
 
 
@@ -152,10 +123,10 @@ def apply_preset(name: str, method_value: str, model_id: str, values: dict) -> t
 def apply_edit(values: dict, preset, model_id: str, method_value: str, target: str, ckpt: bool, max_steps, *raw):
     """A field was edited by hand: validate the whole config, then show every number as it now is."""
     changes = {}
-    for (name, _, kind, _), value in zip(ADVANCED, raw, strict=True):
+    for name, value in zip(ADVANCED_FIELDS, raw, strict=True):
         if value is None:
-            return _outputs(message=f"**Can't use this:** Setting '{name}' is empty: type a number.")
-        changes[name] = int(value) if kind == "int" else float(value)
+            return _outputs(message=f"**Can't use this:** {field_label(name)} ({name}) is empty: type a number.")
+        changes[name] = int(value) if describe_field(name).kind == "int" else float(value)
     changes.update(
         model_id=model_id or default_model_id(),
         method=method_value,
@@ -182,7 +153,8 @@ def apply_memory_fix(values: dict, preset) -> tuple:
     changes = _fix_changes(config)
     if not changes:
         return _outputs(message="Nothing to change: it fits.")
-    return _everything(preset, RunConfig.from_dict({**values, **changes}), "Applied: " + ", ".join(changes))
+    applied = ", ".join(f"{field_label(name)} = {value}" for name, value in changes.items())
+    return _everything(preset, RunConfig.from_dict({**values, **changes}), f"Applied: {applied}.")
 
 
 def hand_edited(values: dict, preset) -> list[str]:
@@ -208,11 +180,11 @@ def refresh_from_state(values: dict, preset) -> tuple:
     edited = hand_edited(values, preset)
     rows = f"{fresh.data.n_rows:,} training rows"
     if edited:
-        names = ", ".join(FIELD_LABELS[name] for name in edited)
+        names = ", ".join(field_label(name) for name in edited)
         note = (
-            f"**The dataset changed** ({rows}). You set {names} by hand, so your values stay; the cards show what "
-            f"the {fresh.name} preset suggests for this data. Press 'Re-apply the preset to this dataset' to use "
-            "its numbers."
+            f"**The dataset changed** ({rows}). You set these by hand, so your values stay: {names}. The cards "
+            f"show what the {fresh.name} preset suggests for this data. Press 'Re-apply the preset to this "
+            "dataset' to use its numbers."
         )
         return _shown(fresh, config, note, reapply=True)
     updated = RunConfig.from_dict({**values, **{name: getattr(fresh.config, name) for name in PRESET_FIELDS}})
@@ -255,6 +227,11 @@ def model_problem(model_id: str | None, who: str, manager: RunManager | None) ->
     return ""
 
 
+def _choices(name: str) -> list[tuple[str, str]]:
+    """A radio's (label, value) pairs for the RunConfig field ``name``, from its metadata."""
+    return [(label, value) for value, label in describe_field(name).choices.items()]
+
+
 def build_settings_step(config_state: gr.State, manager: RunManager | None = None) -> dict:
     """Lay out the Settings step; writes the chosen values into ``config_state``.
 
@@ -276,17 +253,17 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         model = gr.Dropdown(
             choices=[(c.label, c.model_id) for c in list_models()],
             value=default_model_id(),
-            label="Model",
-            info="Offline models work without internet; Hub models need it. You can also type a local model folder.",
+            label=describe_field("model_id").label,
+            info=describe_field("model_id").help,
             allow_custom_value=True,
             elem_id="model-choice",
             scale=2,
         )
         method = gr.Radio(
-            [(METHOD_LABELS[m], m) for m in ("lora", "qlora", "full")],
+            _choices("method"),
             value=defaults.method,
-            label="Method",
-            info=qlora_reason or "LoRA trains small adapters; QLoRA also loads the base in 4-bit; full trains all.",
+            label=describe_field("method").label,
+            info=qlora_reason or describe_field("method").help,
             elem_id="method-choice",
             elem_classes=[] if has_cuda else ["coach-qlora-off"],
             scale=2,
@@ -307,9 +284,9 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         5000,
         value=defaults.max_steps,
         step=1,
-        label="Training steps",
+        label=describe_field("max_steps").label,
         elem_id="max-steps",
-        info="Quick demo: 60 steps of LoRA, a few minutes on 2 CPU cores.",
+        info=describe_field("max_steps").help,
     )
     message = gr.Markdown(elem_id="settings-message")
     fit = gr.HTML(waiting, elem_id="fit-panel")
@@ -321,25 +298,27 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         lr_sources = gr.Markdown(elem_id="lr-sources")
         fields = {}
         with gr.Row():
-            for name, label, kind, info in ADVANCED:
+            for name in ADVANCED_FIELDS:
                 fields[name] = gr.Number(
                     value=getattr(defaults, name),
-                    label=label,
-                    info=info,
-                    precision=0 if kind == "int" else None,
+                    label=describe_field(name).label,
+                    info=describe_field(name).help,
+                    precision=0 if describe_field(name).kind == "int" else None,
                     elem_id=f"field-{name.replace('_', '-')}",
                     min_width=170,
                 )
         with gr.Row():
             lora_target = gr.Radio(
-                [("All linear layers", "all-linear"), ("Attention only", "attention")],
+                _choices("lora_target"),
                 value=defaults.lora_target,
-                label="LoRA targets",
+                label=describe_field("lora_target").label,
+                info=describe_field("lora_target").help,
                 elem_id="field-lora-target",
             )
             checkpointing = gr.Checkbox(
                 value=defaults.gradient_checkpointing,
-                label="Gradient checkpointing (~20% slower, far less activation memory; sft-facts §7)",
+                label=describe_field("gradient_checkpointing").label,
+                info=describe_field("gradient_checkpointing").help,
                 elem_id="field-gradient-checkpointing",
             )
     with gr.Accordion("Export a recipe: train without the app", open=False, elem_id="recipe-export"):
@@ -354,7 +333,7 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         build_hf_jobs_panel(config_state)
 
     preset_state = gr.State(None)  # the Preset object last applied, to show what an edit changed
-    field_components = [fields[name] for name, *_ in ADVANCED]
+    field_components = [fields[name] for name in ADVANCED_FIELDS]
     components = {
         "config": config_state,
         "preset": preset_state,
