@@ -24,7 +24,7 @@ from core.storage import start_cleanup_thread
 from ui.admin import admin_password, build_admin_view
 from ui.checklist import build_checklist_step
 from ui.data import build_data_step
-from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware, request_owner
+from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware
 from ui.settings import build_settings_step
 from ui.style import CSS, theme
 from ui.train import build_train_step
@@ -73,19 +73,11 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
             if admin_password():  # no password set: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)
-
-        def on_load(values: dict, request: gr.Request):
-            # ?run=<id> opens one of this person's runs (the account when logged in, else the session cookie's id)
-            wanted = request.query_params.get("run") if request else None
-            run = wanted if wanted and manager.get(wanted, owner=request_owner(request)) else None
-            return run, train["describe_config"](values)
-
-        demo.load(on_load, [config_state], [train["run_id"], train["summary"]])
         fill, fill_inputs, fill_outputs = settings["fill_on_load"]
         demo.load(fill, fill_inputs, fill_outputs, show_progress="hidden")
-    _keep_page_events_private(demo, train["api_names"])
+    _keep_page_events_private(demo, train.api_names)
     demo.manager = manager  # tests and scripts reach the runs through the app
-    demo.script_api_names = train["api_names"]  # the only endpoints served by name (main, NamedEndpointsGuard)
+    demo.script_api_names = train.api_names  # the only endpoints served by name (main, NamedEndpointsGuard)
     return demo
 
 

@@ -178,7 +178,7 @@ async def person(
         try:
             await tab.timed("page", tab.get(""))
             await tab.timed("config", tab.get("config"))
-            await tab.timed("load event", tab.call("on_load", [None]))
+            await tab.timed("load event", tab.call("open_page", [None]))
             name = f"session{index}-{cycle}.jsonl"
             file = await tab.timed("upload", tab.upload(name, sample_jsonl(index)))
             preview = await tab.timed("preview", tab.call("pick_upload", [file, None]))

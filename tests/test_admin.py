@@ -105,3 +105,22 @@ def test_the_right_password_shows_every_owners_runs_and_stops_any(tmp_path, data
         assert "There is no run" in view.stop(unlocked, "nope")
     finally:
         gate.set()
+
+
+def test_the_page_unlocked_by_the_admin_shows_nothing_to_anyone_else(tmp_path, data_dir, request_as):
+    gate = threading.Event()
+    manager, ann, _ = _manager_with_two_people(tmp_path, gate)
+    view = AdminView(manager, password="s3cret", root=data_dir, delay=0)
+    admin, stranger = request_as("admin-browser-id"), request_as("stranger-browser-id")
+    try:
+        opener, message, _panel, password_box, summary, rows, _target = view.open_view("s3cret", admin)
+        assert opener == "admin-browser-id" and "Admin view open" in message and password_box == ""
+        assert f"Training now: {ann}" in summary and ann in {row[0] for row in rows}
+        assert view.open_view("guess", stranger)[0] is None  # a wrong password unlocks nothing
+        summary, rows, _ = view.show(opener, stranger)  # the admin's page state, sent by someone else
+        assert "password first" in summary and rows == []
+        assert "password first" in view.stop_run(opener, ann, stranger)
+        assert manager.get(ann, owner=EVERYONE).phase != "stopping"
+        assert "is stopping" in view.stop_run(opener, ann, admin)
+    finally:
+        gate.set()

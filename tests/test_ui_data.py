@@ -13,31 +13,31 @@ from core.config import RunConfig
 
 
 def _page_load_check(request_as):
-    """The Data step's tokenizer check, as the page calls it, and the folder of the checks' download files."""
+    """The Data step's tokenizer check as the page calls it (one app's checks), its outputs by name."""
     from core.models import TINY_MODEL_ID
-    from ui.data import build_data_step
+    from ui.data_check import RowChecks
+    from ui.data_outputs import CHECK_OUTPUTS
 
-    with gr.Blocks() as demo:
-        build_data_step(gr.State(RunConfig(model_id=TINY_MODEL_ID).to_dict()), gr.State(None))
-    handlers = {fn.name: fn.fn for fn in demo.fns.values()}
+    checks = RowChecks()
     values = RunConfig(model_id=TINY_MODEL_ID).to_dict()
 
-    def page(session: str, current=None, accept: bool = True, previous=None) -> list:
+    def page(session: str, current=None, accept: bool = True, previous=None) -> dict:
         request = request_as(session, session_hash=session)  # one person, one page
-        return handlers["check_with_model"](current, values, accept, previous, request, lambda *a, **k: None)
+        updates = checks.check_with_model(current, values, accept, previous, request, lambda *a, **k: None)
+        return dict(zip(CHECK_OUTPUTS, updates, strict=True))
 
-    page.show_split = handlers["show_split"]
-    page.closed = lambda session: handlers["page_closed"](request_as(session, session_hash=session))
+    page.show_split = checks.show_split
+    page.closed = lambda session: checks.page_closed(request_as(session, session_hash=session))
     return page
 
 
 def test_a_check_stops_at_its_next_batch_when_its_page_closes_and_shows_nothing(
     tiny_model_path, monkeypatch, request_as
 ):
-    import ui.data
+    import ui.data_check
 
     page = _page_load_check(request_as)
-    demo_check = page("ann")[0]
+    demo_check = page("ann")["check"]
     batches = []
 
     def check_dataset(*args, checkpoint, **kwargs):
@@ -48,11 +48,11 @@ def test_a_check_stops_at_its_next_batch_when_its_page_closes_and_shows_nothing(
             checkpoint()
         raise AssertionError("the check went on after its page closed")
 
-    monkeypatch.setattr(ui.data, "check_dataset", check_dataset)
+    monkeypatch.setattr(ui.data_check, "check_dataset", check_dataset)
     uploaded = dataclasses.replace(demo_check.draft, name="an upload")  # not the shared demo: really checked
     updates = page("ann", current=uploaded)
     assert batches == [0, 1, 2, 3]
-    assert all(update == gr.skip() for update in updates)  # nothing is rendered for a page that is gone
+    assert all(update == gr.skip() for update in updates.values())  # nothing is rendered for a page that is gone
     page.closed("bob")  # closing a page with no check running is harmless
 
 
@@ -61,11 +61,11 @@ def test_a_check_replaced_by_a_newer_one_stops_shows_nothing_and_the_newer_one_s
 ):
     import threading
 
-    import ui.data
+    import ui.data_check
 
     page = _page_load_check(request_as)
-    uploaded = dataclasses.replace(page("ann")[0].draft, name="an upload")
-    real_check, newer = ui.data.check_dataset, {}
+    uploaded = dataclasses.replace(page("ann")["check"].draft, name="an upload")
+    real_check, newer = ui.data_check.check_dataset, {}
 
     def check_dataset(*args, checkpoint, **kwargs):
         if newer:
@@ -78,66 +78,69 @@ def test_a_check_replaced_by_a_newer_one_stops_shows_nothing_and_the_newer_one_s
             checkpoint()
             threading.Event().wait(0.01)
 
-    monkeypatch.setattr(ui.data, "check_dataset", check_dataset)
+    monkeypatch.setattr(ui.data_check, "check_dataset", check_dataset)
     first = page("ann", current=uploaded)
     newer["thread"].join(120)
-    assert all(update == gr.skip() for update in first)
-    assert newer["result"][0].draft is uploaded and "<" in newer["result"][4]  # the newer check's preview
+    assert all(update == gr.skip() for update in first.values())
+    newest = newer["result"]
+    assert newest["check"].draft is uploaded and "<" in newest["training_preview"]  # the newer check's preview
 
 
 def test_the_page_load_check_of_the_demo_is_done_once_for_everyone(tiny_model_path, monkeypatch, request_as):
-    import ui.data
+    import ui.data_check
 
     checked, split = [], []
-    real_check, real_split = ui.data.check_dataset, ui.data.split_dataset
+    real_check, real_split = ui.data_check.check_dataset, ui.data_check.split_dataset
     monkeypatch.setattr(
-        ui.data, "check_dataset", lambda *a, **k: checked.append(k["max_length"]) or real_check(*a, **k)
+        ui.data_check, "check_dataset", lambda *a, **k: checked.append(k["max_length"]) or real_check(*a, **k)
     )
-    monkeypatch.setattr(ui.data, "split_dataset", lambda *a: split.append(a[1:]) or real_split(*a))
+    monkeypatch.setattr(ui.data_check, "split_dataset", lambda *a: split.append(a[1:]) or real_split(*a))
     page = _page_load_check(request_as)
     ann, bob = page("ann"), page("bob")  # two people open the page: the demo is checked once
     assert checked == [None]
-    assert ann[0] is bob[0] and ann[4] == bob[4] and "<" in ann[4]  # the same check and training preview
-    assert page.show_split(ann[0], True, 10, 42) == page.show_split(bob[0], True, 10, 42) and len(split) == 1
-    assert "validation" in page.show_split(bob[0], True, 20, 42) and len(split) == 2  # another share: split again
-    assert page("cy", accept=False)[0].max_length == RunConfig().max_length  # another max length: checked
-    assert page("dan", accept=False)[0] is page("cy", accept=False)[0]  # ... once
+    assert ann["check"] is bob["check"] and ann["training_preview"] == bob["training_preview"]  # the same check
+    assert "<" in ann["training_preview"]  # ... and its training preview
+    first, second = page.show_split(ann["check"], True, 10, 42), page.show_split(bob["check"], True, 10, 42)
+    assert first == second and len(split) == 1
+    assert "validation" in page.show_split(bob["check"], True, 20, 42) and len(split) == 2  # another share: again
+    assert page("cy", accept=False)["check"].max_length == RunConfig().max_length  # another max length: checked
+    assert page("dan", accept=False)["check"] is page("cy", accept=False)["check"]  # ... once
     assert checked == [None, RunConfig().max_length]
-    other = dataclasses.replace(ann[0].draft, name="a copy")  # any other draft: checked each time, as before
+    other = dataclasses.replace(ann["check"].draft, name="a copy")  # any other draft: checked each time, as before
     page("ann", current=other), page("bob", current=other)
     assert checked == [None, RunConfig().max_length, None, None]
-    for update in ann:  # a temp-folder clean-up removed the downloads: checked again, never a missing file
+    for update in ann.values():  # a temp-folder clean-up removed the downloads: checked again, never a missing file
         if isinstance(update, gr.DownloadButton):
             Path(update.constructor_args["value"]).unlink()
     again = page("eve")
     assert len(checked) == 5 and all(
-        Path(u.constructor_args["value"]).is_file() for u in again if isinstance(u, gr.DownloadButton)
+        Path(u.constructor_args["value"]).is_file() for u in again.values() if isinstance(u, gr.DownloadButton)
     )
 
 
-def _data_step_handlers():
+def test_on_a_shared_deployment_there_is_no_path_loader_at_all(monkeypatch):
     from ui.data import build_data_step
 
+    monkeypatch.setenv("SFT_COACH_LOCAL_PATHS", "0")
     with gr.Blocks() as demo:
         build_data_step(gr.State(RunConfig().to_dict()), gr.State(None))
-    return {fn.name: fn.fn for fn in demo.fns.values()}
-
-
-def test_on_a_shared_deployment_there_is_no_path_loader_at_all(monkeypatch):
-    monkeypatch.setenv("SFT_COACH_LOCAL_PATHS", "0")
-    assert "pick_path" not in _data_step_handlers()
+    assert "pick_path" not in {fn.name for fn in demo.fns.values()}
 
 
 def test_the_path_loader_refuses_system_files_and_the_secret_without_showing_them(local_paths, data_dir, request_as):
     from core.paths import app_secret
+    from ui.data import FileLoads
+    from ui.data_outputs import DRAFT_OUTPUTS
 
     secret = app_secret()
-    pick_path = _data_step_handlers()["pick_path"]
+
+    def pick_path(typed: str) -> dict:
+        return dict(zip(DRAFT_OUTPUTS, FileLoads(manager=None).pick_path(typed, None, request_as("ann")), strict=True))
+
     (local_paths / "chats.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}]}\n' * 3)
     for typed in ("/etc/passwd", str(data_dir / ".secret"), str(local_paths / ".." / "data" / ".secret")):
-        shown = pick_path(typed, None, request_as("ann"))
-        message = shown[1]
-        assert "is not a file or folder you can use here" in message
+        shown = pick_path(typed)
+        assert "is not a file or folder you can use here" in shown["message"]
         assert "root:x" not in str(shown) and secret not in str(shown)
-    loaded = pick_path(str(local_paths / "chats.jsonl"), None, request_as("ann"))
-    assert "Could not use" not in str(loaded[1]) and "chats.jsonl" in str(loaded)  # an allowed file loads
+    loaded = pick_path(str(local_paths / "chats.jsonl"))
+    assert "Could not use" not in str(loaded["message"]) and "chats.jsonl" in str(loaded)  # an allowed file loads

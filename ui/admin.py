@@ -5,7 +5,8 @@ the password is entered. The password is compared in constant time (``hmac.compa
 guess waits a second, and wrong guesses are counted per session and per address (``PasswordGate``), so
 guessing is slow and a stranger's guesses never lock the real admin out. Unlocking belongs to the person
 (decided on the server) and the page that entered the password.
-The handlers live in ``AdminView`` so tests call them without a browser.
+The handlers live in ``AdminView`` so tests call them without a browser: plain methods over the run manager,
+and the page's events (``open_view``, ``show``, ``stop_run``), which also check the request.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hmac
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -80,6 +82,15 @@ class PasswordGate:
         return "Wrong admin password: nothing is shown. Check SFT_COACH_ADMIN_PASSWORD with whoever runs the Space."
 
 
+@dataclass(frozen=True)
+class AdminTab:
+    """The admin tab's password box, the panel it opens and the table of runs."""
+
+    password: gr.Textbox
+    panel: gr.Group
+    table: gr.Dataframe
+
+
 class AdminView:
     """What the admin tab does, as plain methods over the run manager (the tests call these directly)."""
 
@@ -136,8 +147,34 @@ class AdminView:
             return render_message(f"Run {job.run_id} is {job.phase}: there is nothing to stop.", "warning")
         return render_message(f"Run {job.run_id} ({short_owner(job.owner)}) is stopping or was cancelled.", "ok")
 
+    # The page's events. ``opener`` is who unlocked the page, kept on the server in gr.State (never sent to
+    # the page); each event checks the person asking is still them.
 
-def build_admin_view(manager: RunManager) -> dict:
+    @staticmethod
+    def is_open(opener: str | None, request: gr.Request) -> bool:
+        """Whether this page was unlocked by the person asking now."""
+        return bool(opener) and opener == request_owner(request)
+
+    def open_view(self, given: str, request: gr.Request):
+        """Check the password: unlock the page for this person, empty the box, and show the runs."""
+        who = request_owner(request)
+        unlocked, text = self.unlock(given, session=who, address=client_address(request))
+        opener = who if unlocked else None
+        return opener, text, gr.Group(visible=unlocked), "", *self.show(opener, request)
+
+    def show(self, opener: str | None, request: gr.Request):
+        """The summary, every run and the active runs to pick from, for the person who unlocked the page."""
+        unlocked = self.is_open(opener, request)
+        rows = self.runs(unlocked)
+        active = [row[0] for row in rows if row[2].split(" ")[0] in ACTIVE_PHASES]
+        return self.summary(unlocked), rows, gr.Dropdown(choices=active, value=active[0] if active else None)
+
+    def stop_run(self, opener: str | None, run_id: str | None, request: gr.Request) -> str:
+        """Stop the picked run, for the person who unlocked the page."""
+        return self.stop(self.is_open(opener, request), run_id)
+
+
+def build_admin_view(manager: RunManager) -> AdminTab:
     """Lay out the admin tab (call only when ``admin_password()`` is set) and wire its events."""
     view = AdminView(manager)
     # Who unlocked this page (kept on the server, never sent to it); every admin event checks it is still them.
@@ -156,27 +193,9 @@ def build_admin_view(manager: RunManager) -> dict:
             refresh = gr.Button("Refresh", elem_id="admin-refresh")
         stop_message = gr.HTML(elem_id="admin-stop-message")
 
-    def is_open(opener: str | None, request: gr.Request) -> bool:
-        return bool(opener) and opener == request_owner(request)
-
-    def show(opener: str | None, request: gr.Request):
-        unlocked = is_open(opener, request)
-        rows = view.runs(unlocked)
-        active = [row[0] for row in rows if row[2].split(" ")[0] in ACTIVE_PHASES]
-        return view.summary(unlocked), rows, gr.Dropdown(choices=active, value=active[0] if active else None)
-
-    def open_view(given: str, request: gr.Request):
-        who = request_owner(request)
-        unlocked, text = view.unlock(given, session=who, address=client_address(request))
-        opener = who if unlocked else None
-        return opener, text, gr.Group(visible=unlocked), "", *show(opener, request)
-
-    def stop_run(opener: str | None, run_id: str | None, request: gr.Request) -> str:
-        return view.stop(is_open(opener, request), run_id)
-
     shown = [summary, table, target]
-    enter.click(open_view, password, [unlocked_by, message, panel, password, *shown])
-    password.submit(open_view, password, [unlocked_by, message, panel, password, *shown])
-    refresh.click(show, unlocked_by, shown)
-    stop.click(stop_run, [unlocked_by, target], stop_message).then(show, unlocked_by, shown)
-    return {"password": password, "panel": panel, "table": table}
+    enter.click(view.open_view, password, [unlocked_by, message, panel, password, *shown])
+    password.submit(view.open_view, password, [unlocked_by, message, panel, password, *shown])
+    refresh.click(view.show, unlocked_by, shown)
+    stop.click(view.stop_run, [unlocked_by, target], stop_message).then(view.show, unlocked_by, shown)
+    return AdminTab(password=password, panel=panel, table=table)

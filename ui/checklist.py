@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -10,6 +11,14 @@ from core.checklist import QUESTIONS, judge
 
 CHOICES = ["Yes", "No", "Not sure"]
 DECISION_COLOURS = {"fine-tune": "#16a34a", "borderline": "#d97706", "try-prompting-first": "#dc2626"}
+
+
+@dataclass(frozen=True)
+class ChecklistStep:
+    """The checklist's verdict box and its five questions."""
+
+    verdict: gr.HTML
+    radios: tuple[gr.Radio, ...]
 
 
 def _as_bool(choice: str | None) -> bool | None:
@@ -41,7 +50,13 @@ def render_verdict_line(choices: list[str | None], dataset_rows: int | None = No
     )
 
 
-def build_checklist_step(dataset_rows: gr.State, banner: gr.HTML) -> dict:
+def show_verdict(*values) -> tuple[str, str]:
+    """The verdict and the banner's line for the answers so far; the last value is the dataset's row count."""
+    *choices, rows = values
+    return render_verdict(list(choices), rows), render_verdict_line(list(choices), rows)
+
+
+def build_checklist_step(dataset_rows: gr.State, banner: gr.HTML) -> ChecklistStep:
     """Lay out the checklist; its verdict also goes to ``banner``, which stays visible in later steps."""
     gr.Markdown(
         "Fine-tuning changes how a model behaves and formats its answers, not what it knows. "
@@ -54,11 +69,7 @@ def build_checklist_step(dataset_rows: gr.State, banner: gr.HTML) -> dict:
         )
     verdict = gr.HTML(render_verdict([None] * len(QUESTIONS)), elem_id="checklist-verdict")
 
-    def update(*values):
-        *choices, rows = values
-        return render_verdict(list(choices), rows), render_verdict_line(list(choices), rows)
-
     for radio in radios:
-        radio.change(update, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
-    dataset_rows.change(update, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
-    return {"verdict": verdict, "radios": radios}
+        radio.change(show_verdict, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
+    dataset_rows.change(show_verdict, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
+    return ChecklistStep(verdict=verdict, radios=tuple(radios))

@@ -3,12 +3,14 @@
 A beginner reads top to bottom: 1 source, 2 what was detected, 3 columns and format, 4 every row checked,
 5 validation split, 6 the training text for the chosen model, 7 token lengths, 8 use it. Loading and
 mapping are instant and make a ``DataDraft``; the checks that need the model's tokenizer run right after,
-on their own event with a progress bar (``DataCheck``), so the page never waits on them. The steps
-themselves are ``core.data.wizard``; this file only lays them out and turns errors into messages.
+on their own event with a progress bar (``DataCheck``, ui/data_check.py), so the page never waits on them.
+The steps themselves are ``core.data.wizard``; this file holds the handlers that load, map and use the data,
+then the layout and its wiring.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -17,56 +19,172 @@ from gradio.context import Context
 from core.config import ConfigError, RunConfig
 from core.data.convert import ColumnMapping
 from core.data.errors import DataError
-from core.data.heavy_work import HeavyWorkLimiter, WorkCancelled
 from core.data.load import SUPPORTED_SUFFIXES, load_demo, load_file, load_path, max_upload_mb
-from core.data.wizard import (
-    DataCheck,
-    DataDraft,
-    cached_tokenizer,
-    check_dataset,
-    draft_dataset,
-    new_dataset_folder,
-    split_dataset,
-    write_dataset,
-)
+from core.data.wizard import DataCheck, DataDraft, draft_dataset, new_dataset_folder, split_dataset, write_dataset
 from core.demo_data import DEMO_DATASETS
 from core.file_access import PathNotAllowed, allowed_folders, local_paths_enabled, owner_datasets, resolve_for
-from core.models import ModelUnavailableError
 from core.paths import data_dir
 from core.runs.manager import RunManager
 from core.storage import clean_up, safe_filename, save_upload, take_removal_notice
+from ui.data_check import RowChecks
 from ui.data_outputs import (
+    CHECK_OUTPUTS,
     DEFAULT_DEMO,
+    DRAFT_OUTPUTS,
     MAPPING_PARTS,
-    check_updates,
-    downloads_exist,
+    draft_or_start,
     draft_updates,
     first_rows,
     load_message,
     mapping_choices,
-    model_max_length,
     provided_props,
     refused,
+    starting_draft,
     target_props,
 )
 from ui.data_views import render_converted_rows, render_detection, render_in_use, render_message, render_report
 from ui.identity import request_owner
-from ui.shared_cache import SharedLRU
 from ui.toasts import inform, warn
 
 
-def heavy_work_owner(request: gr.Request | None) -> str:
-    """Whose data check this is, for "one check at a time per person" (core/data/heavy_work.py): the person
-    decided on the server (ui/identity.py), so their open tabs share one slot."""
-    return request_owner(request)
+@dataclass(frozen=True)
+class DataStep:
+    """The Data step's parts other steps and tests reach: the demo picker, the draft and check states, Use."""
+
+    choice: gr.Radio
+    draft: gr.State
+    check: gr.State
+    use: gr.Button
 
 
-def _page(request: gr.Request | None) -> str:
-    """The page (browser session) an event came from: closing it stops the checks it asked for."""
-    return getattr(request, "session_hash", None) or ""
+def _show_loaded(loader, what: str, name: str, previous: DataDraft | None) -> list:
+    """Read rows with ``loader`` and show them; a DataError keeps what was shown and says why."""
+    try:
+        new = draft_dataset(loader(), name)
+    except DataError as err:
+        return refused(err, draft_or_start(previous), what)
+    return draft_updates(new, load_message(new))
 
 
-def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: RunManager | None = None) -> dict:
+def pick_demo(name: str, previous: DataDraft | None) -> list:
+    """Show a built-in demo dataset."""
+    return _show_loaded(lambda: load_demo(name), f"the demo '{name}'", name, previous)
+
+
+def pick_hub(dataset_id: str, config: str, split: str, previous: DataDraft | None) -> list:
+    """Load one split of a Hub dataset and show it."""
+    from core.data.from_hub import load_hub
+
+    dataset_id = (dataset_id or "").strip()
+    return _show_loaded(
+        lambda: load_hub(dataset_id, config=(config or "").strip() or None, split=(split or "").strip() or "train"),
+        f"'{dataset_id}' from the Hub",
+        dataset_id,
+        previous,
+    )
+
+
+class FileLoads:
+    """The loaders that open files on this server for the person asking: an upload, or a typed path.
+
+    ``manager`` tells the clean-up before each upload which folders active runs still read, and which run
+    folders a typed path may name.
+    """
+
+    def __init__(self, manager: RunManager | None) -> None:
+        self.manager = manager
+
+    def pick_upload(self, path: str | None, previous: DataDraft | None, request: gr.Request) -> list:
+        """Copy an upload into this person's own folder (old uploads cleared first) and show it."""
+        if not path:
+            return [gr.skip()] * len(DRAFT_OUTPUTS)
+        who = request_owner(request)
+        name = safe_filename(Path(path).name)
+
+        def load():
+            clean_up(self.manager, keep_owners=[who])  # before saving: the new file can never be the one removed
+            saved = save_upload(path, who)  # out of Gradio's shared temp folder, into this person's own
+            return load_file(saved, name, origin="uploaded file")
+
+        return _show_loaded(load, name, Path(name).stem, previous)
+
+    def pick_path(self, path: str, previous: DataDraft | None, request: gr.Request) -> list:
+        """Load a typed file or folder, once it is checked against the folders this person may open."""
+        path = (path or "").strip()
+        if not path:
+            return refused(DataError("type the path of a file or folder first."), draft_or_start(previous), "the path")
+        try:  # resolved (``..``, symlinks) and checked before anything opens it; the refusal never says if it exists
+            who = request_owner(request)
+            own_runs = self.manager.run_dirs(who) if self.manager else []
+            allowed = resolve_for(path, who, data_dir(), own_runs, what="file or folder")
+        except PathNotAllowed as err:
+            return refused(DataError(str(err)), draft_or_start(previous), "the path")
+        return _show_loaded(lambda: load_path(allowed), path, Path(path).name, previous)
+
+
+def removal_notice(request: gr.Request):
+    """On page load: say if one of this person's old uploads was removed to free space."""
+    text = take_removal_notice(request_owner(request))
+    return render_message(text, "warning") if text else gr.skip()
+
+
+def remap(current: DataDraft | None, *choices) -> list:
+    """A column or the training format was changed: convert the rows again (nothing to redo for the one in use)."""
+    *columns, wanted_format = choices
+    current = draft_or_start(current)
+    mapping = None
+    if current.detection.needs_mapping:
+        picked = {part: column or None for (part, _, _), column in zip(MAPPING_PARTS, columns, strict=True)}
+        required = {"prompt": picked["prompt"] or "", "completion": picked["completion"] or ""}
+        mapping = ColumnMapping(**{**picked, **required})
+    if mapping == current.mapping and wanted_format == current.target_format:
+        return draft_updates(current, full=False)  # back to the choice in use: nothing to redo
+    try:
+        new = draft_dataset(current.loaded, current.name, mapping, wanted_format)
+    except DataError as err:
+        text = f"This choice can't be used: {err} The rows below still use the previous choice."
+        warn(text)
+        return [gr.skip(), render_message(text, "error"), *[gr.skip()] * (len(DRAFT_OUTPUTS) - 2)]
+    return draft_updates(new, full=False)
+
+
+def use_dataset(
+    current: DataCheck | None,
+    showing: DataDraft | None,
+    use_provided: bool,
+    share: float,
+    split_seed: float | None,
+    values: dict,
+    request: gr.Request,
+):
+    """Write the split rows into this person's datasets folder and point the settings at them."""
+    showing = draft_or_start(showing)
+    if current is None or current.draft is not showing:
+        warn("The rows are still being checked. Wait for the preview above to appear, then press again.")
+        return gr.skip(), gr.skip(), gr.skip()
+    try:
+        split = split_dataset(current, share / 100, int(split_seed or 0), use_provided)
+        # into this person's own datasets folder: a run may train only on data its owner may open
+        mine = owner_datasets(request_owner(request), data_dir())
+        folder = write_dataset(split, new_dataset_folder(mine, showing.name))
+        updates = {"dataset": str(folder), "max_length": current.max_length}
+        config = RunConfig.from_dict({**(values or {}), **updates})
+    except (DataError, ConfigError, OSError) as err:
+        warn(f"Could not use this dataset: {err}")
+        return gr.skip(), gr.skip(), render_message(f"Could not use this dataset: {err}", "error")
+    inform(f"Training will use {len(split.train):,} rows from {showing.loaded.source}.")
+    done = render_message(
+        f"Wrote {len(split.train):,} training and {len(split.validation):,} validation rows to {folder}.", "ok"
+    )
+    return config.to_dict(), len(split.train), done
+
+
+def show_in_use(values: dict, rows: int | None) -> str:
+    """What the Train step will use now: the dataset, its max length and row count."""
+    return render_in_use(values["dataset"], values["max_length"], rows)
+
+
+def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: RunManager | None = None) -> DataStep:
     """Lay out the Data step and wire its events; "Use this dataset" writes into ``config_state``.
 
     Uploads are copied into the asking person's own folder (``core/storage.py``; who is asking comes from the
@@ -74,7 +192,7 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     runs still read. The "Local file or folder" tab exists only where local paths are switched on
     (core/file_access.py), and then opens only the folders allowed there.
     """
-    initial = draft_dataset(load_demo(DEFAULT_DEMO), DEFAULT_DEMO)
+    initial = starting_draft()
     defaults = RunConfig()
     gr.Markdown(
         "Choose what the model learns from, then check it from top to bottom. Nothing changes for training until "
@@ -173,260 +291,32 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     in_use = gr.HTML(render_in_use(defaults.dataset, defaults.max_length), elem_id="data-in-use")
     use_message = gr.HTML(elem_id="use-message")
 
-    # None stands for ``initial``, which every page starts with and shares (a DataDraft never changes): gr.State
-    # serialises its default for every new session and on every update of the state, ~0.1 s of CPU for these rows.
+    # None stands for the starting draft, which every page starts with and shares (ui/data_outputs.py).
     draft = gr.State(None)
     check = gr.State(None)
-    draft_outputs = [
-        draft,
-        message,
-        detected,
-        preview,
-        mapping_box,
-        *dropdowns,
-        target,
-        mapped,
-        report_html,
-        provided,
-    ]
-    check_outputs = [
-        check,
-        report_html,
-        report_file,
-        model_note,
-        training_preview,
-        loss_advice,
-        histogram,
-        lengths_html,
-        export,
-    ]
-    # ---- events ----
-
-    def shown(current: DataDraft | None) -> DataDraft:
-        return initial if current is None else current
-
-    def show_loaded(loader, what: str, name: str, previous: DataDraft | None) -> list:
-        try:
-            new = draft_dataset(loader(), name)
-        except DataError as err:
-            return refused(err, shown(previous), what, len(draft_outputs))
-        return draft_updates(new, load_message(new))
-
-    def pick_demo(name: str, previous: DataDraft | None):
-        return show_loaded(lambda: load_demo(name), f"the demo '{name}'", name, previous)
-
-    def pick_upload(path: str | None, previous: DataDraft | None, request: gr.Request):
-        if not path:
-            return [gr.skip()] * len(draft_outputs)
-        who = request_owner(request)
-        name = safe_filename(Path(path).name)
-
-        def load():
-            clean_up(manager, keep_owners=[who])  # before saving: the new file can never be the one removed
-            saved = save_upload(path, who)  # out of Gradio's shared temp folder, into this person's own
-            return load_file(saved, name, origin="uploaded file")
-
-        return show_loaded(load, name, Path(name).stem, previous)
-
-    def removal_notice(request: gr.Request):
-        text = take_removal_notice(request_owner(request))
-        return render_message(text, "warning") if text else gr.skip()
-
-    def pick_hub(dataset_id: str, config: str, split: str, previous: DataDraft | None):
-        from core.data.from_hub import load_hub
-
-        dataset_id = (dataset_id or "").strip()
-        return show_loaded(
-            lambda: load_hub(
-                dataset_id, config=(config or "").strip() or None, split=(split or "").strip() or "train"
-            ),
-            f"'{dataset_id}' from the Hub",
-            dataset_id,
-            previous,
-        )
-
-    def pick_path(path: str, previous: DataDraft | None, request: gr.Request):
-        path = (path or "").strip()
-        if not path:
-            return refused(
-                DataError("type the path of a file or folder first."), shown(previous), "the path", len(draft_outputs)
-            )
-        try:  # resolved (``..``, symlinks) and checked before anything opens it; the refusal never says if it exists
-            who = request_owner(request)
-            own_runs = manager.run_dirs(who) if manager else []
-            allowed = resolve_for(path, who, data_dir(), own_runs, what="file or folder")
-        except PathNotAllowed as err:
-            return refused(DataError(str(err)), shown(previous), "the path", len(draft_outputs))
-        return show_loaded(lambda: load_path(allowed), path, Path(path).name, previous)
-
-    def remap(current: DataDraft | None, *choices):
-        *columns, wanted_format = choices
-        current = shown(current)
-        mapping = None
-        if current.detection.needs_mapping:
-            picked = {part: column or None for (part, _, _), column in zip(MAPPING_PARTS, columns, strict=True)}
-            mapping = ColumnMapping(
-                **{**picked, "prompt": picked["prompt"] or "", "completion": picked["completion"] or ""}
-            )
-        if mapping == current.mapping and wanted_format == current.target_format:
-            return draft_updates(current, full=False)  # back to the choice in use: nothing to redo
-        try:
-            new = draft_dataset(current.loaded, current.name, mapping, wanted_format)
-        except DataError as err:
-            text = f"This choice can't be used: {err} The rows below still use the previous choice."
-            warn(text)
-            return [gr.skip(), render_message(text, "error"), *[gr.skip()] * (len(draft_outputs) - 2)]
-        return draft_updates(new, full=False)
-
-    # One check that tokenises rows at a time per person; a newer one, or the page closing, stops it between
-    # batches of rows (without this, seven uploads in a row checked on for minutes after their pages closed).
-    heavy_work = HeavyWorkLimiter()
-    # The page-load check of ``initial`` with the settings' model: the same for every page, so done once per
-    # model and max length (tokenising every row and rendering the preview took ~0.6 s of CPU per page).
-    initial_checks = SharedLRU(8)
-
-    def check_with_model(
-        current: DataDraft | None,
-        values: dict,
-        accept_recommended: bool,
-        previous: DataCheck | None,
-        request: gr.Request,
-        progress=gr.Progress(),  # noqa: B008 - gradio injects it
-    ):
-        current = shown(current)
-        if current.conversion is None:
-            return [gr.skip()] * len(check_outputs)
-        model_id = (values or {}).get("model_id") or defaults.model_id
-        settings_length = int((values or {}).get("max_length") or defaults.max_length)
-        reuse = previous is not None and previous.draft is current and previous.model_id == model_id
-        if reuse:
-            if previous.problem:
-                return [gr.skip()] * len(check_outputs)  # same model, same failure: don't retry on every change
-            wanted = previous.recommended_max_length if accept_recommended else settings_length
-            if wanted == previous.max_length:
-                return [gr.skip()] * len(check_outputs)
-        max_length = None if accept_recommended else settings_length
-        known = initial_checks.get((model_id, max_length), downloads_exist) if current is initial else None
-        if known is not None:
-            return list(known)
-        skipped = [gr.skip()] * len(check_outputs)
-        try:  # only here, where rows get tokenised: a page-load answer from the cache never waits or stops one
-            ticket = heavy_work.begin(heavy_work_owner(request), page=_page(request))
-        except WorkCancelled:
-            return skipped  # a still newer check came while this one waited
-        except DataError as err:
-            warn(str(err))
-            return [gr.skip(), render_message(str(err), "error"), *skipped[2:]]
-        try:
-            updates = _check_rows(
-                current, model_id, settings_length, max_length, previous if reuse else None, progress, ticket
-            )
-        except WorkCancelled:
-            return skipped  # replaced by a newer check (which shows its own result) or nobody is watching
-        finally:
-            heavy_work.end(ticket)
-        return updates if heavy_work.is_newest(ticket) else skipped
-
-    def page_closed(request: gr.Request) -> None:
-        heavy_work.cancel_page(_page(request))
-
-    def _check_rows(
-        current: DataDraft,
-        model_id: str,
-        settings_length: int,
-        max_length: int | None,
-        reused: DataCheck | None,
-        progress,
-        ticket,
-    ) -> list:
-        progress(0.05, desc=f"Loading the tokenizer of {model_id}…")
-        try:
-            tokenizer = cached_tokenizer(model_id)
-        except (DataError, ModelUnavailableError, OSError, ValueError) as err:
-            problem = f"the tokenizer of '{model_id}' could not be loaded ({err})."
-            warn(f"Only the structure of the rows was checked: {problem}")
-            failed = DataCheck(current, model_id, current.report, settings_length, problem=problem)
-            return check_updates(failed, None)
-        progress(0.3, desc="Checking every row with the chat template and measuring its tokens…")
-        try:
-            result = check_dataset(
-                current,
-                tokenizer,
-                model_id=model_id,
-                max_length=max_length,
-                model_max_length=model_max_length(model_id),
-                lengths=reused.lengths if reused else None,
-                checkpoint=ticket.raise_if_stopped,
-            )
-            ticket.raise_if_stopped()  # the downloads and preview below are for someone still waiting for them
-            progress(0.8, desc="Rendering the training text…")
-            updates = check_updates(result, tokenizer)
-            if current is initial:
-                initial_checks.put((model_id, max_length), list(updates))
-            return updates
-        except DataError as err:
-            warn(str(err))
-            failed = DataCheck(current, model_id, current.report, settings_length, problem=str(err))
-            return check_updates(failed, None)
-
-    initial_splits = SharedLRU(8)  # the split of a shared check above, which every page shows next (~30 ms)
-
-    def show_split(current: DataCheck | None, use_provided: bool, share: float, split_seed: float | None):
-        if current is None:
-            return "<p class='coach-muted'>The split is made from the rows that pass the checks.</p>"
-        key = (id(current), use_provided, share, split_seed)
-        known = initial_splits.get(key, lambda kept: kept[0] is current) if current.draft is initial else None
-        if known is not None:
-            return known[1]
-        try:
-            split = split_dataset(current, share / 100, int(split_seed or 0), use_provided)
-        except DataError as err:
-            return render_message(str(err), "error")
-        note = current.draft.validation_note if use_provided and current.draft.validation_rows else ""
-        text = " ".join(part for part in (note, split.description, *split.warnings) if part)
-        shown_split = render_message(text, "ok" if not split.warnings else "warning")
-        if current.draft is initial:
-            initial_splits.put(key, (current, shown_split))
-        return shown_split
-
-    def use_dataset(
-        current: DataCheck | None,
-        showing: DataDraft | None,
-        use_provided: bool,
-        share: float,
-        split_seed: float | None,
-        values: dict,
-        request: gr.Request,
-    ):
-        showing = shown(showing)
-        if current is None or current.draft is not showing:
-            warn("The rows are still being checked. Wait for the preview above to appear, then press again.")
-            return gr.skip(), gr.skip(), gr.skip()
-        try:
-            split = split_dataset(current, share / 100, int(split_seed or 0), use_provided)
-            # into this person's own datasets folder: a run may train only on data its owner may open
-            mine = owner_datasets(request_owner(request), data_dir())
-            folder = write_dataset(split, new_dataset_folder(mine, showing.name))
-            updates = {"dataset": str(folder), "max_length": current.max_length}
-            config = RunConfig.from_dict({**(values or {}), **updates})
-        except (DataError, ConfigError, OSError) as err:
-            warn(f"Could not use this dataset: {err}")
-            return gr.skip(), gr.skip(), render_message(f"Could not use this dataset: {err}", "error")
-        inform(f"Training will use {len(split.train):,} rows from {showing.loaded.source}.")
-        done = render_message(
-            f"Wrote {len(split.train):,} training and {len(split.validation):,} validation rows to {folder}.", "ok"
-        )
-        return config.to_dict(), len(split.train), done
+    parts = {
+        "draft": draft, "message": message, "detected": detected, "preview": preview, "mapping_box": mapping_box,
+        **{f"map_{part}": dropdown for (part, _, _), dropdown in zip(MAPPING_PARTS, dropdowns, strict=True)},
+        "target": target, "mapped": mapped, "report": report_html, "provided": provided,
+    }  # fmt: skip
+    draft_outputs = [parts[name] for name in DRAFT_OUTPUTS]
+    checked = {
+        "check": check, "report": report_html, "report_file": report_file, "model_note": model_note,
+        "training_preview": training_preview, "loss_advice": loss_advice, "histogram": histogram,
+        "lengths": lengths_html, "export": export,
+    }  # fmt: skip
+    check_outputs = [checked[name] for name in CHECK_OUTPUTS]
+    files, checks = FileLoads(manager), RowChecks()
 
     loads = [
         (demo_choice.input, pick_demo, [demo_choice, draft]),
-        (upload.upload, pick_upload, [upload, draft]),
+        (upload.upload, files.pick_upload, [upload, draft]),
         (hub_load.click, pick_hub, [hub_id, hub_config, hub_split, draft]),
     ]
     if local_path is not None:
         loads += [
-            (local_load.click, pick_path, [local_path, draft]),
-            (local_path.submit, pick_path, [local_path, draft]),
+            (local_load.click, files.pick_path, [local_path, draft]),
+            (local_path.submit, files.pick_path, [local_path, draft]),
         ]
     for trigger, handler, inputs in loads:
         trigger(handler, inputs, draft_outputs, show_progress="minimal")
@@ -441,7 +331,7 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     # The tokenizer checks run once the page is up (no inputs: a load-only event), and again when the draft,
     # the model (config_state) or the max-length choice changes; they skip when nothing they depend on changed.
     checking = {
-        "fn": check_with_model,
+        "fn": checks.check_with_model,
         "inputs": [draft, config_state, accept, check],
         "outputs": check_outputs,
         "trigger_mode": "always_last",
@@ -450,10 +340,10 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     gr.on(None, lambda: None).then(**checking)
     gr.on([draft.change, config_state.change, accept.change], **checking)
     if Context.root_block is not None:  # the app's Blocks: "unload" fires when a page closes (its heartbeat ends)
-        Context.root_block.unload(page_closed)
+        Context.root_block.unload(checks.page_closed)
     gr.on(
         [check.change, provided.change, fraction.release, seed.change],
-        show_split,
+        checks.show_split,
         [check, provided, fraction, seed],
         split_html,
         show_progress="hidden",
@@ -463,9 +353,9 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     )
     gr.on(
         [config_state.change, dataset_rows.change],
-        lambda values, rows: render_in_use(values["dataset"], values["max_length"], rows),
+        show_in_use,
         [config_state, dataset_rows],
         in_use,
         show_progress="hidden",
     )
-    return {"choice": demo_choice, "draft": draft, "check": check, "use": use}
+    return DataStep(choice=demo_choice, draft=draft, check=check, use=use)

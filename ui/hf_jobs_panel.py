@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import time
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -19,7 +20,15 @@ from core.paths import data_dir
 from ui.toasts import warn
 
 
-def build_hf_jobs_panel(config_state: gr.State) -> dict:
+@dataclass(frozen=True)
+class HfJobsPanel:
+    """The Jobs form's button and the box that says how the submission went."""
+
+    submit: gr.Button
+    outcome: gr.HTML
+
+
+def build_hf_jobs_panel(config_state: gr.State) -> HfJobsPanel:
     """Lay out the Jobs form inside the recipe accordion and wire its button."""
     gr.Markdown(
         "**Run it on Hugging Face Jobs** (needs internet and a token with write access): the converted data is "
@@ -44,7 +53,7 @@ def build_hf_jobs_panel(config_state: gr.State) -> dict:
 
     # The token box is cleared on every answer, so the secret does not stay in the page.
     submit.click(submit_job, [config_state, dataset_repo, output_repo, token], [outcome, token])
-    return {"submit": submit, "outcome": outcome}
+    return HfJobsPanel(submit=submit, outcome=outcome)
 
 
 def submit_job(values: dict, dataset: str, output: str, secret: str) -> tuple[str, str]:

@@ -9,8 +9,10 @@ reloading the page (or opening ``?run=<id>``) re-attaches to it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import gradio as gr
+from gradio.context import Context
 
 from core.config import MAX_OWN_PROBES, ConfigError, RunConfig, retry_settings_after_oom
 from core.owners import SCRIPT_OWNER
@@ -30,6 +32,11 @@ EXTRA_METRICS = [
     ("tokens_per_second", "Throughput", "tokens / s"),
     ("memory_gb", "Memory in use", "GB"),
 ]
+# What ``TrainEvents.refresh`` returns, in this order: the chosen run, the page's parts, then its render key.
+REFRESH_OUTPUTS = (
+    "run_id", "status", "diagnosis", "loss_plot", *(f"plot_{key}" for key, _, _ in EXTRA_METRICS), "samples",
+    "result", "stop", "resume", "retry", "retry_note", "runs", "render_key",
+)  # fmt: skip
 
 
 # A run's charts as of one point, for every page that shows them (a reload, a second tab): plotly takes ~40 ms
@@ -93,8 +100,149 @@ def _shown_key(snapshot: RunSnapshot | None, smooth: float, axis: str) -> tuple:
     return (charts, rest)
 
 
-def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: str) -> dict:
-    """Lay out the Train step and wire its events; returns the components other steps may use."""
+@dataclass(frozen=True)
+class TrainStep:
+    """The Train step's parts other code reaches, and the names of the script endpoints it serves."""
+
+    run_id: gr.State
+    summary: gr.Markdown
+    start: gr.Button
+    stop: gr.Button
+    api_names: tuple[str, ...]
+
+
+def describe_config(values: dict | None) -> str:
+    """What Start would train: model, data, method and the main numbers."""
+    if not values:
+        return "Choose data and settings in steps 2 and 3."
+    config = RunConfig.from_dict(values)
+    method = {"lora": f"LoRA r={config.lora_r}", "qlora": f"QLoRA r={config.lora_r}", "full": "full fine-tune"}
+    steps = f"{config.max_steps} steps" if config.max_steps > 0 else f"{config.num_epochs:g} epochs"
+    return (
+        "**What will be trained**\n\n"
+        f"- Model: `{config.model_id}`\n- Data: `{config.dataset}`\n"
+        f"- {method[config.method]}, learning rate {config.learning_rate:g}\n"
+        f"- Batch {config.per_device_batch_size} × {config.gradient_accumulation_steps} accumulation, "
+        f"max length {config.max_length}, {steps}"
+    )
+
+
+def pick_run(picked: str | None) -> tuple:
+    """A run was picked from the list: it becomes the one shown, drawn afresh."""
+    return picked, None
+
+
+class TrainEvents:
+    """The Train step's handlers, over the process-wide run manager; each asks it for the runs of the person asking."""
+
+    def __init__(self, manager: RunManager, trackio_dir: str) -> None:
+        self.manager = manager
+        self.trackio_dir = trackio_dir
+
+    def open_page(self, values: dict, request: gr.Request) -> tuple:
+        """A page opened: ``?run=<id>`` picks one of this person's runs; say what Start would train."""
+        # this person: the account when logged in, else the session cookie's id (ui/identity.py)
+        wanted = request.query_params.get("run") if request else None
+        run = wanted if wanted and self.manager.get(wanted, owner=request_owner(request)) else None
+        return run, describe_config(values)
+
+    def start_run(self, values: dict | None, own_text: str, request: gr.Request):
+        """Start (or queue) a run of the settings with this person's own test prompts."""
+        # The prompts box is read here, not through its own event: Start must see what was just typed.
+        prompts = [line.strip() for line in (own_text or "").splitlines() if line.strip()]
+        try:
+            config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
+            job = self.manager.start(config, owner=request_owner(request))
+        except (ConfigError, RunQueueFull) as err:
+            warn(str(err))
+            return gr.skip(), gr.skip()
+        if job.phase == "queued":
+            inform(f"Another run is training; yours is number {self.manager.queue_position(job.run_id)} in line.")
+        return job.run_id, None
+
+    def stop_run(self, current: str | None, request: gr.Request) -> None:
+        """Stop this person's shown run at the next step, or cancel it while it waits."""
+        who = request_owner(request)
+        if not current or not self.manager.stop(current, owner=who):
+            inform("There is no running or waiting run of yours to stop.")
+
+    def resume_run(self, current: str | None, request: gr.Request) -> None:
+        """Continue this person's shown run from its last complete checkpoint."""
+        try:
+            self.manager.resume(current or "", owner=request_owner(request))
+        except (ConfigError, KeyError) as err:
+            warn(str(err).strip("'\""))
+        return None
+
+    def retry_run(self, current: str | None, request: gr.Request):
+        """Start a new run of this person's shown run with the suggested changes (``_retry_changes``)."""
+        who = request_owner(request)
+        snapshot = self.manager.snapshot(current, owner=who) if current else None
+        suggestion = _retry_changes(snapshot)
+        if suggestion is None or not suggestion[0]:
+            inform("There is no suggested change to retry with.")
+            return gr.skip(), gr.skip()
+        values = {**snapshot.config, **suggestion[0]}
+        try:
+            job = self.manager.start(RunConfig.from_dict(values), owner=who)
+        except (ConfigError, RunQueueFull) as err:
+            warn(str(err))
+            return gr.skip(), gr.skip()
+        inform(suggestion[1])
+        return job.run_id, None
+
+    def _latest(self, current: str | None, who: str) -> RunSnapshot | None:
+        """The chosen run if it is this person's, else their newest one."""
+        snapshot = self.manager.snapshot(current, owner=who) if current else None
+        if snapshot is None:
+            own = self.manager.summaries(owner=who)
+            snapshot = self.manager.snapshot(own[0].run_id, owner=who) if own else None
+        return snapshot
+
+    def watch(self, current: str | None, last_key, smooth: float, axis: str, request: gr.Request):
+        """Every second: a new value for ``moved_on`` when the page is out of date, else skip."""
+        # Every second in every open page. Gradio applies gr.skip() to a component by building it anew (~3 ms
+        # each, ~50 ms for the refresh's 18 outputs), but to a State for free: so the timer only compares, and
+        # ``moved_on``'s change event redraws when there is something new. The time makes every such value new.
+        key = _shown_key(self._latest(current, request_owner(request)), smooth, axis)
+        return gr.skip() if key == last_key else (key, time.monotonic())
+
+    def refresh(self, current: str | None, last_key, smooth: float, axis: str, request: gr.Request) -> list:
+        """Redraw what changed of this person's run (``REFRESH_OUTPUTS``): status, charts, samples, buttons."""
+        who = request_owner(request)
+        snapshot = self._latest(current, who)
+        key = _shown_key(snapshot, smooth, axis)
+        if key == last_key:
+            return [gr.skip()] * (len(REFRESH_OUTPUTS) - 1) + [last_key]
+        own_runs = self.manager.summaries(owner=who)
+        active = bool(snapshot and snapshot.is_active)
+        suggestion = _retry_changes(snapshot) if snapshot and not active else None
+        can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
+        diagnosis_html = render_diagnosis(_diagnosis(snapshot)) if snapshot and snapshot.metrics else ""
+        charts_shown = last_key is not None and last_key[0] == key[0]  # e.g. only the message changed
+        return [
+            snapshot.run_id if snapshot else current,
+            render_status(snapshot, self.manager.queue_length()),
+            diagnosis_html,
+            *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else _figures(snapshot, smooth, axis)),
+            render_samples(snapshot),
+            render_result(snapshot, self.trackio_dir),
+            gr.Button(
+                interactive=active and snapshot.phase != "stopping",
+                value="Cancel" if snapshot and snapshot.phase == "queued" else "Stop",
+            ),
+            gr.Button(interactive=can_resume),
+            gr.Button(interactive=bool(suggestion and suggestion[0])),
+            f"*Suggested:* {suggestion[1]}" if suggestion else "",
+            gr.Dropdown(
+                choices=[(run_label(s), s.run_id) for s in own_runs], value=snapshot.run_id if snapshot else None
+            ),
+            key,
+        ]
+
+
+def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: str) -> TrainStep:
+    """Lay out the Train step and wire its events; returns the parts other steps may use."""
     limits_text = manager.limits.describe()
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
@@ -154,166 +302,60 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     moved_on = gr.State(None)  # set by the timer when the run changed since then: its change event refreshes
     timer = gr.Timer(POLL_SECONDS, active=True)
 
-    def describe_config(values: dict | None) -> str:
-        if not values:
-            return "Choose data and settings in steps 2 and 3."
-        config = RunConfig.from_dict(values)
-        method = {"lora": f"LoRA r={config.lora_r}", "qlora": f"QLoRA r={config.lora_r}", "full": "full fine-tune"}
-        steps = f"{config.max_steps} steps" if config.max_steps > 0 else f"{config.num_epochs:g} epochs"
-        return (
-            "**What will be trained**\n\n"
-            f"- Model: `{config.model_id}`\n- Data: `{config.dataset}`\n"
-            f"- {method[config.method]}, learning rate {config.learning_rate:g}\n"
-            f"- Batch {config.per_device_batch_size} × {config.gradient_accumulation_steps} accumulation, "
-            f"max length {config.max_length}, {steps}"
-        )
-
-    def start_run(values: dict | None, own_text: str, request: gr.Request):
-        # The prompts box is read here, not through its own event: Start must see what was just typed.
-        prompts = [line.strip() for line in (own_text or "").splitlines() if line.strip()]
-        try:
-            config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
-            job = manager.start(config, owner=request_owner(request))
-        except (ConfigError, RunQueueFull) as err:
-            warn(str(err))
-            return gr.skip(), gr.skip()
-        if job.phase == "queued":
-            inform(f"Another run is training; yours is number {manager.queue_position(job.run_id)} in line.")
-        return job.run_id, None
-
-    def stop_run(current: str | None, request: gr.Request):
-        who = request_owner(request)
-        if not current or not manager.stop(current, owner=who):
-            inform("There is no running or waiting run of yours to stop.")
-
-    def resume_run(current: str | None, request: gr.Request):
-        try:
-            manager.resume(current or "", owner=request_owner(request))
-        except (ConfigError, KeyError) as err:
-            warn(str(err).strip("'\""))
-        return None
-
-    def retry_run(current: str | None, request: gr.Request):
-        who = request_owner(request)
-        snapshot = manager.snapshot(current, owner=who) if current else None
-        suggestion = _retry_changes(snapshot)
-        if suggestion is None or not suggestion[0]:
-            inform("There is no suggested change to retry with.")
-            return gr.skip(), gr.skip()
-        values = {**snapshot.config, **suggestion[0]}
-        try:
-            job = manager.start(RunConfig.from_dict(values), owner=who)
-        except (ConfigError, RunQueueFull) as err:
-            warn(str(err))
-            return gr.skip(), gr.skip()
-        inform(suggestion[1])
-        return job.run_id, None
-
-    def latest(current: str | None, who: str) -> RunSnapshot | None:
-        """The chosen run if it is this person's, else their newest one."""
-        snapshot = manager.snapshot(current, owner=who) if current else None
-        if snapshot is None:
-            own = manager.runs(owner=who)
-            snapshot = manager.snapshot(own[0].run_id, owner=who) if own else None
-        return snapshot
-
-    def watch(current: str | None, last_key, smooth: float, axis: str, request: gr.Request):
-        # Every second in every open page. Gradio applies gr.skip() to a component by building it anew (~3 ms
-        # each, ~50 ms for the refresh's 18 outputs), but to a State for free: so the timer only compares, and
-        # ``moved_on``'s change event redraws when there is something new. The time makes every such value new.
-        key = _shown_key(latest(current, request_owner(request)), smooth, axis)
-        return gr.skip() if key == last_key else (key, time.monotonic())
-
-    def refresh(current: str | None, last_key, smooth: float, axis: str, request: gr.Request):
-        who = request_owner(request)
-        snapshot = latest(current, who)
-        key = _shown_key(snapshot, smooth, axis)
-        if key == last_key:
-            return [gr.skip()] * (len(outputs) - 1) + [last_key]
-        own_runs = manager.summaries(owner=who)
-        active = bool(snapshot and snapshot.is_active)
-        suggestion = _retry_changes(snapshot) if snapshot and not active else None
-        can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
-        diagnosis_html = render_diagnosis(_diagnosis(snapshot)) if snapshot and snapshot.metrics else ""
-        charts_shown = last_key is not None and last_key[0] == key[0]  # e.g. only the message changed
-        return [
-            snapshot.run_id if snapshot else current,
-            render_status(snapshot, manager.queue_length()),
-            diagnosis_html,
-            *([gr.skip()] * (1 + len(extra_plots)) if charts_shown else _figures(snapshot, smooth, axis)),
-            render_samples(snapshot),
-            render_result(snapshot, trackio_dir),
-            gr.Button(
-                interactive=active and snapshot.phase != "stopping",
-                value="Cancel" if snapshot and snapshot.phase == "queued" else "Stop",
-            ),
-            gr.Button(interactive=can_resume),
-            gr.Button(interactive=bool(suggestion and suggestion[0])),
-            f"*Suggested:* {suggestion[1]}" if suggestion else "",
-            gr.Dropdown(
-                choices=[(run_label(s), s.run_id) for s in own_runs], value=snapshot.run_id if snapshot else None
-            ),
-            key,
-        ]
-
-    outputs = [
-        run_id,
-        status,
-        diagnosis,
-        loss_plot,
-        *extra_plots,
-        samples,
-        result,
-        stop,
-        resume,
-        retry,
-        retry_note,
-        runs,
-        render_key,
-    ]
+    parts = {
+        "run_id": run_id, "status": status, "diagnosis": diagnosis, "loss_plot": loss_plot,
+        **{f"plot_{key}": plot for (key, _, _), plot in zip(EXTRA_METRICS, extra_plots, strict=True)},
+        "samples": samples, "result": result, "stop": stop, "resume": resume, "retry": retry,
+        "retry_note": retry_note, "runs": runs, "render_key": render_key,
+    }  # fmt: skip
+    outputs = [parts[name] for name in REFRESH_OUTPUTS]
     poll_inputs = [run_id, render_key, smoothing, x_axis]
+    events = TrainEvents(manager, trackio_dir)
+    refresh = events.refresh
 
     config_state.change(describe_config, config_state, summary, show_progress="hidden")
-    start.click(start_run, [config_state, own_prompts], [run_id, render_key]).then(refresh, poll_inputs, outputs)
-    stop.click(stop_run, [run_id], None).then(refresh, poll_inputs, outputs)
-    resume.click(resume_run, [run_id], render_key).then(refresh, poll_inputs, outputs)
-    retry.click(retry_run, [run_id], [run_id, render_key]).then(refresh, poll_inputs, outputs)
-    runs.input(lambda picked: (picked, None), runs, [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    start.click(events.start_run, [config_state, own_prompts], [run_id, render_key]).then(
+        refresh, poll_inputs, outputs
+    )
+    stop.click(events.stop_run, [run_id], None).then(refresh, poll_inputs, outputs)
+    resume.click(events.resume_run, [run_id], render_key).then(refresh, poll_inputs, outputs)
+    retry.click(events.retry_run, [run_id], [run_id, render_key]).then(refresh, poll_inputs, outputs)
+    runs.input(pick_run, runs, [run_id, render_key]).then(refresh, poll_inputs, outputs)
     for control in (smoothing, x_axis):
         control.change(refresh, poll_inputs, outputs, show_progress="hidden")
-    timer.tick(watch, poll_inputs, moved_on, show_progress="hidden")
+    timer.tick(events.watch, poll_inputs, moved_on, show_progress="hidden")
     moved_on.change(refresh, poll_inputs, outputs, show_progress="hidden")
-    endpoints = script_endpoints(manager)
-    for name, endpoint in endpoints.items():
-        gr.api(endpoint, api_name=name)
-    return {
-        "run_id": run_id,
-        "summary": summary,
-        "describe_config": describe_config,
-        "start": start,
-        "stop": stop,
-        "api_names": tuple(endpoints),
-    }
+    endpoints = ScriptEndpoints(manager)
+    for name in ScriptEndpoints.NAMES:
+        gr.api(getattr(endpoints, name), api_name=name)
+    if Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
+        Context.root_block.load(events.open_page, [config_state], [run_id, summary])
+    return TrainStep(run_id=run_id, summary=summary, start=start, stop=stop, api_names=ScriptEndpoints.NAMES)
 
 
-def script_endpoints(manager: RunManager) -> dict:
+class ScriptEndpoints:
     """Plain endpoints for scripts and ``gradio_client`` (the page itself uses the events above).
 
     A browser's runs belong to its private id, so a script that learns or guesses
     a browser's run id still gets "no run" here (SECURITY.md, "Runs and people").
     """
 
-    def start_training(model_id: str, dataset: str, max_steps: int) -> str:
+    NAMES = ("start_training", "run_status", "stop_training", "resume_training")
+
+    def __init__(self, manager: RunManager) -> None:
+        self.manager = manager
+
+    def start_training(self, model_id: str, dataset: str, max_steps: int) -> str:
         """Start a run with the Quick demo settings on the given model and data; returns its run id."""
         try:
             config = RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))
-            return manager.start(config, owner=SCRIPT_OWNER).run_id
+            return self.manager.start(config, owner=SCRIPT_OWNER).run_id
         except (ConfigError, RunQueueFull) as err:
             raise refusal(str(err)) from err
 
-    def run_status(run_id: str) -> dict:
+    def run_status(self, run_id: str) -> dict:
         """Phase, step counts, logged losses, validation losses and samples of a run started by a script."""
-        snapshot = manager.snapshot(run_id, owner=SCRIPT_OWNER)
+        snapshot = self.manager.snapshot(run_id, owner=SCRIPT_OWNER)
         if snapshot is None:
             raise refusal(f"There is no run with id {run_id!r} started through this API.")
         return {
@@ -330,22 +372,15 @@ def script_endpoints(manager: RunManager) -> dict:
             "load_check": snapshot.load_check,
         }
 
-    def stop_training(run_id: str) -> bool:
+    def stop_training(self, run_id: str) -> bool:
         """Ask a script's run to stop at the next step (or cancel it while it waits); True if it was active."""
-        return manager.stop(run_id, owner=SCRIPT_OWNER)
+        return self.manager.stop(run_id, owner=SCRIPT_OWNER)
 
-    def resume_training(run_id: str) -> str:
+    def resume_training(self, run_id: str) -> str:
         """Continue a script's stopped, failed or interrupted run from its last complete checkpoint."""
         try:
-            return manager.resume(run_id, owner=SCRIPT_OWNER).run_id
+            return self.manager.resume(run_id, owner=SCRIPT_OWNER).run_id
         except KeyError as err:
             raise refusal(f"There is no run with id {run_id!r} started through this API.") from err
         except ConfigError as err:
             raise refusal(str(err)) from err
-
-    return {
-        "start_training": start_training,
-        "run_status": run_status,
-        "stop_training": stop_training,
-        "resume_training": resume_training,
-    }

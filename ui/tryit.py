@@ -10,6 +10,8 @@ generation checks before each token, so the text so far stays on the page.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -41,7 +43,184 @@ settings and seed, vote in a **blind A/B** test, run a **probe set** of prompts,
 fine-tuning, and **share** the result. Models load on first use (a few seconds) and stay loaded, two at most."""
 
 
-def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> dict:
+@dataclass(frozen=True)
+class TryItStep:
+    """The Try it step's parts other code reaches: the refresh button, the chat's model list and conversation."""
+
+    refresh: gr.Button
+    chat_model: gr.Dropdown
+    chatbot: gr.Chatbot
+
+
+def clear_chat() -> tuple[list, list]:
+    """Empty the conversation, shown and kept."""
+    return [], []
+
+
+class TryItEvents:
+    """The Try it step's handlers for chat, side by side and blind A/B, and its model lists.
+
+    Each decides who is asking from the request and checks every model a page sends back (``ctx.check_ref``)
+    before the pool opens it.
+    """
+
+    def __init__(self, ctx: TryItContext) -> None:
+        self.ctx = ctx
+
+    def refresh_lists(self, chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v, score_v, share_v, request: gr.Request):
+        """Fill every model and run list with this person's choices, keeping what each list shows if still there."""
+        ctx = self.ctx
+        who = request_owner(request)
+        refs = ctx.refs_for(who)
+        choices = picker_choices(refs)
+        first = refs[0].ref if refs else None
+        base, tuned = default_pair(refs) or (first, default_chat_ref(refs))
+        defaults = [default_chat_ref(refs), base, tuned, base, tuned, base, tuned]
+        current = [chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v]
+        updates = [
+            gr.Dropdown(choices=choices, value=keep_or_default(value, default))
+            for value, default in zip(current, defaults, strict=True)
+        ]
+        runs = ctx.run_choices(who)
+        run_ids = [run for _, run in runs]
+        run_updates = [
+            gr.Dropdown(choices=runs, value=value if value in run_ids else (run_ids[0] if run_ids else None))
+            for value in (score_v, share_v)
+        ]
+        return [*updates, *run_updates, ctx.describe_device(), hub_note_text()]
+
+    def chat_event(self, text, history, ref, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        """Answer a chat message, streaming the tokens; on a problem the message goes back into the box."""
+        ctx = self.ctx
+        text, history = (text or "").strip(), list(history or [])
+        try:
+            if not text:
+                raise ChatError("Type a message first.")
+            if not ref:
+                raise ChatError("Pick a model to chat with (or type a model folder or Hub id).")
+            ref = ctx.check_ref(ref, request_owner(request))
+            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
+        except ValueError as err:  # ChatError, or a model folder this person may not open
+            warn(str(err))
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        stop_event = ctx.stops.fresh(request, "chat")
+        conversation = [*history, {"role": "user", "content": text}]
+        loading = chat_display(conversation) + [{"role": "assistant", "content": "<i>Loading the model…</i>"}]
+        yield loading, history, "", ctx.describe_device()
+        answer = ""
+        try:
+            device, _ = device_for_chat(ctx.training_active())
+            with ctx.pool().use(ref, device=device) as loaded:
+                for answer in stream_chat(loaded.model, loaded.tokenizer, conversation, settings, stop_event):
+                    shown = chat_display([*conversation, {"role": "assistant", "content": answer}])
+                    yield shown, history, "", gr.skip()
+        except EXPECTED_ERRORS as err:
+            warn(str(err))
+            yield chat_display(history), history, text, gr.skip()  # the message goes back into the box
+            return
+        finished = [*conversation, {"role": "assistant", "content": answer}]
+        yield chat_display(finished), finished, "", gr.skip()
+
+    def compare_event(self, prompt, ref_a, ref_b, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        """Answer one prompt with two models, the same settings and seed, streaming both sides."""
+        ctx = self.ctx
+        who = request_owner(request)
+        try:
+            if not (prompt or "").strip():
+                raise ChatError("Type a prompt for both models first.")
+            if not ref_a or not ref_b:
+                raise ChatError("Pick a model on each side.")
+            ref_a, ref_b = ctx.check_ref(ref_a, who), ctx.check_ref(ref_b, who)
+            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
+        except ValueError as err:  # ChatError, or a model folder this person may not open
+            warn(str(err))
+            yield gr.skip(), gr.skip()
+            return
+        if settings.seed is None and not settings.deterministic:
+            settings = settings.with_seed(secrets.randbelow(2**31))  # one seed for both sides, shown to the user
+        how = "greedy" if settings.deterministic else f"seed {settings.seed}, temperature {settings.temperature:g}"
+        note = f"Same settings on both sides: {how}, at most {settings.max_new_tokens} new tokens."
+        names = ctx.names_for(ctx.refs_for(who))
+        title_a, title_b = names.get(ref_a, ref_a), names.get(ref_b, ref_b)
+        stop_event = ctx.stops.fresh(request, "sbs")
+        messages = [{"role": "user", "content": prompt.strip()}]
+        yield render_answer(title_a, None, "Loading…"), render_answer(title_b, None, "Waiting for the left side…")
+        answers = ("", "")
+        try:
+            for answers in stream_compare(ctx.pool(), ref_a, ref_b, messages, settings, stop_event):
+                yield render_answer(title_a, answers[0], "Answering…"), render_answer(title_b, answers[1], "")
+        except EXPECTED_ERRORS as err:
+            warn(str(err))
+            return
+        stopped = " Stopped early." if stop_event.is_set() else ""
+        yield render_answer(title_a, answers[0], note + stopped), render_answer(title_b, answers[1], note + stopped)
+
+    def tally_for(self, ref_1, ref_2, request: gr.Request) -> str:
+        """The blind A/B tally saved with the run of the picked models (the second model's run first)."""
+        refs = self.ctx.refs_for(request_owner(request))
+        run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
+        runs_dir = self.ctx.manager.runs_dir
+        return render_tally(run_id, tally(runs_dir / run_id) if run_id else None, self.ctx.names_for(refs))
+
+    def ab_event(self, prompt, ref_1, ref_2, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
+        """A new blind round: both answers streamed as A and B in a random order, then the vote buttons."""
+        ctx = self.ctx
+        who = request_owner(request)
+        hidden = [gr.Button(interactive=False)] * len(VOTES)
+        try:
+            checked = [ctx.check_ref(ref, who) if ref else "" for ref in (ref_1, ref_2)]
+            round_ = new_round(prompt or "", *checked)
+            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
+        except ValueError as err:
+            warn(str(err))
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
+            return
+        stop_event = ctx.stops.fresh(request, "ab")
+        messages = [{"role": "user", "content": round_.prompt}]
+        yield render_answer("Answer A", None, "Loading…"), render_answer("Answer B", None), None, "", *hidden
+        answers = ("", "")
+        try:
+            for answers in stream_compare(ctx.pool(), round_.model_a, round_.model_b, messages, settings, stop_event):
+                yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), None, "", *hidden
+        except EXPECTED_ERRORS as err:
+            warn(str(err))
+            return
+        refs = ctx.refs_for(who)  # votes go with the second model's run (the fine-tuned one by default)
+        run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
+        state = {"round": round_, "answers": answers, "voted": False, "run_id": run_id}
+        shown = [gr.Button(interactive=True)] * len(VOTES)
+        yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), state, "", *shown
+
+    def cast_vote(self, vote: str, state, request: gr.Request):
+        """Record this round's vote with the run (once per round), then reveal which model wrote which answer."""
+        ctx = self.ctx
+        who = request_owner(request)
+        if not state or state.get("voted"):
+            warn("Start a new blind round first: each round takes one vote.")
+            return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
+        round_, run_id = state["round"], state["run_id"]
+        try:
+            if run_id:  # the run must still be this person's: votes are saved in its folder
+                record_vote(ctx.run_dir(run_id, who), round_, vote, tuple(state["answers"]))
+        except ValueError as err:
+            warn(str(err))
+            return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
+        names = ctx.names_for(ctx.refs_for(who))
+        reveal = render_reveal(round_, vote, names, run_id)
+        result = render_tally(run_id, tally(ctx.manager.runs_dir / run_id) if run_id else None, names)
+        return {**state, "voted": True}, reveal, result, *[gr.Button(interactive=False)] * len(VOTES)
+
+    def vote_handler(self, vote: str) -> Callable:
+        """The handler of one vote button (Gradio passes the request by the annotation of its own signature)."""
+
+        def cast(state, request: gr.Request):
+            return self.cast_vote(vote, state, request)
+
+        return cast
+
+
+def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> TryItStep:
     """Lay out the Try it step and wire its events; ``opened`` (the step's tab) refreshes the lists when shown."""
     ctx = TryItContext(manager)
     gr.Markdown(INTRO, elem_id="tryit-intro")
@@ -135,173 +314,32 @@ def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> dict:
     chat_history = gr.State([])
     ab_state = gr.State(None)
 
-    # -- refreshing the pickers -------------------------------------------------------------------------------
-    pickers = [chat_model, sbs_a, sbs_b, ab_1, ab_2, probes["base"], probes["tuned"]]
-    run_pickers = [scores["run"], share["run"]]
-
-    def refresh_lists(chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v, score_v, share_v, request: gr.Request):
-        who = request_owner(request)
-        refs = ctx.refs_for(who)
-        choices = picker_choices(refs)
-        first = refs[0].ref if refs else None
-        base, tuned = default_pair(refs) or (first, default_chat_ref(refs))
-        defaults = [default_chat_ref(refs), base, tuned, base, tuned, base, tuned]
-        current = [chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v]
-        updates = [
-            gr.Dropdown(choices=choices, value=keep_or_default(value, default))
-            for value, default in zip(current, defaults, strict=True)
-        ]
-        runs = ctx.run_choices(who)
-        run_ids = [run for _, run in runs]
-        run_updates = [
-            gr.Dropdown(choices=runs, value=value if value in run_ids else (run_ids[0] if run_ids else None))
-            for value in (score_v, share_v)
-        ]
-        return [*updates, *run_updates, ctx.describe_device(), hub_note_text()]
-
-    refresh_outputs = [*pickers, *run_pickers, device_note, share["hub_note"]]
+    events = TryItEvents(ctx)
+    pickers = [chat_model, sbs_a, sbs_b, ab_1, ab_2, probes.base, probes.tuned]
+    run_pickers = [scores.run, share.run]
+    refresh_outputs = [*pickers, *run_pickers, device_note, share.hub_note]
     refresh_inputs = [*pickers, *run_pickers]
-    refresh.click(refresh_lists, refresh_inputs, refresh_outputs)
+    refresh.click(events.refresh_lists, refresh_inputs, refresh_outputs)
     if opened is not None:
-        opened.select(refresh_lists, refresh_inputs, refresh_outputs, show_progress="hidden")
-
-    # -- chat -----------------------------------------------------------------------------------------------
-    def chat_event(text, history, ref, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
-        text, history = (text or "").strip(), list(history or [])
-        try:
-            if not text:
-                raise ChatError("Type a message first.")
-            if not ref:
-                raise ChatError("Pick a model to chat with (or type a model folder or Hub id).")
-            ref = ctx.check_ref(ref, request_owner(request))
-            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
-        except ValueError as err:  # ChatError, or a model folder this person may not open
-            warn(str(err))
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return
-        stop_event = ctx.stops.fresh(request, "chat")
-        conversation = [*history, {"role": "user", "content": text}]
-        loading = chat_display(conversation) + [{"role": "assistant", "content": "<i>Loading the model…</i>"}]
-        yield loading, history, "", ctx.describe_device()
-        answer = ""
-        try:
-            device, _ = device_for_chat(ctx.training_active())
-            with ctx.pool().use(ref, device=device) as loaded:
-                for answer in stream_chat(loaded.model, loaded.tokenizer, conversation, settings, stop_event):
-                    shown = chat_display([*conversation, {"role": "assistant", "content": answer}])
-                    yield shown, history, "", gr.skip()
-        except EXPECTED_ERRORS as err:
-            warn(str(err))
-            yield chat_display(history), history, text, gr.skip()  # the message goes back into the box
-            return
-        finished = [*conversation, {"role": "assistant", "content": answer}]
-        yield chat_display(finished), finished, "", gr.skip()
+        opened.select(events.refresh_lists, refresh_inputs, refresh_outputs, show_progress="hidden")
 
     chat_inputs = [message, chat_history, chat_model, *settings_inputs]
     chat_outputs = [chatbot, chat_history, message, device_note]
-    send.click(chat_event, chat_inputs, chat_outputs, show_progress="hidden")
-    message.submit(chat_event, chat_inputs, chat_outputs, show_progress="hidden")
+    send.click(events.chat_event, chat_inputs, chat_outputs, show_progress="hidden")
+    message.submit(events.chat_event, chat_inputs, chat_outputs, show_progress="hidden")
     chat_stop.click(ctx.stops.handler("chat"), None, None, queue=False)
-    clear.click(lambda: ([], []), None, [chatbot, chat_history])
-
-    # -- side by side ----------------------------------------------------------------------------------------
-    def compare_event(prompt, ref_a, ref_b, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
-        who = request_owner(request)
-        try:
-            if not (prompt or "").strip():
-                raise ChatError("Type a prompt for both models first.")
-            if not ref_a or not ref_b:
-                raise ChatError("Pick a model on each side.")
-            ref_a, ref_b = ctx.check_ref(ref_a, who), ctx.check_ref(ref_b, who)
-            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
-        except ValueError as err:  # ChatError, or a model folder this person may not open
-            warn(str(err))
-            yield gr.skip(), gr.skip()
-            return
-        if settings.seed is None and not settings.deterministic:
-            settings = settings.with_seed(secrets.randbelow(2**31))  # one seed for both sides, shown to the user
-        how = "greedy" if settings.deterministic else f"seed {settings.seed}, temperature {settings.temperature:g}"
-        note = f"Same settings on both sides: {how}, at most {settings.max_new_tokens} new tokens."
-        names = ctx.names_for(ctx.refs_for(who))
-        title_a, title_b = names.get(ref_a, ref_a), names.get(ref_b, ref_b)
-        stop_event = ctx.stops.fresh(request, "sbs")
-        messages = [{"role": "user", "content": prompt.strip()}]
-        yield render_answer(title_a, None, "Loading…"), render_answer(title_b, None, "Waiting for the left side…")
-        answers = ("", "")
-        try:
-            for answers in stream_compare(ctx.pool(), ref_a, ref_b, messages, settings, stop_event):
-                yield render_answer(title_a, answers[0], "Answering…"), render_answer(title_b, answers[1], "")
-        except EXPECTED_ERRORS as err:
-            warn(str(err))
-            return
-        stopped = " Stopped early." if stop_event.is_set() else ""
-        yield render_answer(title_a, answers[0], note + stopped), render_answer(title_b, answers[1], note + stopped)
+    clear.click(clear_chat, None, [chatbot, chat_history])
 
     sbs_inputs = [sbs_prompt, sbs_a, sbs_b, *settings_inputs]
-    sbs_go.click(compare_event, sbs_inputs, [sbs_out_a, sbs_out_b], show_progress="hidden")
+    sbs_go.click(events.compare_event, sbs_inputs, [sbs_out_a, sbs_out_b], show_progress="hidden")
     sbs_stop.click(ctx.stops.handler("sbs"), None, None, queue=False)
-
-    # -- blind A/B -------------------------------------------------------------------------------------------
-    def tally_for(ref_1, ref_2, request: gr.Request) -> str:
-        refs = ctx.refs_for(request_owner(request))
-        run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
-        return render_tally(run_id, tally(ctx.manager.runs_dir / run_id) if run_id else None, ctx.names_for(refs))
-
-    def ab_event(prompt, ref_1, ref_2, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
-        who = request_owner(request)
-        hidden = [gr.Button(interactive=False)] * len(VOTES)
-        try:
-            checked = [ctx.check_ref(ref, who) if ref else "" for ref in (ref_1, ref_2)]
-            round_ = new_round(prompt or "", *checked)
-            settings = settings_from_inputs(sp, temp, tp, new, rep, sd, det, think)
-        except ValueError as err:
-            warn(str(err))
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
-            return
-        stop_event = ctx.stops.fresh(request, "ab")
-        messages = [{"role": "user", "content": round_.prompt}]
-        yield render_answer("Answer A", None, "Loading…"), render_answer("Answer B", None), None, "", *hidden
-        answers = ("", "")
-        try:
-            for answers in stream_compare(ctx.pool(), round_.model_a, round_.model_b, messages, settings, stop_event):
-                yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), None, "", *hidden
-        except EXPECTED_ERRORS as err:
-            warn(str(err))
-            return
-        refs = ctx.refs_for(who)  # votes go with the second model's run (the fine-tuned one by default)
-        run_id = run_id_of(ref_2, refs) or run_id_of(ref_1, refs)
-        state = {"round": round_, "answers": answers, "voted": False, "run_id": run_id}
-        shown = [gr.Button(interactive=True)] * len(VOTES)
-        yield render_answer("Answer A", answers[0]), render_answer("Answer B", answers[1]), state, "", *shown
 
     ab_inputs = [ab_prompt, ab_1, ab_2, *settings_inputs]
     ab_outputs = [ab_out_a, ab_out_b, ab_state, ab_reveal, *vote_buttons.values()]
-    ab_go.click(ab_event, ab_inputs, ab_outputs, show_progress="hidden")
+    ab_go.click(events.ab_event, ab_inputs, ab_outputs, show_progress="hidden")
     ab_stop.click(ctx.stops.handler("ab"), None, None, queue=False)
-
-    def vote_handler(vote: str):
-        def cast(state, request: gr.Request):
-            who = request_owner(request)
-            if not state or state.get("voted"):
-                warn("Start a new blind round first: each round takes one vote.")
-                return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
-            round_, run_id = state["round"], state["run_id"]
-            try:
-                if run_id:  # the run must still be this person's: votes are saved in its folder
-                    record_vote(ctx.run_dir(run_id, who), round_, vote, tuple(state["answers"]))
-            except ValueError as err:
-                warn(str(err))
-                return gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(VOTES)
-            names = ctx.names_for(ctx.refs_for(who))
-            reveal = render_reveal(round_, vote, names, run_id)
-            result = render_tally(run_id, tally(ctx.manager.runs_dir / run_id) if run_id else None, names)
-            return {**state, "voted": True}, reveal, result, *[gr.Button(interactive=False)] * len(VOTES)
-
-        return cast
-
     for vote, button in vote_buttons.items():
-        button.click(vote_handler(vote), [ab_state], [ab_state, ab_reveal, ab_tally, *vote_buttons.values()])
+        button.click(events.vote_handler(vote), [ab_state], [ab_state, ab_reveal, ab_tally, *vote_buttons.values()])
     for picker in (ab_1, ab_2):
-        picker.change(tally_for, [ab_1, ab_2], ab_tally, show_progress="hidden")
-
-    return {"refresh": refresh, "chat_model": chat_model, "chatbot": chatbot, "refresh_lists": refresh_lists}
+        picker.change(events.tally_for, [ab_1, ab_2], ab_tally, show_progress="hidden")
+    return TryItStep(refresh=refresh, chat_model=chat_model, chatbot=chatbot)

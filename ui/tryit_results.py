@@ -1,13 +1,15 @@
 """The Try it step's longer jobs: a probe set across two models, quick scores before vs after, sharing.
 
-Each builder lays out one sub-tab (call it inside that ``gr.Tab``), wires its
-events, and returns the components the step's refresh fills in. These are
-blocking handlers with a progress bar: seconds to a minute or two each.
+The handlers come first (``ResultEvents``); then each builder lays out one sub-tab
+(call it inside that ``gr.Tab``), wires its events, and returns the components the
+step's refresh fills in. These are blocking handlers with a progress bar: seconds to a
+minute or two each.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -27,7 +29,142 @@ from ui.tryit_views import render_probe_table, render_scores, run_id_of
 PROMPT_SOURCES = [("The run's probe prompts", "run"), ("Held-out demo rows", "demo"), ("Paste prompts", "pasted")]
 
 
-def build_probe_set_tab(ctx: TryItContext) -> dict:
+@dataclass(frozen=True)
+class ProbeSetTab:
+    """The probe set's two model lists, which the step's refresh fills."""
+
+    base: gr.Dropdown
+    tuned: gr.Dropdown
+
+
+@dataclass(frozen=True)
+class ScoresTab:
+    """The quick scores' run list, which the step's refresh fills."""
+
+    run: gr.Dropdown
+
+
+@dataclass(frozen=True)
+class ShareTab:
+    """The share tab's run list and the line saying what pushing needs, both filled by the step's refresh."""
+
+    run: gr.Dropdown
+    hub_note: gr.Markdown
+
+
+def show_source(picked: str):
+    """Show the demo picker or the prompts box, for the prompt source picked."""
+    return gr.Row(visible=picked == "demo"), gr.Textbox(visible=picked == "pasted")
+
+
+class ResultEvents:
+    """The handlers of the probe set, quick scores and share tabs, over the runs and models of the person asking."""
+
+    def __init__(self, ctx: TryItContext) -> None:
+        self.ctx = ctx
+
+    def _prompts_for(self, picked, demo_name, row_count, pasted, base_ref, tuned_ref, who):
+        ctx = self.ctx
+        if picked == "pasted":
+            return prompts_from_text(pasted)
+        if picked == "demo":
+            return prompts_from_demo(demo_name, int(row_count))
+        run_id = run_id_of(tuned_ref, refs := ctx.refs_for(who)) or run_id_of(base_ref, refs)
+        if run_id is None:
+            raise ValueError(
+                "The run's probe prompts need a model from one of your runs as model 2; "
+                "or choose held-out demo rows or paste prompts."
+            )
+        return prompts_from_run(ctx.manager.runs_dir / run_id)
+
+    def run_probes(
+        self,
+        picked,
+        demo_name,
+        row_count,
+        pasted,
+        base_ref,
+        tuned_ref,
+        request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008 - gradio injects it
+    ):
+        """Answer the chosen prompts with both models, greedy: the table, its CSV and JSONL, and a summary."""
+        ctx = self.ctx
+        try:
+            who = request_owner(request)
+            models = [ctx.check_ref(ref, who) for ref in dict.fromkeys(r for r in (base_ref, tuned_ref) if r)]
+            prompts = self._prompts_for(picked, demo_name, row_count, pasted, base_ref, tuned_ref, who)
+            progress(0, desc="Loading the first model...")
+            reporter = progress_reporter(progress, len(prompts) * len(models) + 2)  # + loading each model
+            results = run_probe_set(
+                ctx.pool(), prompts, models, progress=reporter, stop_event=ctx.stops.fresh(request, "probe")
+            )
+        except EXPECTED_ERRORS as err:
+            warn(str(err))
+            return gr.skip(), gr.skip(), f"**Could not run the probe set:** {err}"
+        folder = Path(tempfile.mkdtemp(prefix="sft-coach-probes-"))
+        saved = [str(results.to_csv(folder / "probe_set.csv")), str(results.to_jsonl(folder / "probe_set.jsonl"))]
+        stopped = " Stopped early: the table holds the answers so far." if results.stopped else ""
+        summary = (
+            f"{len(prompts)} prompt(s) × {len(results.labels)} model(s), greedy, "
+            f"at most {PROBE_SETTINGS.max_new_tokens} new tokens.{stopped}"
+        )
+        return render_probe_table(results.table()), saved, summary
+
+    def show_saved(self, run_id, request: gr.Request):
+        """The scores saved with this person's picked run, if it has any."""
+        try:
+            return render_scores(load_evaluation(self.ctx.run_dir(run_id, request_owner(request))))
+        except ValueError:
+            return render_scores(None)
+
+    def score(self, run_id, row_count, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+        """Score this person's run before vs after fine-tuning on held-out rows."""
+        ctx = self.ctx
+        try:
+            run_dir = ctx.run_dir(run_id, request_owner(request))
+            progress(0, desc="Loading the base model...")
+            scores = evaluate_run(ctx.pool(), run_dir, int(row_count), progress=progress_reporter(progress, 5))
+        except EXPECTED_ERRORS as err:
+            warn(str(err))
+            return gr.skip()
+        return render_scores(scores)
+
+    def merge_run(self, run_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - gradio injects it
+        """Fold the LoRA adapter of this person's run into its base and save one plain model folder."""
+        ctx = self.ctx
+        try:
+            who = request_owner(request)
+            run_dir = ctx.run_dir(run_id, who)
+            snapshot = ctx.manager.snapshot(run_id, owner=who)
+            result_dir = snapshot.result_dir if snapshot else None
+            if not result_dir:
+                raise ShareError(f"The run {run_id} has no trained model yet: let it finish first.")
+            if not is_adapter_folder(result_dir):
+                return f"This run fine-tuned the whole model: `{result_dir}` is already a plain model folder."
+            merged = merge_adapter(result_dir, progress=progress_reporter(progress, 3))
+        except EXPECTED_ERRORS as err:
+            warn(str(err))
+            return f"**Could not merge:** {err}"
+        return f"Saved the merged model of run `{run_dir.name}` to `{merged}`."
+
+    def push_run(self, run_id, repo, secret, kind, is_private, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        """Push and say how it went; the token box is emptied on every answer, so the secret leaves the page."""
+        reason = hub_unavailable_reason()
+        if reason:
+            warn(reason)
+            return f"**Can't push from here.** {reason}", ""
+        try:
+            run_dir = self.ctx.run_dir(run_id, request_owner(request))
+            reporter = progress_reporter(progress, 4)
+            pushed = push_to_hub(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
+        except EXPECTED_ERRORS as err:  # ShareError messages never contain the token
+            warn(str(err))
+            return f"**Could not push:** {err}", ""
+        return f"Pushed {len(pushed.files)} files to [{pushed.repo_id}]({pushed.url}).", ""
+
+
+def build_probe_set_tab(ctx: TryItContext) -> ProbeSetTab:
     """Prompts from a run, a demo or pasted lines, answered by two models; a table and CSV/JSONL downloads."""
     gr.Markdown("The same prompts to two models, greedy (so differences come from the weights), as a table.")
     with gr.Row():
@@ -52,60 +189,14 @@ def build_probe_set_tab(ctx: TryItContext) -> dict:
     table = gr.HTML(render_probe_table([]), elem_id="probe-table")
     files = gr.File(label="Download (CSV, JSONL)", file_count="multiple", elem_id="probe-files")
 
-    def show_source(picked: str):
-        return gr.Row(visible=picked == "demo"), gr.Textbox(visible=picked == "pasted")
-
-    def prompts_for(picked, demo_name, row_count, pasted, base_ref, tuned_ref, who):
-        if picked == "pasted":
-            return prompts_from_text(pasted)
-        if picked == "demo":
-            return prompts_from_demo(demo_name, int(row_count))
-        run_id = run_id_of(tuned_ref, refs := ctx.refs_for(who)) or run_id_of(base_ref, refs)
-        if run_id is None:
-            raise ValueError(
-                "The run's probe prompts need a model from one of your runs as model 2; "
-                "or choose held-out demo rows or paste prompts."
-            )
-        return prompts_from_run(ctx.manager.runs_dir / run_id)
-
-    def run(
-        picked,
-        demo_name,
-        row_count,
-        pasted,
-        base_ref,
-        tuned_ref,
-        request: gr.Request,
-        progress=gr.Progress(),  # noqa: B008 - gradio injects it
-    ):
-        try:
-            who = request_owner(request)
-            models = [ctx.check_ref(ref, who) for ref in dict.fromkeys(r for r in (base_ref, tuned_ref) if r)]
-            prompts = prompts_for(picked, demo_name, row_count, pasted, base_ref, tuned_ref, who)
-            progress(0, desc="Loading the first model...")
-            reporter = progress_reporter(progress, len(prompts) * len(models) + 2)  # + loading each model
-            results = run_probe_set(
-                ctx.pool(), prompts, models, progress=reporter, stop_event=ctx.stops.fresh(request, "probe")
-            )
-        except EXPECTED_ERRORS as err:
-            warn(str(err))
-            return gr.skip(), gr.skip(), f"**Could not run the probe set:** {err}"
-        folder = Path(tempfile.mkdtemp(prefix="sft-coach-probes-"))
-        saved = [str(results.to_csv(folder / "probe_set.csv")), str(results.to_jsonl(folder / "probe_set.jsonl"))]
-        stopped = " Stopped early: the table holds the answers so far." if results.stopped else ""
-        summary = (
-            f"{len(prompts)} prompt(s) × {len(results.labels)} model(s), greedy, "
-            f"at most {PROBE_SETTINGS.max_new_tokens} new tokens.{stopped}"
-        )
-        return render_probe_table(results.table()), saved, summary
-
+    events = ResultEvents(ctx)
     source.change(show_source, source, [demo_row, text], show_progress="hidden")
-    go.click(run, [source, demo, rows, text, base, tuned], [table, files, note])
+    go.click(events.run_probes, [source, demo, rows, text, base, tuned], [table, files, note])
     stop.click(ctx.stops.handler("probe"), None, None, queue=False)
-    return {"base": base, "tuned": tuned}
+    return ProbeSetTab(base=base, tuned=tuned)
 
 
-def build_scores_tab(ctx: TryItContext) -> dict:
+def build_scores_tab(ctx: TryItContext) -> ScoresTab:
     """Before vs after on held-out rows: task scores for the demos, validation loss for your own data."""
     gr.Markdown(
         "Before vs after on held-out rows the model never trained on. Built-in demos: valid-JSON rate, exact match "
@@ -118,28 +209,13 @@ def build_scores_tab(ctx: TryItContext) -> dict:
     go = gr.Button("Score before vs after", variant="primary", elem_id="score-run-button")
     result = gr.HTML(render_scores(None), elem_id="score-result")
 
-    def show_saved(run_id, request: gr.Request):
-        try:
-            return render_scores(load_evaluation(ctx.run_dir(run_id, request_owner(request))))
-        except ValueError:
-            return render_scores(None)
-
-    def score(run_id, row_count, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - gradio injects it
-        try:
-            run_dir = ctx.run_dir(run_id, request_owner(request))
-            progress(0, desc="Loading the base model...")
-            scores = evaluate_run(ctx.pool(), run_dir, int(row_count), progress=progress_reporter(progress, 5))
-        except EXPECTED_ERRORS as err:
-            warn(str(err))
-            return gr.skip()
-        return render_scores(scores)
-
-    run_picker.change(show_saved, [run_picker], result, show_progress="hidden")
-    go.click(score, [run_picker, rows], result)
-    return {"run": run_picker}
+    events = ResultEvents(ctx)
+    run_picker.change(events.show_saved, [run_picker], result, show_progress="hidden")
+    go.click(events.score, [run_picker, rows], result)
+    return ScoresTab(run=run_picker)
 
 
-def build_share_tab(ctx: TryItContext) -> dict:
+def build_share_tab(ctx: TryItContext) -> ShareTab:
     """Merge the adapter into its base and save it; push adapter or merged model to the Hub with a model card."""
     run_picker = gr.Dropdown(label="Run", choices=[], elem_id="share-run")
     gr.Markdown(
@@ -168,40 +244,10 @@ def build_share_tab(ctx: TryItContext) -> dict:
     push = gr.Button("Push to Hub", variant="primary", elem_id="share-push")
     push_note = gr.Markdown(elem_id="share-push-note")
 
-    def merge_run(run_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - gradio injects it
-        try:
-            who = request_owner(request)
-            run_dir = ctx.run_dir(run_id, who)
-            snapshot = ctx.manager.snapshot(run_id, owner=who)
-            result_dir = snapshot.result_dir if snapshot else None
-            if not result_dir:
-                raise ShareError(f"The run {run_id} has no trained model yet: let it finish first.")
-            if not is_adapter_folder(result_dir):
-                return f"This run fine-tuned the whole model: `{result_dir}` is already a plain model folder."
-            merged = merge_adapter(result_dir, progress=progress_reporter(progress, 3))
-        except EXPECTED_ERRORS as err:
-            warn(str(err))
-            return f"**Could not merge:** {err}"
-        return f"Saved the merged model of run `{run_dir.name}` to `{merged}`."
-
-    def push_run(run_id, repo, secret, kind, is_private, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        """Push and say how it went; the token box is emptied on every answer, so the secret leaves the page."""
-        reason = hub_unavailable_reason()
-        if reason:
-            warn(reason)
-            return f"**Can't push from here.** {reason}", ""
-        try:
-            run_dir = ctx.run_dir(run_id, request_owner(request))
-            reporter = progress_reporter(progress, 4)
-            pushed = push_to_hub(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
-        except EXPECTED_ERRORS as err:  # ShareError messages never contain the token
-            warn(str(err))
-            return f"**Could not push:** {err}", ""
-        return f"Pushed {len(pushed.files)} files to [{pushed.repo_id}]({pushed.url}).", ""
-
-    merge.click(merge_run, [run_picker], merge_note)
-    push.click(push_run, [run_picker, repo_id, token, what, private], [push_note, token])
-    return {"run": run_picker, "hub_note": hub_note}
+    events = ResultEvents(ctx)
+    merge.click(events.merge_run, [run_picker], merge_note)
+    push.click(events.push_run, [run_picker, repo_id, token, what, private], [push_note, token])
+    return ShareTab(run=run_picker, hub_note=hub_note)
 
 
 def hub_note_text() -> str:
