@@ -1,6 +1,6 @@
 """Training speed, side by side in one run: the app's run manager vs plain `trl sft`, and app defaults vs TRL's.
 
-    .venv/bin/python bench/bench_training.py [--steps 30]
+    .venv/bin/python bench/bench_training.py [--steps 30] [--before REV]
 
 Three runs on the same model (the offline SmolLM2-135M-Instruct), the same data
 (the JSON-extraction demo, written to JSONL) and the same seed:
@@ -14,6 +14,10 @@ Three runs on the same model (the offline SmolLM2-135M-Instruct), the same data
 
 It prints steps/s, tokens/s, peak RSS and the largest per-step loss difference
 against plain TRL, and the ratios. Every run logs to trackio, as the app does.
+
+``--before REV`` also trains through the app at that git revision (its files from ``git archive``, this
+venv), right before this tree's app run, and prints this tree's steps/s against it; runs 3 and the
+one-thread CLI run are left out then, to keep the comparison short.
 """
 
 from __future__ import annotations
@@ -148,18 +152,21 @@ def child(kind: str, folder: str, model: str, data: str, steps: int) -> None:
     if kind == "app":
         result = run_app(folder_path, data_path, steps)
     else:
-        result = run_plain_trl(
-            folder_path, model, data_path, steps, checkpointing=None if kind == "trl-defaults" else False
-        )
+        checkpointing = None if kind == "trl-defaults" else False
+        # "trl-cli-default" keeps the one thread accelerate gives `trl sft` on a CPU (before, it got every core).
+        all_threads = kind != "trl-cli-default"
+        result = run_plain_trl(folder_path, model, data_path, steps, checkpointing, all_threads)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["peak_rss_gb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children) / 2**20
     print("RESULT " + json.dumps(result))
 
 
-def measure(kind: str, folder: Path, model: str, data: Path, steps: int) -> dict:
+def measure(kind: str, folder: Path, model: str, data: Path, steps: int, tree: Path = ROOT) -> dict:
+    """One run in a fresh process; ``tree``: the source tree whose bench (and app) runs it."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(folder / kind), model, str(data), str(steps)],
-        capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, str(tree / "bench" / "bench_training.py"), "--child", kind, str(folder / kind), model,
+         str(data), str(steps)],
+        capture_output=True, text=True, cwd=tree,
     )  # fmt: skip
     line = next((row for row in out.stdout.splitlines() if row.startswith("RESULT ")), None)
     if line is None:
@@ -171,6 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--child", nargs=5, metavar=("KIND", "FOLDER", "MODEL", "DATA", "STEPS"))
+    parser.add_argument("--before", metavar="REV", help="also train through the app at this git revision")
     args = parser.parse_args()
     if args.child:
         kind, folder, model, data, steps = args.child
@@ -184,7 +192,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sft-coach-bench-") as tmp:
         folder = Path(tmp)
         data = write_demo_jsonl("json_extraction", folder / "data")["train"]
-        results = {kind: measure(kind, folder, model, data, args.steps) for kind in KINDS}
+        kinds = dict(KINDS)
+        results = {"trl": measure("trl", folder, model, data, args.steps)}
+        if args.before:
+            old = folder / f"tree-{args.before}"
+            old.mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+            (old / ".venv").symlink_to(ROOT / ".venv")
+            label = f"SFT Coach run manager at {args.before}"
+            results[label] = measure("app", folder / "before", model, data, args.steps, tree=old)
+            kinds = {"trl": KINDS["trl"], label: label, "app": KINDS["app"]}
+        results["app"] = measure("app", folder, model, data, args.steps)
+        for kind in kinds:
+            if kind not in results:
+                results[kind] = measure(kind, folder, model, data, args.steps)
 
     print(
         f"# Training speed, {args.steps} steps, {platform.processor() or platform.machine()}, "
@@ -193,18 +215,22 @@ def main() -> None:
     print("| run | steps/s | tokens/s | peak RSS (GB) | max per-step loss diff vs plain TRL |")
     print("|---|---|---|---|---|")
     base = results["trl"]
-    for kind, label in KINDS.items():
+    for kind, label in kinds.items():
         r = results[kind]
         steps_per_s = args.steps / r["train_runtime"]
         tokens_per_s = r["tokens"] / r["train_runtime"]
         diff = max(abs(a - b) for a, b in zip(r["losses"], base["losses"], strict=True))
         print(f"| {label} | {steps_per_s:.3f} | {tokens_per_s:.0f} | {r['peak_rss_gb']:.2f} | {diff:.2e} |")
-    speedup = base["train_runtime"] / results["app"]["train_runtime"]
-    vs_defaults = results["trl-defaults"]["train_runtime"] / results["app"]["train_runtime"]
-    vs_cli = results["trl-cli-default"]["train_runtime"] / results["app"]["train_runtime"]
-    print(f"\napp vs plain TRL, same settings: {speedup:.2f}x steps/s (goal >= 1.15x)")
-    print(f"app defaults vs TRL defaults: {vs_defaults:.2f}x steps/s (goal >= 1.3x)")
-    print(f"app vs `trl sft` launched as is (one thread): {vs_cli:.2f}x steps/s")
+    app = results["app"]["train_runtime"]
+    print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"app vs plain TRL, same settings: {base['train_runtime'] / app:.2f}x steps/s (goal >= 1.15x)")
+    if args.before:
+        before = results[f"SFT Coach run manager at {args.before}"]["train_runtime"]
+        print(f"this tree vs {args.before}: {before / app:.3f}x steps/s (goal >= 1.0x: no slower)")
+        return
+    defaults, cli = results["trl-defaults"]["train_runtime"], results["trl-cli-default"]["train_runtime"]
+    print(f"app defaults vs TRL defaults: {defaults / app:.2f}x steps/s (goal >= 1.3x)")
+    print(f"app vs `trl sft` launched as is (one thread): {cli / app:.2f}x steps/s")
 
 
 if __name__ == "__main__":
