@@ -173,3 +173,23 @@ def test_only_the_run_store_names_the_files_of_a_run_folder():
             if named and (relative, named) not in MODEL_FOLDER_READERS:
                 found.append(f"{relative}:{node.lineno} {named!r}")
     assert found == [], f"read and write run files through core/runs/store.py: {found}"
+
+
+def test_the_readme_architecture_names_only_what_exists():
+    """The README's Architecture section (diagram and table) matches the code: its paths and methods exist."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    paths = set(re.findall(r"\b((?:core|ui|tests|bench|scripts|docs)/[\w/.-]*\w)", section))
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    assert missing == [], f"the README names paths that do not exist: {missing}"
+    sources = "\n".join(p.read_text() for p in [*(ROOT / "core").rglob("*.py"), *(ROOT / "ui").rglob("*.py")])
+    methods = set(re.findall(r"\b([A-Z][a-z]\w*)\.([a-z_]\w*)\b", section))
+    gone = []
+    for cls, method in sorted(methods):
+        body = re.search(rf"^class {cls}\b.*?(?=^class |\Z)", sources, re.S | re.M)
+        if body is None or not re.search(rf"def {method}\b", body.group(0)):
+            gone.append(f"{cls}.{method}")
+    assert gone == [], f"the README names methods that do not exist: {gone}"
+    assert len(methods) >= 8 and len(paths) >= 10  # the check really read the section
