@@ -137,7 +137,7 @@ def score_answers(task: str, predictions: list[str], references: list[str]) -> d
 
 def generate_for_rows(loaded, rows: list[dict], max_new_tokens: int, batch_size: int = 8) -> list[str]:
     """Greedy answers to conversational rows, in batches (the same generator the training samples use)."""
-    from core.data.convert import prompt_messages
+    from core.data.to_trl import prompt_messages
     from core.generation import generate_answers
 
     prompts = [prompt_messages(row) for row in rows]
@@ -158,7 +158,7 @@ def quick_scores(
     progress: Progress | None = None,
 ) -> BeforeAfter:
     """Task scores of the base and fine-tuned models on the first ``n`` held-out rows of a built-in demo."""
-    from core.data.convert import prompt_messages, reference_answer
+    from core.data.to_trl import prompt_messages, reference_answer
 
     task = task_for_dataset(dataset)
     if task is None:

@@ -64,7 +64,7 @@ def prompts_from_text(text: str) -> list[ProbePrompt]:
 
 def prompts_from_rows(rows: list[dict], limit: int) -> list[ProbePrompt]:
     """Prompts and reference answers from conversational rows (``messages`` or prompt-completion)."""
-    from core.data.convert import prompt_messages, reference_answer
+    from core.data.to_trl import prompt_messages, reference_answer
 
     prompts = []
     for row in rows:

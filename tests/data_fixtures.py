@@ -32,8 +32,8 @@ def data_tokenizer(data_model_path):
 
 def _four_format_rows() -> dict[str, list[dict]]:
     """A few rows in each of TRL's four formats, built by the wizard's own converters from demo-like raw rows."""
-    from core.data.conversion import convert_rows
-    from core.data.convert import ColumnMapping
+    from core.data.convert import convert_rows
+    from core.data.to_trl import ColumnMapping
 
     raw = [
         {

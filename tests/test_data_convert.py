@@ -1,4 +1,4 @@
-"""Converters (core/data/convert.py, conversion.py): right output for each source shape, inputs never mutated,
+"""Converters (core/data/to_trl.py, conversion.py): right output for each source shape, inputs never mutated,
 and nothing but DataError escapes for any input (fuzzed with hypothesis)."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import core.data
-from core.data.conversion import convert_rows, recommend_target_format
-from core.data.convert import ColumnMapping, check_mapping, convert_row, freeze, normalize_role
+from core.data.convert import convert_rows, recommend_target_format
 from core.data.errors import DataError
 from core.data.formats import TRL_FORMATS
 from core.data.load import load_file
+from core.data.to_trl import ColumnMapping, check_mapping, convert_row, freeze, normalize_role
 from tests.data_fixtures import *  # noqa: F403
 
 SOURCES = ("text", "messages", "prompt_completion", "conversational_prompt_completion", "sharegpt", "alpaca",

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from core.data.conversion import convert_rows
+from core.data.convert import convert_rows
 from core.data.load import load_file
 from core.data.validate import check_row, validate_rows
 from tests.data_fixtures import *  # noqa: F403

@@ -17,9 +17,9 @@ import gradio as gr
 from gradio.context import Context
 
 from core.config import ConfigError, RunConfig
-from core.data.convert import ColumnMapping
 from core.data.errors import DataError
 from core.data.load import SUPPORTED_SUFFIXES, load_demo, load_file, load_path, max_upload_mb
+from core.data.to_trl import ColumnMapping
 from core.data.wizard import DataCheck, DataDraft, draft_dataset, new_dataset_folder, split_dataset, write_dataset
 from core.demo_data import DEMO_DATASETS
 from core.file_access import PathNotAllowed, allowed_folders, local_paths_enabled, owner_datasets, resolve_for

@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.data.convert import ColumnMapping
 from core.data.formats import (  # noqa: F401  (re-exported: callers use detect.TEXT etc.)
     ALPACA,
     CONVERSATIONAL_PROMPT_COMPLETION,
@@ -38,6 +37,7 @@ from core.data.formats import (  # noqa: F401  (re-exported: callers use detect.
     TRL_FORMATS,
     UNKNOWN,
 )
+from core.data.to_trl import ColumnMapping
 
 _OPENAI_MESSAGE_KEYS = {"name", "tool_calls", "tool_call_id", "function_call", "weight", "refusal"}
 _OPENAI_ROLES = {"tool", "function", "developer"}

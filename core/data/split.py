@@ -11,8 +11,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.data.convert import freeze
 from core.data.errors import DataError
+from core.data.to_trl import freeze
 
 DEFAULT_VALIDATION_FRACTION = 0.05  # ~5% held out: enough rows for a stable loss, few taken from training
 MIN_ROWS_TO_SPLIT = 20  # below this a held-out set is too small to say anything; train on everything

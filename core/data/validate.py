@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from core.data.convert import KNOWN_ROLES, freeze
 from core.data.errors import shorten, type_name
 from core.data.formats import CONVERSATIONAL_PROMPT_COMPLETION, MESSAGES, PROMPT_COMPLETION, TEXT
 from core.data.report import ERROR, PROBLEM_KINDS, Problem, ValidationReport
 from core.data.stats import TokenLengths, measure_lengths
+from core.data.to_trl import KNOWN_ROLES, freeze
 
 Finding = tuple[str, str | None, str]  # (code, field, message)
 

@@ -17,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.data.conversion import Conversion, convert_rows, recommend_target_format
-from core.data.convert import ColumnMapping
+from core.data.convert import Conversion, convert_rows, recommend_target_format
 from core.data.detect import Detection, detect_format
 from core.data.errors import DataError
 from core.data.export import write_training_folder
@@ -42,6 +41,7 @@ from core.data.stats import (
     recommend_max_length,
     truncation_summary,
 )
+from core.data.to_trl import ColumnMapping
 from core.data.validate import validate_rows
 
 _CONVERSATION_SOURCES = (MESSAGES, SHAREGPT, OPENAI_CHAT, CONVERSATIONAL_PROMPT_COMPLETION)
