@@ -15,7 +15,7 @@ import gradio as gr
 
 from core.config import RunConfig
 from core.file_access import LOCAL_PATHS_ENV, default_local_paths
-from core.models import default_model_id
+from core.models.catalog import default_model_id
 from core.owners import oauth_enabled
 from core.paths import app_secret, runs_dir, trackio_dir
 from core.runs.launcher import default_trainer
@@ -104,7 +104,7 @@ def _next_button(tabs: gr.Tabs, target: str, label: str) -> None:
 def warm_up() -> None:
     """Prepare the offline model and import the training stack in the background, so Start is quick."""
     from core.ml_stack import import_training_stack
-    from core.models import ensure_offline_model
+    from core.models.catalog import ensure_offline_model
 
     try:
         import_training_stack()  # under the lock that a run started meanwhile waits on (core/ml_stack.py)

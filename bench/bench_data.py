@@ -95,7 +95,7 @@ def main() -> None:
 
     from transformers import AutoTokenizer
 
-    from core.models import ensure_tiny_model
+    from core.models.catalog import ensure_tiny_model
 
     tokenizer = AutoTokenizer.from_pretrained(ensure_tiny_model())  # SmolLM2's tokenizer and chat template
     results = {}

@@ -175,7 +175,7 @@ def main() -> None:
 
     import torch
 
-    from core.models import ensure_offline_model
+    from core.models.catalog import ensure_offline_model
 
     model_path = ensure_offline_model()
     print(

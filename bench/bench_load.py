@@ -249,7 +249,7 @@ async def finish(tab: GradioSession, tally: Tally, main_run: str) -> dict[str, s
 async def load_test(server: AppServer, args) -> tuple[Tally, dict[str, str], dict[str, float], float]:
     import httpx
 
-    from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+    from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID
 
     model = TINY_MODEL_ID if args.tiny else OFFLINE_MODEL_ID
     limits = httpx.Limits(max_connections=args.sessions * 2 + 10, max_keepalive_connections=args.sessions * 2 + 10)
@@ -337,7 +337,7 @@ def run_load_test(sessions: int, seconds: float, tiny: bool = False, compare_gra
     """Launch the app on loopback, run the sessions against it, stop every run, stop the app."""
     args = argparse.Namespace(sessions=sessions, seconds=seconds, tiny=tiny)
     if not tiny:
-        from core.models import ensure_offline_model
+        from core.models.catalog import ensure_offline_model
 
         ensure_offline_model()  # converted once beforehand, outside the measured window
     cpu_before = time.process_time()

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_memory.py [--steps 3] [--cold] [--only tiny-lora-128]
 
 Every case trains in a fresh subprocess, through the app's own path
-(``core.models.resolve_model``, ``core.config.build_sft_config`` and
+(``core.models.catalog.resolve_model``, ``core.config.build_sft_config`` and
 ``core.trainer.CoachSFTTrainer``, reporting to trackio as the app does), on
 rows long enough that every row is truncated to ``max_length``: the estimate's
 worst case, where TRL's padding to the longest row saves nothing.
@@ -92,7 +92,7 @@ def child(spec: dict) -> dict:
     result["baseline"] = _rss()  # imports only: the process the training runs in
     result["import_peak"] = _vm_hwm()
 
-    from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID, resolve_model
+    from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID, resolve_model
 
     _reset_hwm()
     started = time.time()
@@ -108,7 +108,7 @@ def child(spec: dict) -> dict:
     from core.config import RunConfig, build_lora_config, build_sft_config
     from core.device import detect_device
     from core.memory import estimate_memory
-    from core.models import read_model_config
+    from core.models.catalog import read_model_config
     from core.runs.sft_trainer import CoachSFTTrainer
 
     config = RunConfig(

@@ -108,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client
 
-    from core.models import OFFLINE_MODEL_ID, ensure_offline_model
+    from core.models.catalog import OFFLINE_MODEL_ID, ensure_offline_model
 
     ensure_offline_model()  # converted once beforehand: a first run's conversion is not page time
     with tempfile.TemporaryDirectory(prefix="sft-coach-bench-") as tmp:

@@ -215,7 +215,7 @@ async def measure(server: AppServer, runs: Path, count: int, model_id: str) -> d
 
 def measure_app(root: Path, count: int, model_id: str, log_copy: Path | None) -> dict[str, float]:
     """Launch the app from ``root`` (its own data folder), measure it, stop it."""
-    from core.models import TINY_MODEL_ID
+    from core.models.catalog import TINY_MODEL_ID
 
     with tempfile.TemporaryDirectory(prefix="sft-coach-cpu-") as tmp:
         folder = Path(tmp)
@@ -237,7 +237,7 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="also measure the app at this git revision, side by side")
     parser.add_argument("--keep-log", type=Path, help="copy the (last) server log here")
     args = parser.parse_args()
-    from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID, ensure_tiny_model
+    from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID, ensure_tiny_model
 
     ensure_tiny_model()  # built once beforehand (both runs train it)
     model_id = TINY_MODEL_ID if args.model == "tiny" else OFFLINE_MODEL_ID

@@ -125,7 +125,7 @@ def run_app(folder: Path, data: Path, steps: int) -> dict:
     # The folder holding train.jsonl (+ test.jsonl): all of train.jsonl is trained on, as `trl sft` does.
     os.environ["TRACKIO_DIR"] = str(folder / "trackio")
     from core.config import RunConfig
-    from core.models import OFFLINE_MODEL_ID
+    from core.models.catalog import OFFLINE_MODEL_ID
     from core.runs.manager import RunManager
 
     config = RunConfig(
@@ -186,7 +186,7 @@ def main() -> None:
         return
 
     from core.demo_data import write_demo_jsonl
-    from core.models import ensure_offline_model
+    from core.models.catalog import ensure_offline_model
 
     model = str(ensure_offline_model())
     with tempfile.TemporaryDirectory(prefix="sft-coach-bench-") as tmp:

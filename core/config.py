@@ -21,7 +21,7 @@ from typing import Any
 
 from core.device import DeviceInfo, attention_implementation, precision_flags
 from core.ml_stack import import_training_stack
-from core.models import OFFLINE_MODEL_ID, remote_code_allowed
+from core.models.catalog import OFFLINE_MODEL_ID, remote_code_allowed
 
 # The choices of the two settings that pick among names: {value: what the page calls it}.
 METHOD_LABELS = {"lora": "LoRA", "qlora": "QLoRA (4-bit base)", "full": "Full fine-tune"}

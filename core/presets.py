@@ -347,7 +347,7 @@ def profile_dataset(dataset: str, tokenizer_path: str | Path | None, model_conte
     import_transformers()  # never race the warm-up thread's imports (core/ml_stack.py)
     from transformers import AutoTokenizer
 
-    from core.models import remote_code_allowed
+    from core.models.catalog import remote_code_allowed
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path), trust_remote_code=remote_code_allowed())
     fmt = row_format(prepared.train_rows[0])

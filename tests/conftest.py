@@ -34,14 +34,14 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def offline_model_path() -> Path:
-    from core.models import ensure_offline_model
+    from core.models.catalog import ensure_offline_model
 
     return ensure_offline_model()
 
 
 @pytest.fixture(scope="session")
 def tiny_model_path() -> Path:
-    from core.models import ensure_tiny_model
+    from core.models.catalog import ensure_tiny_model
 
     return ensure_tiny_model()
 

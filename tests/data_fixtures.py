@@ -2,7 +2,7 @@
 
 The tiny random Llama (SmolLM2's tokenizer and chat template) is built once
 per machine in ``SFT_COACH_CACHE`` (``~/.cache/sft-coach`` unless set) by
-``core.models.ensure_tiny_model``; these fixtures only load it.
+``core.models.catalog.ensure_tiny_model``; these fixtures only load it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["BAD_DIR", "data_model_path", "data_tokenizer", "four_format_rows"]
 
 @pytest.fixture(scope="session")
 def data_model_path() -> Path:
-    from core.models import ensure_tiny_model
+    from core.models.catalog import ensure_tiny_model
 
     return ensure_tiny_model()
 

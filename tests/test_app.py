@@ -7,7 +7,7 @@ import time
 import pytest
 from gradio_client.exceptions import AppError
 
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from tests.app_server import AppServer
 
 

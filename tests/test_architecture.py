@@ -157,7 +157,7 @@ RUN_FILE_NAMES = {
 }  # fmt: skip
 RUN_FOLDER_NAMES = {"checkpoints", "final", "share"}  # flagged where joined into a path: `folder / "final"`
 # Files of a model folder (read by transformers and PEFT, not part of the run's record) that share a name.
-MODEL_FOLDER_READERS = {("core/model_refs.py", "config.json"), ("core/models.py", "config.json")}
+MODEL_FOLDER_READERS = {("core/models/refs.py", "config.json"), ("core/models/catalog.py", "config.json")}
 
 
 def test_only_the_run_store_names_the_files_of_a_run_folder():

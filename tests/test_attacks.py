@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from core.owners import SESSION_COOKIE, owner_folder_name
 from tests.app_server import AppServer
 from tests.page_client import PageClient

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from tests.app_server import AppServer
 from tests.browser import SHOTS, chromium_page, open_tab, plot_points, run_phase, set_slider, shot, wait_for
 

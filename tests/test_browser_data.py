@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from tests.app_server import AppServer
 from tests.browser import chromium_page
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from tests.app_server import AppServer
 from tests.browser import chromium_page
 from tests.test_browser import open_tab, shot, wait_for

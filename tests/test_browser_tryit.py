@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from tests.app_server import AppServer
 from tests.browser import chromium_page, set_slider
 from tests.test_browser import IGNORED_CONSOLE, open_tab, run_phase, shot, wait_for

@@ -16,7 +16,7 @@ from core.chat import (
     supports_thinking_modes,
 )
 from core.generation import generate_answers
-from core.models import load_trained_model
+from core.models.catalog import load_trained_model
 from tests.test_model_pool import make_adapter
 
 QUESTION = [{"role": "user", "content": "Tell me about the sea."}]

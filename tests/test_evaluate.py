@@ -17,8 +17,8 @@ from core.evaluate import (
     to_loss_example,
     validation_loss,
 )
-from core.model_pool import ModelPool
-from core.models import load_trained_model
+from core.models.catalog import load_trained_model
+from core.models.pool import ModelPool
 from tests.test_model_pool import make_run
 
 JSON_REFERENCES = ['{"type": "person", "name": "Ada", "age": 36, "city": "London"}'] * 4
@@ -155,7 +155,7 @@ def test_a_run_without_a_result_cannot_be_scored(tmp_path, tiny_model_path):
 def test_the_quick_demo_run_on_json_extraction_makes_valid_json_more_common(tmp_path, offline_model_path, capsys):
     """Train the offline SmolLM2 for 30 steps (the Quick demo, shorter) and score 10 held-out rows before and after."""
     from core.config import RunConfig
-    from core.models import OFFLINE_MODEL_ID
+    from core.models.catalog import OFFLINE_MODEL_ID
     from core.runs.manager import RunManager
 
     manager = RunManager(tmp_path / "runs")

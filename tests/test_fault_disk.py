@@ -16,7 +16,7 @@ import os
 import pytest
 
 from core.config import RunConfig
-from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID
 from core.owners import EVERYONE
 from core.runs.failures import describe_exception, is_disk_full
 from core.runs.manager import RunManager

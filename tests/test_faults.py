@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from tests.app_server import AppServer
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.config import RunConfig
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from ui.hf_jobs_panel import submit_job
 
 TOKEN = "hf_abcdefghijklmnopqrstuvwxyz0123456789"

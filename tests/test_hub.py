@@ -14,7 +14,7 @@ def test_every_part_of_the_app_sees_the_same_offline_setting(monkeypatch, value,
     from core.data.from_hub import check_hub_dataset
     from core.device import DeviceInfo
     from core.hf_jobs import HfJobsError, submit_recipe_job
-    from core.models import ModelUnavailableError, check_hub_model
+    from core.models.catalog import ModelUnavailableError, check_hub_model
     from core.share.push import hub_unavailable_reason
 
     monkeypatch.setenv("HF_HUB_OFFLINE", value)

@@ -15,9 +15,9 @@ import pytest
 
 from core.chat import GenerationSettings, chat_once
 from core.config import RunConfig
-from core.model_pool import ModelPool, device_for_chat
-from core.model_refs import default_pair, list_model_refs, model_refs_for, resolve_ref
-from core.models import ModelUnavailableError, load_trained_model
+from core.models.catalog import ModelUnavailableError, load_trained_model
+from core.models.pool import ModelPool, device_for_chat
+from core.models.refs import default_pair, list_model_refs, model_refs_for, resolve_ref
 
 GREEDY = GenerationSettings(deterministic=True, max_new_tokens=10)
 HELLO = [{"role": "user", "content": "Hello there"}]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.models import (
+from core.models.catalog import (
     OFFLINE_MODEL_ID,
     TINY_MODEL_ID,
     ModelUnavailableError,

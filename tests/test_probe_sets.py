@@ -10,7 +10,7 @@ import pytest
 
 from core.chat import GenerationSettings
 from core.data.prepare import load_demo_rows
-from core.model_pool import ModelPool
+from core.models.pool import ModelPool
 from core.probe_sets import (
     ProbePrompt,
     default_label,

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from core.config import RunConfig
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from core.owners import EVERYONE
 from core.runs.launcher import TRAIN_IN_ENV, LaunchPlan, SubprocessTrainer, plan_launch, stop_stale_worker
 from core.runs.manager import RunManager

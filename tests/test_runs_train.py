@@ -8,7 +8,7 @@ import time
 import pytest
 
 from core.config import RunConfig
-from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID, load_trained_model
+from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID, load_trained_model
 from core.owners import EVERYONE
 from core.runs.manager import RunManager
 

@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 
 from core.config import RunConfig
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from core.paths import runs_dir
 from core.runs.manager import RunManager
 from core.runs.record import Run

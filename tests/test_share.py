@@ -23,8 +23,8 @@ import yaml
 from core.ab_test import ABRound, record_vote
 from core.chat import GenerationSettings, chat_once
 from core.evaluate import BeforeAfter, save_evaluation
-from core.model_pool import ModelPool
-from core.models import OFFLINE_MODEL_ID, load_trained_model
+from core.models.catalog import OFFLINE_MODEL_ID, load_trained_model
+from core.models.pool import ModelPool
 from core.share import ShareError
 from core.share.card import build_model_card, loss_curve_svg
 from core.share.merge import merge_adapter

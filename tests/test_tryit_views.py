@@ -7,7 +7,7 @@ import pytest
 from core.ab_test import ABRound, ABTally
 from core.chat import ChatError
 from core.evaluate import BeforeAfter
-from core.model_refs import ModelRef
+from core.models.refs import ModelRef
 from ui.tryit_views import (
     chat_display,
     default_chat_ref,
@@ -27,7 +27,7 @@ MINE_CHECKPOINT = ModelRef("/runs/r1/checkpoints/checkpoint-2", "Run r1 · check
 
 
 def test_chat_opens_on_the_newest_result_and_knows_each_models_run():
-    refs = [BASE, MINE, MINE_CHECKPOINT]  # one person's list (core/model_refs.py model_refs_for)
+    refs = [BASE, MINE, MINE_CHECKPOINT]  # one person's list (core/models/refs.py model_refs_for)
     assert default_chat_ref(refs) == MINE.ref  # chat opens on the newest fine-tuned result
     assert default_chat_ref([BASE]) == BASE.ref
     assert default_chat_ref([]) is None

@@ -14,7 +14,7 @@ from core.config import RunConfig
 
 def _page_load_check(request_as):
     """The Data step's tokenizer check as the page calls it (one app's checks), its outputs by name."""
-    from core.models import TINY_MODEL_ID
+    from core.models.catalog import TINY_MODEL_ID
     from ui.data_check import RowChecks
     from ui.data_outputs import CHECK_OUTPUTS
 

@@ -10,7 +10,7 @@ import gradio as gr
 import pytest
 
 from core.config import RunConfig, describe_field
-from core.models import TINY_MODEL_ID
+from core.models.catalog import TINY_MODEL_ID
 from ui.settings import (
     ADVANCED_FIELDS,
     OUTPUT_NAMES,

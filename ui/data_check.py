@@ -14,7 +14,7 @@ from core.config import RunConfig
 from core.data.errors import DataError
 from core.data.heavy_work import HeavyWorkLimiter, WorkCancelled, WorkTicket
 from core.data.wizard import DataCheck, DataDraft, cached_tokenizer, check_dataset, split_dataset
-from core.models import ModelUnavailableError
+from core.models.catalog import ModelUnavailableError
 from ui.data_outputs import (
     CHECK_OUTPUTS,
     check_updates,

@@ -14,7 +14,7 @@ import gradio as gr
 from core.data.formats import FORMAT_LABELS
 from core.data.load import load_demo
 from core.data.wizard import DataCheck, DataDraft, draft_dataset, target_choices
-from core.models import ModelUnavailableError
+from core.models.catalog import ModelUnavailableError
 from ui.data_views import (
     render_converted_rows,
     render_detection,
@@ -186,7 +186,7 @@ def downloads_exist(updates: list) -> bool:
 def model_max_length(model_id: str) -> int | None:
     """The longest input the model accepts, to cap the recommendation; None when unknown."""
     from core.data.stats import model_context_length
-    from core.models import resolve_model
+    from core.models.catalog import resolve_model
 
     try:
         return model_context_length(resolve_model(model_id))

@@ -14,7 +14,7 @@ import gradio as gr
 
 from core.config import ConfigError, RunConfig, describe_field, field_label
 from core.file_access import PathNotAllowed, check_model_choice
-from core.models import default_model_id, list_models
+from core.models.catalog import default_model_id, list_models
 from core.paths import data_dir
 from core.runs.manager import RunManager
 from ui.hf_jobs_panel import build_hf_jobs_panel

@@ -13,7 +13,7 @@ import html
 from pathlib import Path
 
 from core.config import RunConfig
-from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID
 
 VERDICT_COLOURS = {"fits": "#15803d", "tight": "#b45309", "won't fit": "#b91c1c"}
 
@@ -28,7 +28,7 @@ def device_info():
 @functools.cache
 def model_config_for(model_id: str) -> tuple[dict | None, str | None]:
     """(config.json, local folder) of a model, without downloading: None when it is only on an unreachable Hub."""
-    from core.models import is_local_model_folder, offline_model_dir, read_model_config, tiny_model_dir
+    from core.models.catalog import is_local_model_folder, offline_model_dir, read_model_config, tiny_model_dir
 
     folder = {OFFLINE_MODEL_ID: offline_model_dir(), TINY_MODEL_ID: tiny_model_dir()}.get(model_id)
     if folder is None and is_local_model_folder(model_id):
@@ -36,7 +36,7 @@ def model_config_for(model_id: str) -> tuple[dict | None, str | None]:
     if folder is not None and Path(folder).is_dir():
         return read_model_config(str(folder)), str(folder)
     if model_id == OFFLINE_MODEL_ID:
-        from core.models import ensure_offline_model
+        from core.models.catalog import ensure_offline_model
 
         path = ensure_offline_model()
         return read_model_config(str(path)), str(path)

@@ -17,8 +17,8 @@ import gradio as gr
 
 from core.ab_test import VOTES, new_round, record_vote, stream_compare, tally
 from core.chat import ChatError, stream_chat
-from core.model_pool import device_for_chat
-from core.model_refs import default_pair
+from core.models.pool import device_for_chat
+from core.models.refs import default_pair
 from core.runs.manager import RunManager
 from ui.identity import request_owner
 from ui.toasts import warn

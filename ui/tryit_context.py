@@ -12,9 +12,9 @@ from pathlib import Path
 import gradio as gr
 
 from core.file_access import check_model_choice
-from core.model_pool import ModelPool, device_for_chat
-from core.model_refs import ModelRef, model_refs_for
-from core.models import ModelUnavailableError, list_models
+from core.models.catalog import ModelUnavailableError, list_models
+from core.models.pool import ModelPool, device_for_chat
+from core.models.refs import ModelRef, model_refs_for
 from core.paths import data_dir
 from core.runs.manager import RunManager
 from core.share import ShareError

@@ -16,7 +16,7 @@ import gradio as gr
 
 from core.demo_data import DEMO_DATASETS
 from core.evaluate import DEFAULT_ROWS, evaluate_run, load_evaluation
-from core.model_refs import is_adapter_folder
+from core.models.refs import is_adapter_folder
 from core.probe_sets import PROBE_SETTINGS, prompts_from_demo, prompts_from_run, prompts_from_text, run_probe_set
 from core.share import ShareError
 from core.share.merge import merge_adapter

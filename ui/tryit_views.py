@@ -11,7 +11,7 @@ import html
 from core.ab_test import ABRound, ABTally
 from core.chat import GenerationSettings
 from core.evaluate import METRIC_NAMES, BeforeAfter
-from core.model_refs import ModelRef
+from core.models.refs import ModelRef
 
 THINKING_CHOICES = [("Model default", "default"), ("Think (/think)", "think"), ("No thinking (/no_think)", "no_think")]
 ANSWER_STYLE = (

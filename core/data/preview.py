@@ -64,7 +64,7 @@ def load_tokenizer(model_id: str):
     import_transformers()  # handlers run in worker threads: see core/ml_stack.py
     from transformers import AutoTokenizer
 
-    from core.models import ModelUnavailableError, remote_code_allowed, resolve_model
+    from core.models.catalog import ModelUnavailableError, remote_code_allowed, resolve_model
 
     try:
         path = resolve_model(model_id)

@@ -260,7 +260,7 @@ def truncation_summary(lengths: TokenLengths, max_length: int) -> TruncationSumm
 
 def model_context_length(model_path: str) -> int | None:
     """The longest input the model accepts (``max_position_embeddings``), from its config; None if unknown."""
-    from core.models import read_model_config
+    from core.models.catalog import read_model_config
 
     try:
         config = read_model_config(model_path)

@@ -61,7 +61,7 @@ def describe_exception(err: BaseException, run_dir: str | Path | None = None) ->
             f"({text[:200]})"
         )
     from core.data.errors import DataError
-    from core.models import ModelUnavailableError
+    from core.models.catalog import ModelUnavailableError
 
     if isinstance(err, ConfigError | DataError | ModelUnavailableError):
         return text[:800]  # already a sentence for a beginner: no exception class name in front

@@ -130,7 +130,7 @@ class RunManager:
         """
         from core.demo_data import DEMO_DATASETS
         from core.file_access import check_dataset_choice, check_model_choice
-        from core.models import OFFLINE_MODEL_ID, TINY_MODEL_ID
+        from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID
         from core.paths import data_dir
 
         own_runs = self.run_dirs(owner)

@@ -79,7 +79,7 @@ class CoachCallback(TrainerCallback):
 def check_trained_model(result_dir: Path, probes: list[dict]) -> str:
     """Reload the saved result from disk and generate a few tokens: proof that it loads."""
     from core.generation import generate_answers
-    from core.models import load_trained_model
+    from core.models.catalog import load_trained_model
 
     model, tokenizer = load_trained_model(result_dir)
     prompt = probes[:1] or [{"messages": [{"role": "user", "content": "Hello!"}]}]
@@ -98,7 +98,7 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
     from core.config import build_lora_config, build_sft_config
     from core.data.prepare import own_probes, prepare_training_data
     from core.device import detect_device
-    from core.models import remote_code_allowed, resolve_model
+    from core.models.catalog import remote_code_allowed, resolve_model
     from core.runs.sft_trainer import CoachSFTTrainer
 
     config = run.config

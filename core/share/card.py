@@ -6,7 +6,7 @@ import math
 import re
 from pathlib import Path
 
-from core.models import (
+from core.models.catalog import (
     OFFLINE_MODEL_ID,
     TINY_MODEL_ID,
     offline_model_dir,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from core.model_refs import adapter_base_model, is_adapter_folder
-from core.models import (
+from core.models.catalog import (
     remote_code_allowed,
     resolve_model,
 )
+from core.models.refs import adapter_base_model, is_adapter_folder
 from core.runs.store import RunFolder
 from core.share import Progress, ShareError
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Protocol
 
 from core.hub import explain_error, find_token, missing_token_sentence, offline_reason, repo_id_problem
-from core.model_refs import is_adapter_folder
-from core.models import (
+from core.models.catalog import (
     ModelUnavailableError,
 )
+from core.models.refs import is_adapter_folder
 from core.runs.store import RunFolder
 from core.share import Progress, ShareError
 from core.share.card import build_model_card, write_loss_curve

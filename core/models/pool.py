@@ -1,6 +1,6 @@
 """Models loaded for chat and comparison: at most two at a time, least recently used unloaded first.
 
-What a picked model is (a *model ref*) and which refs a person may pick live in ``core/model_refs.py``.
+What a picked model is (a *model ref*) and which refs a person may pick live in ``core/models/refs.py``.
 
 How LoRA adapters share their base (issue 6, "Resources"):
 
@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from core.ml_stack import import_training_stack, import_transformers
-from core.model_refs import Progress, ResolvedRef, resolve_ref
-from core.models import (
+from core.models.catalog import (
     remote_code_allowed,
 )
+from core.models.refs import Progress, ResolvedRef, resolve_ref
 
 # Adapters are small (a few MB for r=16 on a 135M model) but each one adds layers to every forward pass's
 # bookkeeping; beyond this many on one base, the least recently used is deleted and reloaded when needed again.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models import (
+from core.models.catalog import (
     OFFLINE_MODEL_ID,
     TINY_MODEL_ID,
     ModelUnavailableError,
