@@ -1,4 +1,4 @@
-"""Loading data (core/data/load.py, readers.py, hub.py): every bad file in tests/data/bad/ gets a clear message
+"""Loading data (core/data/load.py, readers/, hub.py): every bad file in tests/data/bad/ gets a clear message
 naming the file and line, or loads correctly; big files load in reasonable time and memory."""
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def test_exports_hold_no_secrets_and_name_the_token_only(tmp_path, monkeypatch):
 
 def test_demo_data_is_the_converted_rows_the_app_trains_on(tmp_path):
     from core.data.prepare import load_demo_rows
-    from core.data.readers import read_jsonl
+    from core.data.readers.json_files import read_jsonl
 
     recipe = export_recipe(RunConfig(dataset="word_problems"), tmp_path / "recipe", CPU)
     train, test, _ = load_demo_rows("word_problems")

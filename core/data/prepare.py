@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.data.convert import ColumnMapping, prompt_messages, reference_answer, to_conversational_prompt_completion
 from core.data.errors import DataError
-from core.data.readers import read_jsonl
+from core.data.readers.json_files import read_jsonl
 
 __all__ = ["DataError", "PreparedData", "load_demo_rows", "own_probes", "prepare_training_data"]
 
