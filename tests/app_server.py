@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 def free_port() -> int:
@@ -20,11 +20,15 @@ def free_port() -> int:
 
 
 class AppServer:
-    """``python app.py`` with the tiny model offered, its data in ``data_dir``, its log in ``log_path``."""
+    """``python app.py`` with the tiny model offered, its data in ``data_dir``, its log in ``log_path``.
+
+    Tests start it through the ``launch_app`` fixture (tests/conftest.py), which also stops it and reads its log.
+    """
 
     def __init__(
         self, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None, root: Path = ROOT
     ) -> None:
+        self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = log_path

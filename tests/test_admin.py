@@ -7,7 +7,7 @@ import threading
 from core.config import RunConfig
 from core.jobs import JobManager
 from core.owners import EVERYONE
-from tests.test_jobs import fake_trainer
+from tests.fakes import fake_trainer
 from ui.admin import AdminView, PasswordGate, admin_password
 
 

@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.config import RunConfig, build_sft_config
-from core.device import DeviceInfo
 from core.recipe import SFT_FIELDS, export_recipe
-
-CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
-ROOT = Path(__file__).resolve().parent.parent
+from tests.devices import CPU
 
 
 def _parse(recipe_path: Path):
