@@ -12,6 +12,10 @@ from pathlib import Path
 
 from tests import ROOT
 
+LAUNCH_REFUSED: str | None = None
+"""While set, starting the app raises with this reason: tests/conftest.py sets it for every test marked ``unit``,
+so a test that launches the app yet is classified unit fails instead of slowing the quick run down."""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -28,6 +32,8 @@ class AppServer:
     def __init__(
         self, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None, root: Path = ROOT
     ) -> None:
+        if LAUNCH_REFUSED:
+            raise RuntimeError(LAUNCH_REFUSED)
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"

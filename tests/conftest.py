@@ -1,8 +1,15 @@
-"""Shared fixtures: the launched app, the models, data rows; every output folder points at a temporary directory.
+"""Shared fixtures, and the markers that sort tests into the quick ``unit`` run and the rest.
 
-Models come from a persistent cache: the offline model conversion (~30 s) and the tiny random model are cached
-in ``SFT_COACH_CACHE`` (``~/.cache/sft-coach`` unless set), so only the first test session on a machine pays for
-them.
+Every output folder points at a temporary directory. Models come from a persistent cache: the offline model
+conversion (~30 s) and the tiny random model are cached in ``SFT_COACH_CACHE`` (``~/.cache/sft-coach`` unless
+set), so only the first test session on a machine pays for them.
+
+Markers are given by what a test uses, never by hand (but ``slow`` and ``browser``): a test that asks for a
+fixture in ``HEAVY_FIXTURES`` (itself or through another fixture) gets that fixture's marker, a test in a
+module that imports ``AppServer`` is marked ``app``, and every test with none of ``NOT_UNIT`` is marked
+``unit``. ``pytest -m unit`` is the quick run: no training, no model weights loaded, no app launched, no
+browser. A test marked ``unit`` that starts the app anyway fails (see ``tests/app_server.py``), and
+tests/test_markers.py checks that the modules reaching a launched app hold no test outside ``app``/``browser``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,34 @@ from tests import app_server  # noqa: E402 - needs the root on sys.path
 os.environ["TRACKIO_DIR"] = tempfile.mkdtemp(prefix="sft-coach-trackio-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the Hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+HEAVY_FIXTURES = {
+    "launch_app": "app",  # starts `python app.py` in a subprocess (every launched-app fixture goes through it)
+    "tiny_model_path": "model",  # the tiny random model's weights: training, generation, a model pool
+    "offline_model_path": "model",  # the real SmolLM2-135M's weights
+}
+NOT_UNIT = ("slow", "browser", *HEAVY_FIXTURES.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything by these markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = getattr(item, "fixturenames", ())  # the whole closure: fixtures of fixtures count too
+        for fixture, marker in HEAVY_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(marker)
+        if getattr(getattr(item, "module", None), "AppServer", None) is app_server.AppServer:
+            item.add_marker("app")  # a module that starts the app itself, without the fixture (tests/test_faults.py)
+        if not any(item.get_closest_marker(marker) for marker in NOT_UNIT):
+            item.add_marker("unit")
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_launch_no_app(request, monkeypatch) -> None:
+    """A test marked ``unit`` that starts the app fails at once: it belongs with the ``app`` tests."""
+    if request.node.get_closest_marker("unit"):
+        reason = f"{request.node.nodeid} is marked unit but starts the app: ask for the launch_app fixture instead."
+        monkeypatch.setattr(app_server, "LAUNCH_REFUSED", reason)
 
 
 @pytest.fixture(autouse=True)
