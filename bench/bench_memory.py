@@ -4,7 +4,7 @@
 
 Every case trains in a fresh subprocess, through the app's own path
 (``core.models.catalog.resolve_model``, ``core.config.build_sft_config`` and
-``core.trainer.CoachSFTTrainer``, reporting to trackio as the app does), on
+``core.runs.sft_trainer.CoachSFTTrainer``, reporting to trackio as the app does), on
 rows long enough that every row is truncated to ``max_length``: the estimate's
 worst case, where TRL's padding to the longest row saves nothing.
 

@@ -10,7 +10,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
+
+LAUNCH_REFUSED: str | None = None
+"""While set, starting the app raises with this reason: tests/conftest.py sets it for every test marked ``unit``,
+so a test that launches the app yet is classified unit fails instead of slowing the quick run down."""
 
 
 def free_port() -> int:
@@ -20,11 +24,17 @@ def free_port() -> int:
 
 
 class AppServer:
-    """``python app.py`` with the tiny model offered, its data in ``data_dir``, its log in ``log_path``."""
+    """``python app.py`` with the tiny model offered, its data in ``data_dir``, its log in ``log_path``.
+
+    Tests start it through the ``launch_app`` fixture (tests/conftest.py), which also stops it and reads its log.
+    """
 
     def __init__(
         self, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None, root: Path = ROOT
     ) -> None:
+        if LAUNCH_REFUSED:
+            raise RuntimeError(LAUNCH_REFUSED)
+        self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = log_path

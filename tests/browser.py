@@ -51,12 +51,26 @@ def chromium_page(width: int = 1366, height: int = 768) -> Iterator:
 # ---- what a person sees, read from the page ----------------------------------------------------------------------
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+# Messages the browser prints that are not errors of this app (none are known today; keep this list short).
+IGNORED_CONSOLE: tuple[str, ...] = ()
 
 
-def shot(page, name: str) -> None:
-    """Save a full-page screenshot as evidence (``test-artifacts/screenshots/<name>.png``): look at them."""
+def shot(page, name: str, element: str | None = None) -> None:
+    """Save a screenshot as evidence (``test-artifacts/screenshots/<name>.png``): look at them.
+
+    The whole page, or with ``element`` (a selector) the window scrolled to show that element at the top.
+    """
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    if element:
+        page.locator(element).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+    else:
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def app_errors(errors: list[str]) -> list[str]:
+    """The console errors ``chromium_page`` collected that are this app's (all but ``IGNORED_CONSOLE``)."""
+    return [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)]
 
 
 def plot_points(page, elem_id: str) -> list[int]:

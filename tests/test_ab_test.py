@@ -12,7 +12,7 @@ import pytest
 from core.ab_test import ABRound, compare, new_round, record_vote, stream_compare, tally
 from core.chat import GenerationSettings
 from core.models.pool import ModelPool
-from tests.test_model_pool import make_adapter
+from tests.run_folders import make_adapter
 
 HELLO = [{"role": "user", "content": "Hello there"}]
 

@@ -8,16 +8,12 @@ import pytest
 from gradio_client.exceptions import AppError
 
 from core.models.catalog import TINY_MODEL_ID
-from tests.app_server import AppServer
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_path):
-    folder = tmp_path_factory.mktemp("app")
-    app = AppServer(folder / "data", folder / "server.log")
-    app.wait_until_up()
-    yield app
-    app.stop()
+def server(launch_app):
+    """The launched app; its log may hold tracebacks: the bad requests below make Gradio print one for each."""
+    return launch_app(tracebacks_allowed=True)
 
 
 def _wait_for(client, run_id: str, phases: tuple[str, ...], timeout: float = 300) -> dict:

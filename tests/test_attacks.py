@@ -27,7 +27,6 @@ import pytest
 
 from core.models.catalog import TINY_MODEL_ID
 from core.owners import SESSION_COOKIE, owner_folder_name
-from tests.app_server import AppServer
 from tests.page_client import PageClient
 
 MARKER = "VICTIM-MARKER-7f3a9c"
@@ -69,17 +68,13 @@ def _tree(folder: Path) -> dict[str, tuple[int, float]]:
 
 
 @pytest.fixture(scope="module")
-def shared_space(tmp_path_factory, tiny_model_path):
-    folder = tmp_path_factory.mktemp("attacks")
+def shared_space(launch_app):
     env = {
-        "SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID,
         "SFT_COACH_LOCAL_PATHS": "0",  # as on a Space: no typed paths of server files
         "SFT_COACH_ADMIN_PASSWORD": "correct horse battery staple",
     }
-    app = AppServer(folder / "data", folder / "server.log", env)
-    app.wait_until_up()
-    yield app, folder / "data"
-    app.stop()
+    app = launch_app(env, name="attacks", tracebacks_allowed=True)  # refused requests print tracebacks
+    return app, app.data_dir
 
 
 @pytest.fixture(scope="module")

@@ -10,36 +10,25 @@ narrow-screen test saves each step at a phone's 390x844.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from core.models.catalog import TINY_MODEL_ID
-from tests.app_server import AppServer
-from tests.browser import SHOTS, chromium_page, open_tab, plot_points, run_phase, set_slider, shot, wait_for
-
-__all__ = ["IGNORED_CONSOLE", "SHOTS", "open_tab", "plot_points", "run_phase", "shot", "wait_for"]  # shared helpers
+from tests import BAD_DIR
+from tests.browser import (
+    app_errors,
+    chromium_page,
+    open_tab,
+    plot_points,
+    run_phase,
+    set_slider,
+    shot,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
-BAD_FILE = Path(__file__).resolve().parent / "data" / "bad" / "binary.jsonl"
-# Messages the browser prints that are not errors of this app (none are known today; keep this list short).
-IGNORED_CONSOLE = ()
+BAD_FILE = BAD_DIR / "binary.jsonl"
 WALKTHROUGH_STEPS = 40  # long enough to Stop mid-run and still see Resume add steps; seconds with the tiny model
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_path):
-    folder = tmp_path_factory.mktemp("browser")
-    app = AppServer(folder / "data", folder / "server.log", {"SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID})
-    app.wait_until_up()
-    yield app
-    app.stop()
-    log = app.log()
-    assert "Traceback" not in log, log[-4000:]
-
-
-def app_errors(errors: list[str]) -> list[str]:
-    return [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)]
 
 
 def loss_points(page) -> int:

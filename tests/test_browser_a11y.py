@@ -14,8 +14,7 @@ import re
 
 import pytest
 
-from tests.browser import accessible_controls, chromium_page, focused, shot
-from tests.test_browser import app_errors, server  # noqa: F401 - the launched app, one per module
+from tests.browser import accessible_controls, app_errors, chromium_page, focused, shot
 
 pytestmark = pytest.mark.browser
 STEPS = ["1 · Should I fine-tune?", "2 · Data", "3 · Settings", "4 · Train", "5 · Try it"]

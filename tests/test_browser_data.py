@@ -11,33 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.models.catalog import TINY_MODEL_ID
-from tests.app_server import AppServer
-from tests.browser import chromium_page
+from tests import BAD_DIR
+from tests.browser import chromium_page, shot
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-BAD = Path(__file__).resolve().parent / "data" / "bad"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_path):
-    folder = tmp_path_factory.mktemp("browser-data")
-    app = AppServer(folder / "data", folder / "server.log", {"SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID})
-    app.wait_until_up()
-    yield app
-    app.stop()
-    log = app.log()
-    assert "Traceback" not in log, log[-4000:]
-
-
-def shot(page, name: str, element: str | None = None) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    if element:
-        page.locator(element).first.evaluate("e => e.scrollIntoView({block: 'start'})")
-        page.screenshot(path=str(SHOTS / f"{name}.png"))
-    else:
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def dropdown_value(page, part: str) -> str:
@@ -109,7 +86,7 @@ def test_map_preview_use_then_a_broken_upload_keeps_the_choice(server):
 
         # A binary file: a clear message, and the data and the choice stay as they were.
         page.get_by_role("tab", name="Upload a file").click()
-        page.locator("#data-upload input[type=file]").set_input_files(str(BAD / "binary.jsonl"))
+        page.locator("#data-upload input[type=file]").set_input_files(str(BAD_DIR / "binary.jsonl"))
         message = page.locator("#data-message")
         message.get_by_text("Could not use binary.jsonl").wait_for()
         assert "Upload a JSONL, JSON, CSV or Parquet file" in message.inner_text()
@@ -119,7 +96,7 @@ def test_map_preview_use_then_a_broken_upload_keeps_the_choice(server):
 
         # A file with a broken line loads, saying which line was skipped.
         page.locator("#data-upload button[aria-label='Clear']").first.click()
-        page.locator("#data-upload input[type=file]").set_input_files(str(BAD / "broken_line.jsonl"))
+        page.locator("#data-upload input[type=file]").set_input_files(str(BAD_DIR / "broken_line.jsonl"))
         page.locator("#data-detected").get_by_text("broken_line.jsonl").first.wait_for()
         assert "skipped 1 line(s) that could not be read: line 4" in page.locator("#data-message").inner_text()
         assert page.locator("#data-in-use").inner_text() == in_use  # not used until "Use this dataset"

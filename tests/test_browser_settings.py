@@ -9,22 +9,9 @@ from __future__ import annotations
 import pytest
 
 from core.models.catalog import TINY_MODEL_ID
-from tests.app_server import AppServer
-from tests.browser import chromium_page
-from tests.test_browser import open_tab, shot, wait_for
+from tests.browser import chromium_page, open_tab, shot, wait_for
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_path):
-    folder = tmp_path_factory.mktemp("browser-settings")
-    app = AppServer(folder / "data", folder / "server.log", {"SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID})
-    app.wait_until_up()
-    yield app
-    app.stop()
-    log = app.log()
-    assert "Traceback" not in log, log[-4000:]
 
 
 def _number(page, name: str):

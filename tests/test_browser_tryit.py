@@ -12,23 +12,19 @@ import json
 import pytest
 
 from core.models.catalog import TINY_MODEL_ID
-from tests.app_server import AppServer
-from tests.browser import chromium_page, set_slider
-from tests.test_browser import IGNORED_CONSOLE, open_tab, run_phase, shot, wait_for
+from tests.browser import app_errors, chromium_page, open_tab, run_phase, set_slider, shot, wait_for
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, tiny_model_path):
+def trained(launch_app):
     """The app and one browser that trained a 4-step run of the tiny model in the Train tab.
 
     Yields (server, page, console errors, run id, run folder). Runs belong to the browser that started them,
     so both tests share this browser.
     """
-    folder = tmp_path_factory.mktemp("tryit")
-    app = AppServer(folder / "data", folder / "server.log", {"SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID})
-    app.wait_until_up()
+    app = launch_app(name="tryit")
     with chromium_page() as (page, errors):
         page.goto(app.url)
         open_tab(page, "3 · Settings")
@@ -41,10 +37,7 @@ def trained(tmp_path_factory, tiny_model_path):
         wait_for(lambda: run_phase(page) == "Finished", timeout=300, what="the run to finish")
         run_id = page.locator("#run-status .coach-run-id").inner_text().removeprefix("run ").strip()
         page.locator("#next-tryit").click()
-        yield app, page, errors, run_id, folder / "data" / "runs" / run_id
-    app.stop()
-    log = app.log()
-    assert "Traceback" not in log, log[-4000:]
+        yield app, page, errors, run_id, app.data_dir / "runs" / run_id
 
 
 def chat_messages(page, role: str) -> list[str]:
@@ -123,7 +116,7 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
     assert "first 5 held-out rows" in page.locator("#score-result").inner_text()
     assert (run_dir / "evaluation.json").is_file()
     shot(page, "tryit-07-quick-scores")
-    assert not [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)], errors
+    assert not app_errors(errors), errors
 
 
 def test_bad_input_gets_a_message_and_sharing_works_offline(trained):
@@ -149,4 +142,4 @@ def test_bad_input_gets_a_message_and_sharing_works_offline(trained):
     # The token does not stay in the page after the answer.
     wait_for(lambda: page.locator("#share-token input").input_value() == "", what="the token box to be emptied")
     shot(page, "tryit-06-errors")
-    assert not [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)], errors
+    assert not app_errors(errors), errors

@@ -17,7 +17,7 @@ from core.chat import (
 )
 from core.generation import generate_answers
 from core.models.catalog import load_trained_model
-from tests.test_model_pool import make_adapter
+from tests.run_folders import make_adapter
 
 QUESTION = [{"role": "user", "content": "Tell me about the sea."}]
 

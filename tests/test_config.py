@@ -16,11 +16,7 @@ from core.config import (
     describe_fields,
     field_label,
 )
-from core.device import DeviceInfo
-
-CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
-A10G = DeviceInfo("cuda", "NVIDIA A10G", 24.0, True, 8)
-T4 = DeviceInfo("cuda", "Tesla T4", 16.0, False, 8)
+from tests.devices import A10G, CPU, T4
 
 
 @pytest.mark.parametrize(

@@ -18,14 +18,14 @@ from core.data.errors import DataError
 from core.data.formats import TRL_FORMATS
 from core.data.load import load_file
 from core.data.to_trl import ColumnMapping, check_mapping, convert_row, freeze, normalize_role
-from tests.data_fixtures import *  # noqa: F403
+from tests import BAD_DIR
 
 SOURCES = ("text", "messages", "prompt_completion", "conversational_prompt_completion", "sharegpt", "alpaca",
            "openai_chat", "raw_columns")  # fmt: skip
 
 
 def test_sharegpt_roles_are_mapped_and_unknown_ones_kept_for_validation():
-    rows = load_file(BAD_DIR / "sharegpt_roles.jsonl").rows  # noqa: F405
+    rows = load_file(BAD_DIR / "sharegpt_roles.jsonl").rows
     result = convert_rows(rows, "sharegpt", "messages")
     assert [t["role"] for t in result.rows[0]["messages"]] == ["system", "user", "assistant"]
     assert [t["role"] for t in result.rows[1]["messages"]] == ["user", "assistant"]  # bot -> assistant

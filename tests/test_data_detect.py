@@ -6,7 +6,7 @@ import pytest
 
 from core.data.detect import detect_format, row_format, sample_indices, suggest_mapping
 from core.data.load import load_file
-from tests.data_fixtures import *  # noqa: F403
+from tests import BAD_DIR
 
 CHAT = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
 
@@ -39,7 +39,7 @@ def test_structure_wins_over_values_so_bad_content_is_still_messages():
 
 
 def test_mixed_schemas_report_the_share_and_the_first_row_that_differs():
-    data = load_file(BAD_DIR / "mixed_schemas.jsonl")  # noqa: F405
+    data = load_file(BAD_DIR / "mixed_schemas.jsonl")
     detection = detect_format(data.rows)
     assert detection.format == "messages"
     assert detection.confidence == pytest.approx(0.6)
@@ -57,7 +57,7 @@ def test_sampling_spans_the_whole_dataset_so_a_late_schema_change_is_seen():
 
 
 def test_sharegpt_file_with_unusual_roles_is_sharegpt():
-    assert detect_format(load_file(BAD_DIR / "sharegpt_roles.jsonl").rows).format == "sharegpt"  # noqa: F405
+    assert detect_format(load_file(BAD_DIR / "sharegpt_roles.jsonl").rows).format == "sharegpt"
 
 
 def test_raw_columns_come_with_a_suggested_mapping():

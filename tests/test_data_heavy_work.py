@@ -10,7 +10,6 @@ import pytest
 
 from core.data.errors import DataError
 from core.data.heavy_work import PAGE_CLOSED, SUPERSEDED, HeavyWorkLimiter, WorkCancelled
-from tests.data_fixtures import *  # noqa: F403
 
 GUARD = 60  # seconds an event may take before the test gives up: a deadlock guard, not a measurement
 

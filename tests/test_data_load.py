@@ -1,4 +1,4 @@
-"""Loading data (core/data/load.py, readers.py, hub.py): every bad file in tests/data/bad/ gets a clear message
+"""Loading data (core/data/load.py, readers/, hub.py): every bad file in tests/data/bad/ gets a clear message
 naming the file and line, or loads correctly; big files load in reasonable time and memory."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from core.data.errors import DataError
 from core.data.load import LoadedData, load_demo, load_file, load_path, load_source, preview_rows
-from tests.data_fixtures import *  # noqa: F403
+from tests import BAD_DIR
 
 
 def _error(path, **kwargs) -> str:
@@ -36,23 +36,23 @@ def _error(path, **kwargs) -> str:
     ],
 )
 def test_bad_files_are_refused_with_a_message_naming_file_and_problem(name, expected):
-    message = _error(BAD_DIR / name)  # noqa: F405
+    message = _error(BAD_DIR / name)
     for part in expected:
         assert part in message, message
 
 
 def test_broken_line_in_the_middle_loads_the_others_and_names_the_line():
-    data = load_file(BAD_DIR / "broken_line.jsonl")  # noqa: F405
+    data = load_file(BAD_DIR / "broken_line.jsonl")
     assert data.n_rows == 6
     assert [line for line, _ in data.skipped] == [4]
     assert any("line 4" in w and "not valid JSON" in w and "skipped 1" in w for w in data.warnings)
     assert data.row_label(3) == "row 4 (line 5)"  # later rows keep their file line for messages
     with pytest.raises(DataError, match="line 4"):
-        load_file(BAD_DIR / "broken_line.jsonl", on_bad_lines="error")  # noqa: F405
+        load_file(BAD_DIR / "broken_line.jsonl", on_bad_lines="error")
 
 
 def test_csv_with_bom_and_semicolons_loads_with_multiline_cells():
-    data = load_file(BAD_DIR / "bom_semicolon.csv")  # noqa: F405
+    data = load_file(BAD_DIR / "bom_semicolon.csv")
     assert data.columns == ["question", "answer", "note"]  # no BOM glued to the first column name
     assert data.rows[0] == {"question": "Wie viel ist 2+2?", "answer": "Vier; genau.", "note": "x"}
     assert data.rows[1]["question"] == "Zwei\nZeilen"
@@ -60,14 +60,14 @@ def test_csv_with_bom_and_semicolons_loads_with_multiline_cells():
 
 
 def test_ragged_csv_skips_and_reports_rows_with_the_wrong_number_of_cells():
-    data = load_file(BAD_DIR / "ragged.csv")  # noqa: F405
+    data = load_file(BAD_DIR / "ragged.csv")
     assert [r["question"] for r in data.rows] == ["q1", "q4", "q5"]  # q5's trailing separator is fine
     assert [line for line, _ in data.skipped] == [3, 4]
     assert "3 cells" in data.warnings[0] and "1 cell but" in data.warnings[0]
 
 
 def test_non_object_lines_are_skipped_and_reported():
-    data = load_file(BAD_DIR / "not_objects.jsonl")  # noqa: F405
+    data = load_file(BAD_DIR / "not_objects.jsonl")
     assert data.n_rows == 3 and [line for line, _ in data.skipped] == [1, 2]
     assert "a list, not an object" in data.warnings[0]
 
@@ -81,7 +81,7 @@ def test_non_object_lines_are_skipped_and_reported():
     ],
 )
 def test_json_shapes_that_are_obvious_load_with_a_warning_saying_what_was_done(name, rows, warning):
-    data = load_file(BAD_DIR / name)  # noqa: F405
+    data = load_file(BAD_DIR / name)
     assert data.n_rows == rows
     assert any(warning in w for w in data.warnings)
 

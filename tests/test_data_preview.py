@@ -29,7 +29,6 @@ from core.data.templates import (
     write_chat_template,
 )
 from core.data.validate import validate_rows
-from tests.data_fixtures import *  # noqa: F403
 
 FORMATS = ("text", "prompt_completion", "messages", "conversational_prompt_completion")
 
@@ -68,7 +67,7 @@ def _assert_preview_matches_trainer(preview, trainer):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_preview_equals_trainer_labels_and_the_converted_rows_train(
-    fmt, four_format_rows, data_model_path, data_tokenizer, tmp_path
+    fmt, four_format_rows, tiny_model_path, data_tokenizer, tmp_path
 ):
     from core.data.prepare import prepare_training_data
 
@@ -77,7 +76,7 @@ def test_preview_equals_trainer_labels_and_the_converted_rows_train(
     # The wizard hands training a folder: check the trainer gets back exactly these rows from it.
     folder = write_training_folder(rows, [], tmp_path / "data")
     assert prepare_training_data(str(folder)).train_rows == rows
-    trainer = _trainer(data_model_path, rows, tmp_path)
+    trainer = _trainer(tiny_model_path, rows, tmp_path)
     preview = render_training_preview(rows, data_tokenizer, n=len(rows))
     _assert_preview_matches_trainer(preview, trainer)
     for rendered in preview:
@@ -88,11 +87,11 @@ def test_preview_equals_trainer_labels_and_the_converted_rows_train(
     assert trainer.state.global_step == 2 and len(losses) == 2 and all(math.isfinite(x) for x in losses)
 
 
-def test_truncated_and_dropped_rows_match_the_trainer(four_format_rows, data_model_path, data_tokenizer, tmp_path):
+def test_truncated_and_dropped_rows_match_the_trainer(four_format_rows, tiny_model_path, data_tokenizer, tmp_path):
     rows = list(four_format_rows["conversational_prompt_completion"][:4])
     rows[1] = {**rows[1], "prompt": [{"role": "user", "content": "word " * 100}]}  # prompt longer than max_length
     rows[2] = {**rows[2], "completion": [{"role": "assistant", "content": "word " * 100}]}  # answer cut off
-    trainer = _trainer(data_model_path, rows, tmp_path, max_length=64)
+    trainer = _trainer(tiny_model_path, rows, tmp_path, max_length=64)
     preview = render_training_preview(rows, data_tokenizer, n=4, max_length=64)
     assert [r.dropped for r in preview] == [False, True, False, False]
     _assert_preview_matches_trainer([r for r in preview if not r.dropped], trainer)
@@ -100,7 +99,7 @@ def test_truncated_and_dropped_rows_match_the_trainer(four_format_rows, data_mod
     assert preview[2].checks[0].severity == "warning" and "Cut at the max length" in preview[2].checks[0].message
 
 
-def test_assistant_only_loss_with_the_smollm2_training_template(data_model_path, data_tokenizer, tmp_path):
+def test_assistant_only_loss_with_the_smollm2_training_template(tiny_model_path, data_tokenizer, tmp_path):
     rows = [
         {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": f"Hi {i}"},
                       {"role": "assistant", "content": f"Hello {i}"}, {"role": "user", "content": "And?"},
@@ -109,7 +108,7 @@ def test_assistant_only_loss_with_the_smollm2_training_template(data_model_path,
     ]  # fmt: skip
     template_path = write_chat_template(SMOLLM2_TRAINING_TEMPLATE, tmp_path)
     trainer = _trainer(
-        data_model_path, rows, tmp_path, assistant_only_loss=True, chat_template_path=str(template_path)
+        tiny_model_path, rows, tmp_path, assistant_only_loss=True, chat_template_path=str(template_path)
     )
     preview = render_training_preview(
         rows, data_tokenizer, n=4, assistant_only_loss=True, chat_template=SMOLLM2_TRAINING_TEMPLATE
@@ -123,11 +122,11 @@ def test_assistant_only_loss_with_the_smollm2_training_template(data_model_path,
 
 
 def test_stock_smollm2_template_with_assistant_only_loss_is_caught_before_start(
-    data_model_path, data_tokenizer, tmp_path
+    tiny_model_path, data_tokenizer, tmp_path
 ):
     rows = [{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}] * 2
     with pytest.raises(ValueError, match="not training-compatible"):
-        _trainer(data_model_path, rows, tmp_path, assistant_only_loss=True)  # what Start would hit
+        _trainer(tiny_model_path, rows, tmp_path, assistant_only_loss=True)  # what Start would hit
     advice = assistant_only_loss_support(data_tokenizer)
     assert not advice.works_as_is and advice.training_template == SMOLLM2_TRAINING_TEMPLATE
     assert "generation" in advice.explanation and "prompt-completion" in advice.options[0]

@@ -15,7 +15,6 @@ from core.data.stats import (
     recommend_max_length,
     truncation_summary,
 )
-from tests.data_fixtures import *  # noqa: F403
 
 FORMATS = ("text", "prompt_completion", "messages", "conversational_prompt_completion")
 
@@ -81,6 +80,6 @@ def test_histogram_marks_the_percentiles_and_max_length():
     assert length_histogram([]).data == ()
 
 
-def test_model_context_length_reads_the_config(data_model_path):
-    assert model_context_length(str(data_model_path)) == 2048
+def test_model_context_length_reads_the_config(tiny_model_path):
+    assert model_context_length(str(tiny_model_path)) == 2048
     assert model_context_length("/nonexistent/folder") is None

@@ -11,7 +11,7 @@ import pytest
 from core.data.convert import convert_rows
 from core.data.load import load_file
 from core.data.validate import check_row, validate_rows
-from tests.data_fixtures import *  # noqa: F403
+from tests import BAD_DIR
 
 CONV_PC = "conversational_prompt_completion"
 
@@ -108,7 +108,7 @@ def test_sections_list_errors_first_with_examples():
 
 
 def test_file_lines_are_named_when_they_differ_from_rows():
-    data = load_file(BAD_DIR / "broken_line.jsonl")  # noqa: F405
+    data = load_file(BAD_DIR / "broken_line.jsonl")
     rows = list(data.rows)
     rows[3] = chat(turn("user", "no answer"))
     report = validate_rows(rows, "messages", line_numbers=data.line_numbers)
@@ -117,7 +117,7 @@ def test_file_lines_are_named_when_they_differ_from_rows():
 
 
 def test_bad_content_file_end_to_end():
-    data = load_file(BAD_DIR / "content_types.jsonl")  # noqa: F405
+    data = load_file(BAD_DIR / "content_types.jsonl")
     conversion = convert_rows(data.rows, "messages", "messages")
     report = validate_rows(conversion.rows, "messages", failures=conversion.failures)
     assert report.trained == [3]
@@ -126,7 +126,7 @@ def test_bad_content_file_end_to_end():
 
 
 def test_mixed_schemas_are_left_out_with_the_conversion_reason():
-    data = load_file(BAD_DIR / "mixed_schemas.jsonl")  # noqa: F405
+    data = load_file(BAD_DIR / "mixed_schemas.jsonl")
     conversion = convert_rows(data.rows, "messages", "messages")
     report = validate_rows(conversion.rows, "messages", failures=conversion.failures)
     assert report.trained == [0, 3, 4]

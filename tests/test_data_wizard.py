@@ -9,7 +9,6 @@ from core.data.load import load_demo, loaded_from_rows
 from core.data.prepare import prepare_training_data
 from core.data.to_trl import ColumnMapping
 from core.data.wizard import check_dataset, draft_dataset, new_dataset_folder, split_dataset, write_dataset
-from tests.data_fixtures import *  # noqa: F403
 
 CONV_PC = "conversational_prompt_completion"
 

@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.config import RunConfig
-from core.diagnosis import MEMORISATION_LOSS, STATUSES, diagnose
+from core.diagnosis import diagnose
+from core.diagnosis.thresholds import MEMORISATION_LOSS
+from core.diagnosis.verdict import STATUSES
 
 # Two real runs from this app (SmolLM2-135M-Instruct, LoRA, batch 4, lr 1e-3, 60 steps, JSON extraction demo).
 SMOLLM2_FIRST_40_STEPS = [

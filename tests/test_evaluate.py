@@ -19,7 +19,7 @@ from core.evaluate import (
 )
 from core.models.catalog import load_trained_model
 from core.models.pool import ModelPool
-from tests.test_model_pool import make_run
+from tests.run_folders import make_run
 
 JSON_REFERENCES = ['{"type": "person", "name": "Ada", "age": 36, "city": "London"}'] * 4
 WORD_REFERENCES = [

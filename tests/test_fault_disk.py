@@ -21,7 +21,7 @@ from core.owners import EVERYONE
 from core.runs.failures import describe_exception, is_disk_full
 from core.runs.manager import RunManager
 from core.runs.store import RunFolder
-from tests.fake_trainers import fake_trainer
+from tests.fakes import fake_trainer
 
 SAVE_STEPS = 2
 FAILING_STEP = 2 * SAVE_STEPS  # the second checkpoint hits the full disk

@@ -18,7 +18,7 @@ from core.file_access import (
 )
 from core.paths import app_secret
 from core.runs.manager import RunManager
-from tests.fake_trainers import fake_trainer
+from tests.fakes import fake_trainer
 
 
 def _refusal(typed: str, owner: str, data_dir, runs=()) -> str:

@@ -12,11 +12,10 @@ import pytest
 import core.device
 from core.config import RunConfig, build_model_init_kwargs, build_sft_config
 from core.device import DeviceInfo, attention_implementation
+from tests.devices import CPU, T4
 
-CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
 MPS = DeviceInfo("mps", "Apple GPU (MPS)", 16.0, False, 8)
 H100 = DeviceInfo("cuda", "NVIDIA H100 80GB HBM3", 80.0, True, 16)  # Hopper: bf16, FlashAttention 2
-T4 = DeviceInfo("cuda", "Tesla T4", 16.0, False, 8)  # Turing: no bf16, no FlashAttention 2
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ from types import SimpleNamespace
 import pytest
 
 from core.config import RunConfig
-from core.device import DeviceInfo
 from core.hf_jobs import HfJobsError, build_job_request, submit_recipe_job
 from core.recipe import HF_JOBS_FLAVOR, export_recipe
+from tests.devices import CPU
 
-CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
 TOKEN = "hf_fakeTokenValue0123456789"
 
 

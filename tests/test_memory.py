@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from core.config import RunConfig
-from core.device import DeviceInfo
 from core.memory import (
     GB,
     REFERENCE_PARAMS,
@@ -15,10 +14,9 @@ from core.memory import (
     memory_parts,
     parameter_counts,
 )
-from tests.test_presets import SMOLLM2
+from tests.devices import A10G, CPU
+from tests.model_configs import SMOLLM2
 
-CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
-A10G = DeviceInfo("cuda", "NVIDIA A10G", 24.0, True, 8)
 QWEN2_05B = {  # Qwen2-0.5B config.json: q/k/v biases, tied embeddings
     "model_type": "qwen2",
     "architectures": ["Qwen2ForCausalLM"],

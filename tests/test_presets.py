@@ -16,23 +16,9 @@ from core.presets import (
     recommend_learning_rate,
     recommend_steps,
 )
+from tests.devices import A10G, CPU
+from tests.model_configs import SMOLLM2
 
-CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
-A10G = DeviceInfo("cuda", "NVIDIA A10G", 24.0, True, 8)
-T4 = DeviceInfo("cuda", "Tesla T4", 16.0, False, 8)
-SMOLLM2 = {  # SmolLM2-135M's config.json (the offline model), the parts the advice reads
-    "model_type": "llama",
-    "architectures": ["LlamaForCausalLM"],
-    "hidden_size": 576,
-    "num_hidden_layers": 30,
-    "num_attention_heads": 9,
-    "num_key_value_heads": 3,
-    "head_dim": 64,
-    "intermediate_size": 1536,
-    "vocab_size": 49152,
-    "max_position_embeddings": 8192,
-    "tie_word_embeddings": True,
-}
 QWEN = {**SMOLLM2, "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 896}
 DEMO_DATA = DataProfile(n_rows=1000, p95=96, p99=99, mean_tokens=88.1, max_tokens=102, recommended_length=512)
 

@@ -19,7 +19,7 @@ from core.probe_sets import (
     prompts_from_text,
     run_probe_set,
 )
-from tests.test_model_pool import make_run
+from tests.run_folders import make_run
 
 SHORT = GenerationSettings(deterministic=True, max_new_tokens=6)
 

@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.config import RunConfig, build_sft_config
-from core.device import DeviceInfo
 from core.recipe import SFT_FIELDS, export_recipe
-
-CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
-ROOT = Path(__file__).resolve().parent.parent
+from tests.devices import CPU
 
 
 def _parse(recipe_path: Path):
@@ -62,7 +59,7 @@ def test_exports_hold_no_secrets_and_name_the_token_only(tmp_path, monkeypatch):
 
 def test_demo_data_is_the_converted_rows_the_app_trains_on(tmp_path):
     from core.data.prepare import load_demo_rows
-    from core.data.readers import read_jsonl
+    from core.data.readers.json_files import read_jsonl
 
     recipe = export_recipe(RunConfig(dataset="word_problems"), tmp_path / "recipe", CPU)
     train, test, _ = load_demo_rows("word_problems")

@@ -12,7 +12,7 @@ from core.config import ConfigError, RunConfig
 from core.owners import EVERYONE, NoOwnerError
 from core.runs.manager import Limits, RunManager, RunQueueFull
 from core.runs.record import Run, StopTraining
-from tests.fake_trainers import fake_trainer
+from tests.fakes import fake_trainer
 
 
 def test_a_run_goes_from_preparing_to_finished_and_writes_its_files(tmp_path):

@@ -29,7 +29,7 @@ from core.share import ShareError
 from core.share.card import build_model_card, loss_curve_svg
 from core.share.merge import merge_adapter
 from core.share.push import HfHubClient, check_repo_id, model_folder_to_share, push_to_hub
-from tests.test_model_pool import make_run
+from tests.run_folders import make_run
 
 TOKEN = "hf_FakeTokenOnlyForTests0123456789abc"
 HELLO = [{"role": "user", "content": "Hello there"}]

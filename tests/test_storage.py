@@ -23,7 +23,7 @@ from core.storage import (
     take_removal_notice,
     uploads_root,
 )
-from tests.fake_trainers import fake_trainer
+from tests.fakes import fake_trainer
 
 HOUR = 3600
 

@@ -155,7 +155,8 @@ def test_a_run_is_read_again_only_once_its_metrics_change(tmp_path, monkeypatch)
 
 def test_the_time_estimate_uses_a_measured_throughput_and_says_where_it_came_from():
     from core.memory import estimate_time
-    from tests.test_presets import CPU, SMOLLM2
+    from tests.devices import CPU
+    from tests.model_configs import SMOLLM2
 
     config = RunConfig()  # batch 4 x 1
     reference = estimate_time(SMOLLM2, config, CPU, 100, 60)
@@ -168,7 +169,7 @@ def test_the_time_estimate_uses_a_measured_throughput_and_says_where_it_came_fro
     assert "20261123-120000-abc" not in timed.explanation  # on a shared Space that run may be another person's
     assert "sft-facts" not in timed.explanation
     # A measured figure also gives a GPU an estimate, where no reference exists.
-    from tests.test_presets import A10G
+    from tests.devices import A10G
 
     assert estimate_time(SMOLLM2, config, A10G, 100, 60).seconds is None
     assert estimate_time(SMOLLM2, config, A10G, 100, 60, measured).seconds == pytest.approx(120.0)

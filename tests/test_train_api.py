@@ -7,7 +7,7 @@ import pytest
 from core.config import RunConfig
 from core.owners import EVERYONE
 from core.runs.manager import RunManager
-from tests.fake_trainers import fake_trainer
+from tests.fakes import fake_trainer
 from ui.train import ScriptEndpoints
 
 

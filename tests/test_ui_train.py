@@ -7,7 +7,7 @@ import gradio as gr
 
 from core.config import RunConfig
 from core.runs.manager import RunManager
-from tests.fake_trainers import fake_trainer
+from tests.fakes import fake_trainer
 from ui.train import EXTRA_METRICS, REFRESH_OUTPUTS, TrainEvents
 
 

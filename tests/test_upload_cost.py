@@ -1,6 +1,6 @@
 """What one upload may cost the server (issue 14): each hostile file of the upload-cost corpus is refused with a
 sentence naming the file, the limit and what to do, as soon as the reader sees it; previews are bounded in
-characters; nothing raises anything but a DataError (core/data/limits.py, readers.py, parquet.py, hub.py)."""
+characters; nothing raises anything but a DataError (core/data/limits.py, readers/, parquet.py, hub.py)."""
 
 from __future__ import annotations
 

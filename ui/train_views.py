@@ -116,7 +116,7 @@ def render_samples(snapshot: RunSnapshot | None) -> str:
 
 
 def render_diagnosis(diagnosis) -> str:
-    """The plain-language reading of the curves (core/diagnosis.py)."""
+    """The plain-language reading of the curves (core/diagnosis/)."""
     if diagnosis is None:
         return ""
     colour = DIAGNOSIS_COLOURS.get(diagnosis.status, "#6b7280")

@@ -18,17 +18,9 @@ from core.data.errors import DataError, shorten
 from core.data.limits import MAX_COLUMNS, LoadLimits, TooDeeplyNested
 from core.data.loaded import LoadedData
 from core.data.parquet import read_parquet
-from core.data.readers import (
-    SNIFF_BYTES,
-    UTF8_BOM,
-    ReadResult,
-    parse_json_line,
-    read_csv,
-    read_json,
-    read_jsonl,
-    sniff_binary,
-    sniff_csv_dialect,
-)
+from core.data.readers import SNIFF_BYTES, UTF8_BOM, ReadResult, sniff_binary
+from core.data.readers.csv_files import read_csv, sniff_csv_dialect
+from core.data.readers.json_files import parse_json_line, read_json, read_jsonl
 
 # Default upload limit: large enough for ~100k chat examples, small enough that a slip of the finger
 # (a video, a model file) is refused before it fills the server's memory.

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.errors import DataError
-from core.data.readers import read_jsonl
+from core.data.readers.json_files import read_jsonl
 from core.data.to_trl import ColumnMapping, prompt_messages, reference_answer, to_conversational_prompt_completion
 
 __all__ = ["DataError", "PreparedData", "load_demo_rows", "own_probes", "prepare_training_data"]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from tests.run_folders import make_checkpoint as _checkpoint
+from tests.run_folders import make_checkpoint
 from ui.train_views import render_checkpoints
 
 
 def test_checkpoints_are_listed_newest_first_with_eval_loss_best_and_partial_ones_marked(tmp_path):
     run_dir = tmp_path / "run<script>"
     for step, loss in ((20, 0.61), (40, 0.52)):
-        folder = _checkpoint(run_dir, step)
+        folder = make_checkpoint(run_dir, step)
         (folder / "trainer_state.json").write_text(json.dumps({"log_history": [{"step": step, "eval_loss": loss}]}))
-    _checkpoint(run_dir, 60, files=("adapter_model.safetensors",))  # the app died while saving
+    make_checkpoint(run_dir, 60, files=("adapter_model.safetensors",))  # the app died while saving
     html = render_checkpoints(run_dir, best=str(run_dir / "checkpoints" / "checkpoint-40"))
     rows = html.split("<tr>")[2:]
     assert [row.split("</td>")[0] for row in rows] == ["<td>60", "<td>40", "<td>20"]

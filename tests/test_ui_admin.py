@@ -7,7 +7,7 @@ import threading
 from core.config import RunConfig
 from core.owners import EVERYONE
 from core.runs.manager import RunManager
-from tests.fake_trainers import fake_trainer
+from tests.fakes import fake_trainer
 from ui.admin import AdminView, PasswordGate, admin_password
 
 

@@ -1,22 +1,9 @@
-"""Read one file format into rows (dicts), reporting every line it could not read.
-
-Policy for broken lines (JSONL, CSV): the good lines load and every skipped
-line is reported with its line number and reason (``ReadResult.skipped``),
-so nothing disappears silently. When no line is readable, or more lines are
-broken than readable, the file is refused instead: it is probably not the
-format its name says.
-
-Readers take the display ``name`` of the file (an upload keeps its original
-name there) so that messages name what the user picked, not a temp path.
-"""
+"""Read JSON Lines files (one object per line) and JSON documents (a list of objects, or an object wrapping one)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from array import array
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.errors import DataError, shorten, type_name
@@ -29,6 +16,7 @@ from core.data.limits import (
     measure_row,
     nesting_error,
 )
+from core.data.readers import UTF8_BOM, ReadResult, describe_skipped, refuse_if_mostly_broken, utf8_problem
 
 try:  # orjson ships with gradio and trackio; parsing a million lines is ~5x faster with it
     import orjson
@@ -36,69 +24,6 @@ try:  # orjson ships with gradio and trackio; parsing a million lines is ~5x fas
     _fast_loads = orjson.loads
 except ImportError:  # pragma: no cover - the plain library works too, only slower
     _fast_loads = json.loads
-
-UTF8_BOM = b"\xef\xbb\xbf"
-SNIFF_BYTES = 64 * 1024
-# Magic numbers of files people upload by mistake under a text name.
-_MAGIC = [
-    (b"PAR1", "a Parquet file"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"PK\x03\x04", "a zip archive (an Excel .xlsx file is one, too)"),
-    (b"%PDF", "a PDF document"),
-    (b"SQLite format 3", "an SQLite database"),
-]
-
-
-@dataclass
-class ReadResult:
-    """Rows read from one file, with what was skipped and why."""
-
-    rows: list[dict]
-    line_numbers: array | None = None
-    """File line (1-based) where each row starts; None when rows are items of one JSON document."""
-    skipped: list[tuple[int, str]] = field(default_factory=list)
-    """(line or item number, reason) for every line that was not loaded."""
-    warnings: list[str] = field(default_factory=list)
-    validation_rows: list[dict] | None = None
-    """Rows of a validation split found in the same file (a JSON object with train/validation lists)."""
-
-
-def describe_skipped(skipped: list[tuple[int, str]], unit: str = "line", limit: int = 5) -> str:
-    """List the first few skipped lines for a message.
-
-    >>> describe_skipped([(3, "not valid JSON"), (9, "empty")], limit=1)
-    'line 3 (not valid JSON) and 1 more'
-    """
-    shown = ", ".join(f"{unit} {number} ({reason})" for number, reason in skipped[:limit])
-    more = len(skipped) - limit
-    return shown + (f" and {more:,} more" if more > 0 else "")
-
-
-def sniff_binary(head: bytes, name: str) -> str | None:
-    """Why ``head`` (the first bytes of a file) is not text, or None when it looks like text.
-
-    >>> sniff_binary(b"PAR1\\x00\\x00", "x.jsonl")
-    'x.jsonl is a Parquet file, not text.'
-    >>> sniff_binary(b'{"a": 1}', "x.jsonl") is None
-    True
-    """
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            return f"{name} is {what}, not text."
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return f"{name} is saved as UTF-16 text. Save it again as UTF-8 (e.g. 'CSV UTF-8' in Excel)."
-    if b"\x00" in head:
-        return f"{name} looks like a binary file (it contains zero bytes), not text."
-    return None
-
-
-def _utf8_problem(data: bytes, start: int, name: str, where: str) -> str:
-    bad = data[start : start + 1].hex().upper()
-    return (
-        f"{name}, {where}: byte 0x{bad} is not valid UTF-8 text. The file was probably saved as Windows-1252 or "
-        "Latin-1 (Excel does this). Save it again as UTF-8 ('CSV UTF-8' in Excel, 'Save with encoding: UTF-8' "
-        "in an editor) and load it again."
-    )
 
 
 def parse_json_line(raw: bytes, max_depth: int = MAX_DEPTH) -> object:
@@ -138,24 +63,6 @@ def _loads_with_depth_check(raw: bytes, max_depth: int) -> object:
         raise ValueError(f"not valid JSON: {err.msg} at character {err.pos}") from None
     except RecursionError:  # json recurses once per level: ~1,000 levels overflow the stack
         raise TooDeeplyNested(max_depth) from None
-
-
-def _refuse_if_mostly_broken(result: ReadResult, name: str, kind: str) -> ReadResult:
-    if not result.rows and not result.skipped:
-        raise DataError(f"{name} is empty: it has no rows. Pick a {kind} file with one example per row.")
-    if not result.rows or len(result.skipped) > len(result.rows):
-        raise DataError(
-            f"{name}: {len(result.skipped):,} lines could not be read and only {len(result.rows):,} could, so this "
-            f"does not look like a valid {kind} file. First problems: {describe_skipped(result.skipped)}. "
-            "Fix those lines (or export the file again) and load it again."
-        )
-    if result.skipped:
-        result.warnings.append(
-            f"{name}: skipped {len(result.skipped):,} line(s) that could not be read: "
-            f"{describe_skipped(result.skipped)}. The other {len(result.rows):,} rows loaded; fix those lines "
-            "and load the file again to include them."
-        )
-    return result
 
 
 def _lines(handle, longest: int):
@@ -210,7 +117,7 @@ def read_jsonl(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLi
             budget.add(len(raw), raw.count(b"{") + raw.count(b"["), where)
             result.rows.append(value)
             result.line_numbers.append(number)
-    return _refuse_if_mostly_broken(result, name, "JSONL")
+    return refuse_if_mostly_broken(result, name, "JSONL")
 
 
 def _looks_like_jsonl(data: bytes) -> bool:
@@ -309,7 +216,7 @@ def read_json(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLim
             raise too_deep from None
         except UnicodeDecodeError as err:
             line = data[: err.start].count(b"\n") + 1
-            raise DataError(_utf8_problem(data, err.start, name, f"line {line}")) from None
+            raise DataError(utf8_problem(data, err.start, name, f"line {line}")) from None
         except json.JSONDecodeError as err:
             raise DataError(
                 f"{name}, line {err.lineno}, column {err.colno}: not valid JSON ({err.msg}). "
@@ -338,83 +245,3 @@ def read_json(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLim
             'objects. Each example needs named fields, e.g. {"text": "..."} or {"messages": [...]}.'
         )
     return _count_rows(result, name, limits)
-
-
-def sniff_csv_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """Guess the separator (``,`` ``;`` tab or ``|``) from the start of a CSV file.
-
-    >>> sniff_csv_dialect("a;b\\n1;2\\n").delimiter
-    ';'
-    """
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        first = sample.splitlines()[0] if sample else ""
-        counts = {d: first.count(d) for d in ",;\t|"}
-        best = max(counts, key=counts.get)
-        dialect = csv.excel
-        if counts[best] and best != ",":
-            dialect = type("Sniffed", (csv.excel,), {"delimiter": best})
-        return dialect
-
-
-def _header(names: list[str], warnings: list[str], name: str) -> list[str]:
-    header, seen = [], set()
-    for index, raw in enumerate(names, start=1):
-        column = raw.strip() or f"column_{index}"
-        if column in seen:
-            renamed = f"{column}_{index}"
-            warnings.append(f"{name}: the header names '{column}' twice; the second one is called '{renamed}'.")
-            column = renamed
-        seen.add(column)
-        header.append(column)
-    return header
-
-
-def _csv_text(data: bytes, name: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataError(_utf8_problem(data, err.start, name, f"line {line}")) from None
-
-
-def read_csv(path: Path, name: str, on_bad_lines: str = "skip", limits: LoadLimits | None = None) -> ReadResult:
-    """Read a CSV file with a header row; the separator is sniffed and a UTF-8 BOM is removed.
-
-    ``limits`` are counted row by row (None: not counted).
-    """
-    text = _csv_text(Path(path).read_bytes(), name)
-    if not text.strip():
-        raise DataError(f"{name} is empty: it has no header and no rows. Pick a CSV file with a header row.")
-    # csv's default cell limit is 128 KB; one long answer must not break the file (the size limit applies first).
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=""), sniff_csv_dialect(text[:SNIFF_BYTES]))
-    result = ReadResult(rows=[], line_numbers=array("I"))
-    budget = ReadBudget(name, limits)
-    header = _header(next(reader), result.warnings, name)
-    start = reader.line_num + 1
-    for record in reader:
-        line, start = start, reader.line_num + 1
-        if not any(cell.strip() for cell in record):
-            continue
-        while len(record) > len(header) and not record[-1].strip():
-            record = record[:-1]  # trailing separators, as spreadsheets write them
-        if len(record) != len(header):
-            cells = f"{len(record)} cell" + ("s" if len(record) != 1 else "")
-            reason = f"it has {cells} but the header has {len(header)} columns"
-            if on_bad_lines == "error":
-                raise DataError(f"{name}, line {line}: {reason}. Fix that line and load the file again.", row=line)
-            result.skipped.append((line, reason))
-            continue
-        size = sum(map(len, record))
-        budget.check_row(size, f"line {line:,}")
-        budget.add(size, 1, f"line {line:,}")
-        result.rows.append(dict(zip(header, record, strict=True)))
-        result.line_numbers.append(line)
-    if not result.rows and not result.skipped:
-        raise DataError(
-            f"{name} has a header row ({shorten(', '.join(header), 80)}) but no data rows. "
-            "Add at least one row under the header."
-        )
-    return _refuse_if_mostly_broken(result, name, "CSV")
