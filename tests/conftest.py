@@ -98,7 +98,6 @@ def data_tokenizer():
 def four_format_rows() -> dict[str, list[dict]]:
     """A few rows in each of TRL's four formats, built by the wizard's own converters from demo-like raw rows."""
     from core.data.convert import convert_rows
-
     from core.data.to_trl import ColumnMapping
 
     raw = [
@@ -182,3 +181,18 @@ def request_as():
         return request
 
     return make
+
+
+@pytest.fixture
+def fake_hub_url(monkeypatch):
+    """The fake Hub's address; ``huggingface_hub`` (its default endpoint too) points there for the test."""
+    from huggingface_hub import constants
+
+    from tests.fake_hub import start_fake_hub
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the fake Hub is local; the real one stays unreached
+    server, url = start_fake_hub()
+    monkeypatch.setattr(constants, "ENDPOINT", url)
+    yield url
+    server.shutdown()
+    server.server_close()

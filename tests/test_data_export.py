@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from core.data.errors import DataError
-from core.data.export import export_jsonl, push_to_hub, write_training_folder
+from core.data.export import export_jsonl, push_dataset, write_training_folder
 from core.data.load import load_file
+from tests.fake_hub import FakeHubAPI
 
 ROWS = [
     {"prompt": [{"role": "user", "content": "Ünïcødé? 😀"}], "completion": [{"role": "assistant", "content": "Yes."}]},
@@ -45,19 +46,31 @@ def test_push_offline_fails_fast_and_never_shows_the_token(monkeypatch):
     token = "hf_secret_token_123"
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DataError) as info:
-        push_to_hub(ROWS, "me/my-data", token)
+        push_dataset(ROWS, "me/my-data", token)
     assert "HF_HUB_OFFLINE" in str(info.value) and token not in str(info.value)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
     monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")
     with pytest.raises(DataError) as info:
-        push_to_hub(ROWS, "me/my-data", token)
+        push_dataset(ROWS, "me/my-data", token)
     assert "offline" in str(info.value) and token not in str(info.value)
 
 
 @pytest.mark.parametrize(
-    "repo, token, message", [("no-slash", "t", "your-username/dataset-name"), ("me/data", "", "needs a token")]
+    "repo, token, message", [("no-slash", "t", "your-name/repo-name"), ("me/data", "", "No Hugging Face token found")]
 )
-def test_push_checks_its_inputs(repo, token, message):
+def test_push_checks_its_inputs(repo, token, message, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", "/nonexistent-sft-coach-test")  # no token saved by `hf auth login` either
     with pytest.raises(DataError, match=message):
-        push_to_hub(ROWS, repo, token)
+        push_dataset(ROWS, repo, token)
+
+
+def test_a_wrong_token_gets_the_hubs_401_sentence_from_the_real_client(monkeypatch, fake_hub_url):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    wrong = "hf_WrongToken000000000000000000000"
+    with pytest.raises(DataError, match=r"refused the token \(401 Unauthorized\)") as caught:
+        push_dataset(ROWS, "ann/my-data", wrong)
+    assert wrong not in str(caught.value)
+    assert ("GET", "/api/whoami-v2") in FakeHubAPI.requests  # it asked the (fake) Hub, it did not guess

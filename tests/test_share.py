@@ -7,13 +7,10 @@ real ``huggingface_hub.HfApi`` against a local fake of the Hub's HTTP API
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import shutil
-import threading
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,10 +25,10 @@ from core.models.pool import ModelPool
 from core.share import ShareError
 from core.share.card import build_model_card, loss_curve_svg
 from core.share.merge import merge_adapter
-from core.share.push import HfHubClient, check_repo_id, model_folder_to_share, push_to_hub
+from core.share.push import HfHubClient, check_repo_id, model_folder_to_share, push_model
+from tests.fake_hub import TOKEN, FakeHubAPI
 from tests.run_folders import make_run
 
-TOKEN = "hf_FakeTokenOnlyForTests0123456789abc"
 HELLO = [{"role": "user", "content": "Hello there"}]
 GREEDY = GenerationSettings(deterministic=True, max_new_tokens=12)
 ADAPTER_FILES = {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json"}
@@ -164,7 +161,7 @@ def test_the_loss_curve_is_a_valid_svg_with_both_curves():
 
 def test_push_adapter_uploads_the_adapter_and_its_card_under_the_users_name(run_dir):
     hub = FakeHub()
-    result = push_to_hub(run_dir, "smollm2-json", "adapter", token=TOKEN, client=hub)
+    result = push_model(run_dir, "smollm2-json", "adapter", token=TOKEN, client=hub)
     assert result.repo_id == "ann/smollm2-json" and hub.repos == [("ann/smollm2-json", True)]
     uploaded = hub.uploads["ann/smollm2-json"]
     assert ADAPTER_FILES | {"README.md", "loss_curve.svg"} <= set(uploaded)
@@ -175,7 +172,7 @@ def test_push_adapter_uploads_the_adapter_and_its_card_under_the_users_name(run_
 
 def test_push_merged_uploads_a_plain_model(run_dir):
     hub = FakeHub()
-    push_to_hub(run_dir, "ann/merged", "merged", token=TOKEN, client=hub, private=False)
+    push_model(run_dir, "ann/merged", "merged", token=TOKEN, client=hub, private=False)
     uploaded = hub.uploads["ann/merged"]
     assert {"config.json", "model.safetensors", "README.md"} <= set(uploaded)
     assert "adapter_config.json" not in uploaded and hub.repos == [("ann/merged", False)]
@@ -186,17 +183,17 @@ def test_a_bad_token_gets_a_plain_answer_without_the_token(run_dir, monkeypatch)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     wrong = TOKEN[::-1]
     with pytest.raises(ShareError, match="refused the token") as caught:
-        push_to_hub(run_dir, "ann/x", token=wrong, client=FakeHub())
+        push_model(run_dir, "ann/x", token=wrong, client=FakeHub())
     assert wrong not in str(caught.value) and caught.value.__cause__ is None
     with pytest.raises(ShareError, match="No Hugging Face token"):
-        push_to_hub(run_dir, "ann/x", client=FakeHub())
+        push_model(run_dir, "ann/x", client=FakeHub())
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    assert push_to_hub(run_dir, "ann/x", client=FakeHub()).repo_id == "ann/x"  # HF_TOKEN is used when none is typed
+    assert push_model(run_dir, "ann/x", client=FakeHub()).repo_id == "ann/x"  # HF_TOKEN is used when none is typed
 
 
 def test_offline_the_push_explains_why_it_cannot_work(run_dir):
     with pytest.raises(ShareError, match="runs offline"):  # conftest sets HF_HUB_OFFLINE=1
-        push_to_hub(run_dir, "ann/x", token=TOKEN)
+        push_model(run_dir, "ann/x", token=TOKEN)
 
 
 def test_what_can_be_shared_depends_on_the_run(tmp_path, tiny_model_path, run_dir):
@@ -214,10 +211,10 @@ def test_no_file_written_by_sharing_contains_the_token(run_dir, tmp_path, caplog
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     caplog.set_level(logging.DEBUG)
     hub = FakeHub()
-    push_to_hub(run_dir, "ann/a", "adapter", client=hub)
-    push_to_hub(run_dir, "ann/m", "merged", token=TOKEN, client=hub)
+    push_model(run_dir, "ann/a", "adapter", client=hub)
+    push_model(run_dir, "ann/m", "merged", token=TOKEN, client=hub)
     with pytest.raises(ShareError):
-        push_to_hub(run_dir, "ann/m", token=TOKEN + "x", client=hub)
+        push_model(run_dir, "ann/m", token=TOKEN + "x", client=hub)
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "README.md" for p in written) and any(p.name == "model.safetensors" for p in written)
     assert [p for p in written if TOKEN.encode() in p.read_bytes()] == []
@@ -225,78 +222,9 @@ def test_no_file_written_by_sharing_contains_the_token(run_dir, tmp_path, caplog
     assert TOKEN not in caplog.text
 
 
-# -- the real HfApi against a local fake of the Hub's HTTP API ---------------------------------------------
-class FakeHubAPI(BaseHTTPRequestHandler):
-    """The endpoints HfApi.create_repo and upload_folder call (huggingface_hub 2.4), with regular uploads only."""
-
-    token = TOKEN
-    committed: dict[str, bytes] = {}
-    requests: list[tuple[str, str]] = []
-
-    def log_message(self, *args) -> None:  # keep the test output quiet
-        pass
-
-    def _reply(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if status == 401:
-            self.send_header("X-Error-Message", payload["error"])
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _authorised(self) -> bool:
-        if self.headers.get("Authorization") == f"Bearer {self.token}":
-            return True
-        self._reply(401, {"error": "Invalid credentials in Authorization header"})
-        return False
-
-    def do_GET(self) -> None:
-        self.requests.append(("GET", self.path))
-        self._reply(404, {"error": "Repository not found"})
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.requests.append(("POST", self.path))
-        if not self._authorised():
-            return
-        host = f"http://{self.headers['Host']}"
-        if self.path == "/api/repos/create":
-            request = json.loads(body)
-            return self._reply(200, {"url": f"{host}/{request['organization']}/{request['name']}"})
-        if self.path == "/api/validate-yaml":
-            return self._reply(200, {"errors": [], "warnings": []})
-        if "/preupload/" in self.path:
-            files = json.loads(body)["files"]
-            modes = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
-            return self._reply(200, {"files": modes})
-        if "/commit/" in self.path:
-            for line in body.splitlines():
-                item = json.loads(line)
-                if item["key"] == "file":
-                    self.committed[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
-            repo = "/".join(self.path.split("/")[3:5])
-            return self._reply(200, {"commitUrl": f"{host}/{repo}/commit/{'a' * 40}", "commitOid": "a" * 40})
-        self._reply(404, {"error": "Not found"})
-
-
-@pytest.fixture
-def fake_hub_url(monkeypatch):
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the fake Hub is local; the real one stays unreached
-    FakeHubAPI.committed, FakeHubAPI.requests = {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHubAPI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
+# -- the real HfApi against a local fake of the Hub's HTTP API (tests/fake_hub.py) ------------------------
 def test_the_real_hub_client_creates_the_repo_and_uploads_through_the_hub_api(run_dir, fake_hub_url):
-    result = push_to_hub(run_dir, "ann/smollm2-json", token=TOKEN, client=HfHubClient(endpoint=fake_hub_url))
+    result = push_model(run_dir, "ann/smollm2-json", token=TOKEN, client=HfHubClient(endpoint=fake_hub_url))
     assert result.url == f"{fake_hub_url}/ann/smollm2-json"
     assert ("POST", "/api/repos/create") in FakeHubAPI.requests
     assert ADAPTER_FILES | {"README.md", "loss_curve.svg"} <= set(FakeHubAPI.committed)
@@ -307,6 +235,6 @@ def test_the_real_hub_client_creates_the_repo_and_uploads_through_the_hub_api(ru
 def test_the_real_hub_client_turns_a_401_into_a_plain_sentence(run_dir, fake_hub_url):
     wrong = "hf_WrongToken000000000000000000000"
     with pytest.raises(ShareError, match=r"refused the token \(401 Unauthorized\)") as caught:
-        push_to_hub(run_dir, "ann/smollm2-json", token=wrong, client=HfHubClient(endpoint=fake_hub_url))
+        push_model(run_dir, "ann/smollm2-json", token=wrong, client=HfHubClient(endpoint=fake_hub_url))
     assert wrong not in str(caught.value)
     assert not FakeHubAPI.committed

@@ -20,7 +20,7 @@ from core.models.refs import is_adapter_folder
 from core.probe_sets import PROBE_SETTINGS, prompts_from_demo, prompts_from_run, prompts_from_text, run_probe_set
 from core.share import ShareError
 from core.share.merge import merge_adapter
-from core.share.push import hub_unavailable_reason, push_to_hub
+from core.share.push import hub_unavailable_reason, push_model
 from ui.identity import request_owner
 from ui.toasts import warn
 from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker, progress_reporter
@@ -157,7 +157,7 @@ class ResultEvents:
         try:
             run_dir = self.ctx.run_dir(run_id, request_owner(request))
             reporter = progress_reporter(progress, 4)
-            pushed = push_to_hub(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
+            pushed = push_model(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
         except EXPECTED_ERRORS as err:  # ShareError messages never contain the token
             warn(str(err))
             return f"**Could not push:** {err}", ""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.data.errors import DataError, shorten
-from core.hub import offline_reason, scrub
+from core.hub import explain_error, find_token, missing_token_sentence, offline_reason, repo_id_problem
 
 
 def export_jsonl(rows: Sequence[dict], path: str | Path) -> Path:
@@ -55,20 +55,26 @@ def write_training_folder(train_rows: Sequence[dict], validation_rows: Sequence[
     return folder
 
 
-def push_to_hub(
+def push_dataset(
     train_rows: Sequence[dict],
     repo_id: str,
-    token: str,
+    token: str | None = None,
     *,
     validation_rows: Sequence[dict] | None = None,
     private: bool = True,
 ) -> str:
-    """Upload the rows as a dataset repository (private by default) and return its URL."""
-    repo_id = (repo_id or "").strip()
-    if repo_id.count("/") != 1 or " " in repo_id:
-        raise DataError(f"'{repo_id}' is not a dataset name: write it as your-username/dataset-name.")
-    if not token or not token.strip():
-        raise DataError("Pushing to the Hub needs a token with write access (huggingface.co/settings/tokens).")
+    """Upload the rows as a dataset repository (private by default) and return its URL.
+
+    Goes through the app's one door to the Hub (core/hub.py): its offline rule, repo-id check, token lookup
+    (typed, else ``HF_TOKEN``, else ``hf auth login``) and its sentences for 401, 403 and no network.
+    """
+    problem = repo_id_problem(repo_id, need_namespace=True)
+    if problem:
+        raise DataError(problem)
+    repo_id = repo_id.strip()
+    token = find_token(token)
+    if not token:
+        raise DataError(missing_token_sentence("nothing was pushed"))
     if not train_rows:
         raise DataError("There are no rows to push.")
     reason = offline_reason(datasets=True)
@@ -76,18 +82,11 @@ def push_to_hub(
         raise DataError(f"Can't push to the Hub: {reason}. Download the JSONL file instead.")
     from huggingface_hub import HfApi
 
+    keep = "Download the JSONL file instead."
     try:
         HfApi().whoami(token=token)  # fails fast when offline or when the token is wrong
     except Exception as err:  # httpx/requests/OSError for the network, HfHubHTTPError for a bad token
-        status = getattr(getattr(err, "response", None), "status_code", None)
-        if status == 401:
-            raise DataError(
-                "The Hub did not accept this token. Check it, or create a new one with write access."
-            ) from None
-        raise DataError(
-            f"Could not reach the Hugging Face Hub ({type(err).__name__}): this machine seems to be offline. "
-            "Download the JSONL file instead."
-        ) from None
+        raise DataError(explain_error(err, token, keep)) from None
     from datasets import Dataset, DatasetDict
 
     splits = {"train": Dataset.from_list(list(train_rows))}
@@ -96,7 +95,5 @@ def push_to_hub(
     try:
         DatasetDict(splits).push_to_hub(repo_id, token=token, private=private)
     except Exception as err:  # upload failures come in many types
-        raise DataError(
-            f"Pushing to '{repo_id}' failed: {type(err).__name__}: {scrub(shorten(str(err), 300), token)}"
-        ) from None
+        raise DataError(f"Pushing to '{repo_id}' failed: {shorten(explain_error(err, token, keep), 300)}") from None
     return f"https://huggingface.co/datasets/{repo_id}"

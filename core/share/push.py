@@ -150,7 +150,7 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id.strip()
 
 
-def push_to_hub(
+def push_model(
     run_dir: str | Path,
     repo_id: str,
     what: str = "adapter",
