@@ -12,7 +12,7 @@ How LoRA adapters share their base (issue 6, "Resources"):
   adapter is loaded, the entry's model no longer computes base outputs on its
   own. A base ref on such an entry therefore runs inside
   ``PeftModel.disable_adapter()``, and an adapter ref activates its adapter
-  with ``set_adapter`` first (tests/test_model_pool.py checks both against
+  with ``set_adapter`` first (tests/test_models_pool.py checks both against
   freshly loaded models).
 - Each entry has a lock: one generation at a time per entry, because the
   active adapter is state shared by everyone using that entry. The pool's own
