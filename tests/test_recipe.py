@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core.config import RunConfig, build_sft_config
+from core.config import RunConfig
 from core.device import DeviceInfo
 from core.recipe import SFT_FIELDS, export_recipe
+from core.trl_args import build_sft_config
 
 CPU = DeviceInfo("cpu", "CPU, 2 cores", 24.0, False, 2)
 ROOT = Path(__file__).resolve().parent.parent
