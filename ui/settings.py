@@ -1,13 +1,13 @@
 """Step 3, Settings: a preset that explains its numbers, every field for the curious, a fit check, a recipe.
 
-The numbers, their reasons and the estimates all come from ``core/presets.py``,
-``core/memory.py`` and ``core/recipe.py``; this module only lays them out and
-turns edits into a validated ``RunConfig`` held in ``config_state``.
+The numbers, their reasons and the estimates all come from ``core/presets.py``
+and ``core/memory.py``; this module only lays them out and turns edits into a
+validated ``RunConfig`` held in ``config_state``. The recipe export has its own
+panel (``ui/recipe_panel.py``).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,9 @@ from core.file_access import PathNotAllowed, check_model_choice
 from core.models import default_model_id, list_models
 from core.paths import data_dir
 from core.runs.manager import RunManager
-from ui.hf_jobs_panel import build_hf_jobs_panel
 from ui.identity import request_owner
+from ui.recipe_panel import build_recipe_panel
 from ui.settings_views import build_preset_for, device_info, model_config_for, render_cards, render_fit
-from ui.toasts import refusal
 
 # The RunConfig fields typed in under "Advanced", in this order. Their labels, help and kinds come from the
 # fields' metadata (core/config.describe_field): the help says what a number does; the cards carry the advice.
@@ -205,19 +204,6 @@ def _shown(preset, config: RunConfig, note: str | None = None, reapply: bool = F
     return tuple(result.values())
 
 
-def export_recipe_files(values: dict):
-    from core.paths import data_dir
-    from core.recipe import export_recipe
-
-    try:
-        config = RunConfig.from_dict(values)
-        folder = data_dir() / "recipes" / time.strftime("%Y%m%d-%H%M%S")
-        recipe = export_recipe(config, folder, device_info())
-    except Exception as err:  # a data or config problem: say it, keep everything
-        raise refusal(f"Could not export the recipe: {err}") from None
-    return [str(p) for p in recipe.files], recipe.yaml_text, recipe.commands_text()
-
-
 class SettingsEvents:
     """The Settings handlers that open a typed model: each first checks it against what the person asking may use.
 
@@ -356,16 +342,7 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
                 info=describe_field("gradient_checkpointing").help,
                 elem_id="field-gradient-checkpointing",
             )
-    with gr.Accordion("Export a recipe: train without the app", open=False, elem_id="recipe-export"):
-        gr.Markdown(
-            "A `trl sft --config` YAML, a standalone TRL + PEFT script, and the commands for `accelerate launch` "
-            "and Hugging Face Jobs, with the converted data as JSONL. No tokens or secrets are written."
-        )
-        export = gr.Button("Export recipe", elem_id="export-recipe")
-        recipe_files = gr.File(label="Recipe files", file_count="multiple", interactive=False, elem_id="recipe-files")
-        recipe_yaml = gr.Code(label="recipe.yaml", language="yaml", elem_id="recipe-yaml")
-        recipe_commands = gr.Code(label="Commands", language="shell", elem_id="recipe-commands")
-        build_hf_jobs_panel(config_state)
+    build_recipe_panel(config_state)
 
     preset_state = gr.State(None)  # the Preset object last applied, to show what an edit changed
     field_components = [fields[name] for name in ADVANCED_FIELDS]
@@ -396,7 +373,6 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         component.change(events.edit_setting, edit_inputs, outputs, show_progress="hidden")
     apply_fix.click(apply_memory_fix, [config_state, preset_state], outputs)
     config_state.change(refresh_from_state, [config_state, preset_state], outputs, show_progress="hidden")
-    export.click(export_recipe_files, config_state, [recipe_files, recipe_yaml, recipe_commands])
     if Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
         Context.root_block.load(show_start, [config_state], [cards, fit, lr_sources], show_progress="hidden")
     return SettingsStep(model=model, method=method, preset=preset_name, steps=steps, fit=fit)
