@@ -63,7 +63,7 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
                 build_data_step(config_state, dataset_rows, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings")
             with gr.Tab("3 · Settings", id="settings"):
-                settings = build_settings_step(config_state, manager)
+                build_settings_step(config_state, manager)
                 _next_button(tabs, "train", "Next: 4 · Train")
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state, trackio_dir=os.environ["TRACKIO_DIR"])
@@ -73,8 +73,6 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
             if admin_password():  # no password set: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)
-        fill, fill_inputs, fill_outputs = settings["fill_on_load"]
-        demo.load(fill, fill_inputs, fill_outputs, show_progress="hidden")
     _keep_page_events_private(demo, train.api_names)
     demo.manager = manager  # tests and scripts reach the runs through the app
     demo.script_api_names = train.api_names  # the only endpoints served by name (main, NamedEndpointsGuard)

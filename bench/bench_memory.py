@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_memory.py [--steps 3] [--cold] [--only tiny-lora-128]
 
 Every case trains in a fresh subprocess, through the app's own path
-(``core.models.catalog.resolve_model``, ``core.config.build_sft_config`` and
+(``core.models.catalog.resolve_model``, ``core.trl_args.build_sft_config`` and
 ``core.runs.sft_trainer.CoachSFTTrainer``, reporting to trackio as the app does), on
 rows long enough that every row is truncated to ``max_length``: the estimate's
 worst case, where TRL's padding to the longest row saves nothing.
@@ -105,11 +105,12 @@ def child(spec: dict) -> dict:
     from transformers import AutoTokenizer
     from transformers.trainer_callback import PrinterCallback
 
-    from core.config import RunConfig, build_lora_config, build_sft_config
+    from core.config import RunConfig
     from core.device import detect_device
     from core.memory import estimate_memory
     from core.models.catalog import read_model_config
     from core.runs.sft_trainer import CoachSFTTrainer
+    from core.trl_args import build_lora_config, build_sft_config
 
     config = RunConfig(
         model_id=str(model_path), method=spec["method"], per_device_batch_size=BATCH, max_length=spec["length"],

@@ -28,8 +28,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.config import RunConfig, retry_settings_after_oom
+from core.config import RunConfig
 from core.device import DeviceInfo
+from core.oom_retry import retry_settings_after_oom
 from core.throughput import MeasuredThroughput
 
 GB = 2**30
@@ -122,7 +123,7 @@ def parameter_counts(model_config: dict, lora_r: int = 16, lora_target: str = "a
 
 
 def _weight_bytes(device: DeviceInfo) -> int:
-    """Bytes per weight at the dtype the app loads the model in (core/config.build_model_init_kwargs)."""
+    """Bytes per weight at the dtype the app loads the model in (core/trl_args.build_model_init_kwargs)."""
     return 2 if device.is_cuda else 4
 
 

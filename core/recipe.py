@@ -1,6 +1,6 @@
 """Export the run as a recipe that trains without the app: TRL's own CLI, a plain Python script, accelerate, HF Jobs.
 
-Every value comes from ``core.config.build_sft_config`` (the one place that
+Every value comes from ``core.trl_args.build_sft_config`` (the one place that
 turns a ``RunConfig`` into ``trl.SFTConfig``) and ``build_lora_config``, so
 the recipe and the app train the same way. The data is written next to the
 recipe as ``data/train.jsonl`` (+ ``data/test.jsonl``), the converted rows
@@ -21,10 +21,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from core.config import RunConfig, build_lora_config, build_model_init_kwargs, build_sft_config
+from core.config import RunConfig
 from core.device import DeviceInfo
+from core.trl_args import build_lora_config, build_model_init_kwargs, build_sft_config
 
-# SFTConfig fields the app sets (core/config.build_sft_config), copied into the recipe from the built SFTConfig.
+# SFTConfig fields the app sets (core/trl_args.build_sft_config), copied into the recipe from the built SFTConfig.
 SFT_FIELDS = (
     "learning_rate",
     "per_device_train_batch_size",

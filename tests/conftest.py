@@ -48,7 +48,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if fixture in used:
                 item.add_marker(marker)
         if getattr(getattr(item, "module", None), "AppServer", None) is app_server.AppServer:
-            item.add_marker("app")  # a module that starts the app itself, without the fixture (tests/test_faults_restart.py)
+            item.add_marker("app")  # the module starts the app itself, without the fixture (test_faults_restart.py)
         if not any(item.get_closest_marker(marker) for marker in NOT_UNIT):
             item.add_marker("unit")
 

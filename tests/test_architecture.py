@@ -193,3 +193,12 @@ def test_the_readme_architecture_names_only_what_exists():
             gone.append(f"{cls}.{method}")
     assert gone == [], f"the README names methods that do not exist: {gone}"
     assert len(methods) >= 8 and len(paths) >= 10  # the check really read the section
+
+
+def test_no_core_module_is_over_400_lines():
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / "core").rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}, f"split these by concern (STYLE.md, 'A file past ~400 lines'): {long}"

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 import core.device
-from core.config import RunConfig, build_model_init_kwargs, build_sft_config
+from core.config import RunConfig
 from core.device import DeviceInfo, attention_implementation
+from core.trl_args import build_model_init_kwargs, build_sft_config
 from tests.devices import CPU, T4
 
 MPS = DeviceInfo("mps", "Apple GPU (MPS)", 16.0, False, 8)

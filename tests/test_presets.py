@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from core.config import build_lora_config, build_model_init_kwargs, build_sft_config
 from core.device import DeviceInfo, precision_flags
 from core.presets import (
     PRESET_NAMES,
@@ -16,6 +15,7 @@ from core.presets import (
     recommend_learning_rate,
     recommend_steps,
 )
+from core.trl_args import build_lora_config, build_model_init_kwargs, build_sft_config
 from tests.devices import A10G, CPU
 from tests.model_configs import SMOLLM2
 

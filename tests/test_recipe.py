@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import RunConfig, build_sft_config
+from core.config import RunConfig
 from core.recipe import SFT_FIELDS, export_recipe
+from core.trl_args import build_sft_config
 from tests.devices import CPU
 
 

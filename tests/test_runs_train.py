@@ -136,7 +136,7 @@ def test_resume_continues_the_step_count_and_the_learning_rate_schedule(tmp_path
     manager.resume(job.run_id, owner=EVERYONE)
     final = manager.wait(job.run_id, timeout=300)
     assert final.phase == "finished", final.error_detail
-    assert [m["step"] for m in final.metrics] == list(range(1, 9))
+    assert [m["step"] for m in final.metrics] == list(range(1, 9)), (resumed_from, [m["step"] for m in final.metrics])
     assert resumed_from < 8
     for entry in final.metrics:
         assert entry["learning_rate"] == pytest.approx(expected_lr[entry["step"]], rel=1e-6), entry

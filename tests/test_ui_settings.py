@@ -14,6 +14,8 @@ from core.models.catalog import TINY_MODEL_ID
 from ui.settings import (
     ADVANCED_FIELDS,
     OUTPUT_NAMES,
+    SettingsEvents,
+    SettingsStep,
     apply_edit,
     apply_preset,
     build_settings_step,
@@ -123,7 +125,8 @@ def test_every_setting_on_the_page_is_labelled_and_explained_by_its_runconfig_fi
     """The Settings step reads each component's label and info from the field's metadata: a setting is described
     once (core/config.py), and the page and the error messages use the same words."""
     with gr.Blocks() as demo:
-        build_settings_step(gr.State(RunConfig().to_dict()))
+        step = build_settings_step(gr.State(RunConfig().to_dict()))
+    assert isinstance(step, SettingsStep) and step.model.elem_id == "model-choice"
     by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
     shown = {"model-choice": "model_id", "max-steps": "max_steps", "field-lora-target": "lora_target"}
     shown |= {f"field-{name.replace('_', '-')}": name for name in (*ADVANCED_FIELDS, "gradient_checkpointing")}
@@ -147,3 +150,30 @@ def test_a_bad_value_is_refused_by_the_label_the_page_shows(tiny_model_path):
     assert "between 0 and 1" in refused["message"] and _skipped(refused["config"])  # nothing was stored
     empty = _edit(shown["config"], shown["preset"], lora_r=None)
     assert "LoRA rank r (lora_r) is empty: type a number." in empty["message"]
+
+
+class _RunsOf:
+    """A manager that knows one person's run folder: ``run_dirs`` is all the Settings events ask it."""
+
+    def __init__(self, owner: str, folder) -> None:
+        self.owner, self.folder = owner, folder
+
+    def run_dirs(self, owner: str) -> list:
+        return [self.folder] if owner == self.owner else []
+
+
+def test_another_persons_run_folder_is_refused_as_a_model_before_it_is_read(tmp_path, request_as):
+    """The events decide who is asking from the request: a stranger typing alice's run folder gets a refusal."""
+    folder = tmp_path / "alice-run"
+    folder.mkdir()
+    events = SettingsEvents(_RunsOf("alice", folder))
+    values = RunConfig(model_id=TINY_MODEL_ID).to_dict()
+    raw = [values[name] for name in ADVANCED_FIELDS]
+    stranger = request_as("stranger")
+    picked = _named(events.pick_preset(stranger, "Quick demo", "lora", str(folder), values))
+    edited = _named(events.edit_setting(stranger, values, None, str(folder), "lora", "all-linear", False, 60, *raw))
+    for shown in (picked, edited):
+        assert shown["message"].startswith("**Can't use this model:**") and str(folder) in shown["message"]
+        assert _skipped(shown["config"])  # nothing was stored
+    assert events.model_problem(str(folder), request_as("alice")) == ""  # the owner may use it
+    assert events.model_problem(TINY_MODEL_ID, request_as("stranger")) == ""  # a known base model: anyone

@@ -1,26 +1,27 @@
 """Step 3, Settings: a preset that explains its numbers, every field for the curious, a fit check, a recipe.
 
-The numbers, their reasons and the estimates all come from ``core/presets.py``,
-``core/memory.py`` and ``core/recipe.py``; this module only lays them out and
-turns edits into a validated ``RunConfig`` held in ``config_state``.
+The numbers, their reasons and the estimates all come from ``core/presets.py``
+and ``core/memory.py``; this module only lays them out and turns edits into a
+validated ``RunConfig`` held in ``config_state``. The recipe export has its own
+panel (``ui/recipe_panel.py``).
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from gradio.context import Context
 
 from core.config import ConfigError, RunConfig, describe_field, field_label
 from core.file_access import PathNotAllowed, check_model_choice
 from core.models.catalog import default_model_id, list_models
 from core.paths import data_dir
 from core.runs.manager import RunManager
-from ui.hf_jobs_panel import build_hf_jobs_panel
 from ui.identity import request_owner
+from ui.recipe_panel import build_recipe_panel
 from ui.settings_views import build_preset_for, device_info, model_config_for, render_cards, render_fit
-from ui.toasts import refusal
 
 # The RunConfig fields typed in under "Advanced", in this order. Their labels, help and kinds come from the
 # fields' metadata (core/config.describe_field): the help says what a number does; the cards carry the advice.
@@ -203,28 +204,48 @@ def _shown(preset, config: RunConfig, note: str | None = None, reapply: bool = F
     return tuple(result.values())
 
 
-def export_recipe_files(values: dict):
-    from core.paths import data_dir
-    from core.recipe import export_recipe
+class SettingsEvents:
+    """The Settings handlers that open a typed model: each first checks it against what the person asking may use.
 
-    try:
-        config = RunConfig.from_dict(values)
-        folder = data_dir() / "recipes" / time.strftime("%Y%m%d-%H%M%S")
-        recipe = export_recipe(config, folder, device_info())
-    except Exception as err:  # a data or config problem: say it, keep everything
-        raise refusal(f"Could not export the recipe: {err}") from None
-    return [str(p) for p in recipe.files], recipe.yaml_text, recipe.commands_text()
+    ``manager`` says which runs are theirs (a run's folder is a model they may pick). The request comes first:
+    Gradio hands it to the parameter at its position, and ``edit_setting`` ends in ``*rest``.
+    """
+
+    def __init__(self, manager: RunManager | None) -> None:
+        self.manager = manager
+
+    def model_problem(self, model_id: str | None, request: gr.Request) -> str:
+        """Why the person asking may not use a typed model (another person's run, a folder on the server), or ""."""
+        who = request_owner(request)
+        own_runs = self.manager.run_dirs(who) if self.manager else []
+        try:
+            check_model_choice(
+                model_id or default_model_id(), who, data_dir(), own_runs, [c.model_id for c in list_models()]
+            )
+        except PathNotAllowed as err:
+            return f"**Can't use this model:** {err}"
+        return ""
+
+    def pick_preset(self, request: gr.Request, name: str, method_value: str, model_id: str, values: dict) -> tuple:
+        """A preset was picked or re-applied (``apply_preset``), for a model this person may use."""
+        problem = self.model_problem(model_id, request)
+        return _outputs(message=problem) if problem else apply_preset(name, method_value, model_id, values)
+
+    def edit_setting(self, request: gr.Request, values: dict, preset, model_id: str, *rest) -> tuple:
+        """A setting was edited by hand (``apply_edit``), with a model this person may use."""
+        problem = self.model_problem(model_id, request)
+        return _outputs(message=problem) if problem else apply_edit(values, preset, model_id, *rest)
 
 
-def model_problem(model_id: str | None, who: str, manager: RunManager | None) -> str:
-    """Why this person may not use a typed model (another person's run, a folder on the server), or ""."""
-    known = [c.model_id for c in list_models()]
-    own_runs = manager.run_dirs(who) if manager else []
-    try:
-        check_model_choice(model_id or default_model_id(), who, data_dir(), own_runs, known)
-    except PathNotAllowed as err:
-        return f"**Can't use this model:** {err}"
-    return ""
+@dataclass(frozen=True)
+class SettingsStep:
+    """The Settings step's parts other code reaches: the model, method and preset choices, the steps, the fit."""
+
+    model: gr.Dropdown
+    method: gr.Radio
+    preset: gr.Radio
+    steps: gr.Slider
+    fit: gr.HTML
 
 
 def _choices(name: str) -> list[tuple[str, str]]:
@@ -232,11 +253,11 @@ def _choices(name: str) -> list[tuple[str, str]]:
     return [(label, value) for value, label in describe_field(name).choices.items()]
 
 
-def build_settings_step(config_state: gr.State, manager: RunManager | None = None) -> dict:
-    """Lay out the Settings step; writes the chosen values into ``config_state``.
+def build_settings_step(config_state: gr.State, manager: RunManager | None = None) -> SettingsStep:
+    """Lay out the Settings step and wire its events; writes the chosen values into ``config_state``.
 
-    A typed model folder is checked against what the asking person may open (core/file_access.py) before its
-    config or tokenizer is read; ``manager`` says which runs are theirs.
+    A typed model is checked against what the person asking may open (``SettingsEvents``, core/file_access.py)
+    before its config or tokenizer is read.
     """
     from core.presets import PRESET_NAMES, PRESET_SUMMARIES
 
@@ -275,7 +296,7 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         info=" · ".join(f"{n}: {PRESET_SUMMARIES[n]}" for n in PRESET_NAMES),
         elem_id="preset-choice",
     )
-    # Filled when the page loads (``fill_on_load``): working the preset out imports torch and reads the data,
+    # Filled when the page loads (``show_start``): working the preset out imports torch and reads the data,
     # which would hold the page back by seconds if done while it is built.
     waiting = "<p class='coach-muted'>Working out the settings for this model, dataset and machine...</p>"
     cards = gr.HTML(waiting, elem_id="settings-cards")
@@ -321,16 +342,7 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
                 info=describe_field("gradient_checkpointing").help,
                 elem_id="field-gradient-checkpointing",
             )
-    with gr.Accordion("Export a recipe: train without the app", open=False, elem_id="recipe-export"):
-        gr.Markdown(
-            "A `trl sft --config` YAML, a standalone TRL + PEFT script, and the commands for `accelerate launch` "
-            "and Hugging Face Jobs, with the converted data as JSONL. No tokens or secrets are written."
-        )
-        export = gr.Button("Export recipe", elem_id="export-recipe")
-        recipe_files = gr.File(label="Recipe files", file_count="multiple", interactive=False, elem_id="recipe-files")
-        recipe_yaml = gr.Code(label="recipe.yaml", language="yaml", elem_id="recipe-yaml")
-        recipe_commands = gr.Code(label="Commands", language="shell", elem_id="recipe-commands")
-        build_hf_jobs_panel(config_state)
+    build_recipe_panel(config_state)
 
     preset_state = gr.State(None)  # the Preset object last applied, to show what an edit changed
     field_components = [fields[name] for name in ADVANCED_FIELDS]
@@ -352,28 +364,18 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
     outputs = [components[name] for name in OUTPUT_NAMES]
     edit_inputs = [config_state, preset_state, model, method, lora_target, checkpointing, steps, *field_components]
 
-    # The request comes first: Gradio hands it to the parameter at its position, and apply_edit ends in *raw.
-    def preset_for_person(request: gr.Request, name: str, method_value: str, model_id: str, values: dict):
-        problem = model_problem(model_id, request_owner(request), manager)
-        return _outputs(message=problem) if problem else apply_preset(name, method_value, model_id, values)
-
-    def edit_for_person(request: gr.Request, values: dict, preset, model_id: str, *rest):
-        problem = model_problem(model_id, request_owner(request), manager)
-        return _outputs(message=problem) if problem else apply_edit(values, preset, model_id, *rest)
-
-    preset_name.input(preset_for_person, [preset_name, method, model, config_state], outputs)
-    reapply.click(preset_for_person, [preset_name, method, model, config_state], outputs)
+    events = SettingsEvents(manager)
+    preset_name.input(events.pick_preset, [preset_name, method, model, config_state], outputs)
+    reapply.click(events.pick_preset, [preset_name, method, model, config_state], outputs)
     for component in (method, lora_target, checkpointing, *field_components):
-        component.input(edit_for_person, edit_inputs, outputs, show_progress="hidden")
+        component.input(events.edit_setting, edit_inputs, outputs, show_progress="hidden")
     for component in (model, steps):
-        component.change(edit_for_person, edit_inputs, outputs, show_progress="hidden")
+        component.change(events.edit_setting, edit_inputs, outputs, show_progress="hidden")
     apply_fix.click(apply_memory_fix, [config_state, preset_state], outputs)
     config_state.change(refresh_from_state, [config_state, preset_state], outputs, show_progress="hidden")
-    export.click(export_recipe_files, config_state, [recipe_files, recipe_yaml, recipe_commands])
-    return {
-        "model": model, "steps": steps, "preset": preset_name, "method": method, "fit": fit,
-        "fill_on_load": (show_start, [config_state], [cards, fit, lr_sources]),
-    }  # fmt: skip
+    if Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
+        Context.root_block.load(show_start, [config_state], [cards, fit, lr_sources], show_progress="hidden")
+    return SettingsStep(model=model, method=method, preset=preset_name, steps=steps, fit=fit)
 
 
 def show_start(values: dict | None) -> tuple[str, str, str]:

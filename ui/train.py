@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import gradio as gr
 from gradio.context import Context
 
-from core.config import MAX_OWN_PROBES, ConfigError, RunConfig, retry_settings_after_oom
+from core.config import MAX_OWN_PROBES, ConfigError, RunConfig
+from core.oom_retry import retry_settings_after_oom
 from core.owners import SCRIPT_OWNER
 from core.runs.manager import RunManager, RunQueueFull
 from core.runs.record import RESUMABLE_PHASES, RunSnapshot

@@ -95,11 +95,11 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
     from transformers import AutoTokenizer
     from transformers.trainer_callback import PrinterCallback
 
-    from core.config import build_lora_config, build_sft_config
     from core.data.prepare import own_probes, prepare_training_data
     from core.device import detect_device
     from core.models.catalog import remote_code_allowed, resolve_model
     from core.runs.sft_trainer import CoachSFTTrainer
+    from core.trl_args import build_lora_config, build_sft_config
 
     config = run.config
     device = detect_device()
