@@ -90,3 +90,20 @@ def test_the_end_of_a_run_is_decided_in_one_place(tmp_path):
     assert RunFolder(failed.run_dir).read_state()["phase"] == "failed"
     failed.conclude()  # a run that ended stays as it ended
     assert failed.phase == "failed"
+
+
+def test_a_stop_that_lands_as_the_last_step_ends_is_a_finished_run_with_nothing_to_resume(tmp_path):
+    from core.config import ConfigError
+    from tests.run_folders import make_checkpoint
+
+    run = _run(tmp_path)
+    run.total_steps = run.step = 8
+    make_checkpoint(run.run_dir, 8)
+    run.set_result(str(run.folder.final_dir), "ok")
+    run.request_stop()
+    run.conclude()
+    assert run.phase == "finished" and "Finished 8 steps" in run.message
+    run.phase = "stopped"  # as an older version recorded it
+    with pytest.raises(ConfigError, match="already trained all its 8 steps: nothing is left to resume"):
+        run.rewind_to_checkpoint()
+    assert run.phase == "stopped" and run.resume_from is None  # the refusal changed nothing

@@ -10,8 +10,9 @@ import pytest
 
 from core.config import ConfigError, RunConfig
 from core.owners import EVERYONE, NoOwnerError
+from core.runs.failures import StopTraining
 from core.runs.manager import Limits, RunManager, RunQueueFull
-from core.runs.record import Run, StopTraining
+from core.runs.record import Run
 from tests.fakes import fake_trainer
 
 

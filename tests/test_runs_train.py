@@ -119,8 +119,10 @@ def test_offline_smollm2_learns_the_json_format(tmp_path, offline_model_path):
 
 
 def test_resume_continues_the_step_count_and_the_learning_rate_schedule(tmp_path, tiny_model_path):
+    # 16 steps: Stop reaches the worker within about a second (the app mirrors the run twice a second); with 8,
+    # a loaded machine's worker could reach the last step first, and there is nothing to resume then.
     settings = dict(
-        model_id=TINY_MODEL_ID, max_steps=8, save_steps=2, eval_steps=0, sample_every=0, num_probe_prompts=0
+        model_id=TINY_MODEL_ID, max_steps=16, save_steps=2, eval_steps=0, sample_every=0, num_probe_prompts=0
     )
     _, _, straight = _train(tmp_path / "straight", **settings)
     expected_lr = {m["step"]: m["learning_rate"] for m in straight.metrics}
@@ -136,8 +138,8 @@ def test_resume_continues_the_step_count_and_the_learning_rate_schedule(tmp_path
     manager.resume(job.run_id, owner=EVERYONE)
     final = manager.wait(job.run_id, timeout=300)
     assert final.phase == "finished", final.error_detail
-    assert [m["step"] for m in final.metrics] == list(range(1, 9)), (resumed_from, [m["step"] for m in final.metrics])
-    assert resumed_from < 8
+    assert [m["step"] for m in final.metrics] == list(range(1, 17)), (resumed_from, [m["step"] for m in final.metrics])
+    assert resumed_from < 16
     for entry in final.metrics:
         assert entry["learning_rate"] == pytest.approx(expected_lr[entry["step"]], rel=1e-6), entry
 

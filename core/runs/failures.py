@@ -1,4 +1,4 @@
-"""Why a run failed, in a sentence a beginner can act on: out of memory, a full disk, a worker that died.
+"""How a run ends other than finishing, and why it failed, in a sentence a beginner can act on.
 
 The record of the run (``core/runs/record.py``) stores the sentence as the run's error; the exception's
 traceback or the worker's log tail goes under the details.
@@ -10,6 +10,21 @@ import signal
 from pathlib import Path
 
 from core.config import ConfigError
+
+
+class StopTraining(Exception):
+    """The run ends as *stopped* (``str(err)`` says why): Stop before training began, or a worker ended by force."""
+
+    def __init__(self, message: str = "Stopped before training began.") -> None:
+        super().__init__(message)
+
+
+class WorkerExited(Exception):
+    """The training worker ended without finishing the run; ``detail`` is its log's tail."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 def is_out_of_memory(err: BaseException) -> bool:

@@ -33,8 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.runs.failures import describe_worker_exit
-from core.runs.record import Run, StopTraining, WorkerExited
+from core.runs.failures import StopTraining, WorkerExited, describe_worker_exit
+from core.runs.record import Run
 from core.runs.store import RunFolder
 
 WORKER_MODULE = "core.runs.worker"

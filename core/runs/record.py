@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import ConfigError, RunConfig
-from core.runs.failures import describe_exception
+from core.runs.failures import StopTraining, WorkerExited, describe_exception
 from core.runs.store import RunFolder
 
 PHASES = ("queued", "preparing", "training", "stopping", "finished", "failed", "stopped", "interrupted", "cancelled")
@@ -28,21 +28,6 @@ RUNNING_PHASES = ("preparing", "training", "stopping")
 RESUMABLE_PHASES = ("stopped", "failed", "interrupted")
 ENDED_PHASES = tuple(p for p in PHASES if p not in ACTIVE_PHASES)
 STOPPING_MESSAGE = "Stopping after the current step; what was trained will be saved."
-
-
-class StopTraining(Exception):
-    """The run ends as *stopped* (``str(err)`` says why): Stop before training began, or a worker ended by force."""
-
-    def __init__(self, message: str = "Stopped before training began.") -> None:
-        super().__init__(message)
-
-
-class WorkerExited(Exception):
-    """The training worker ended without finishing the run; ``detail`` is its log's tail."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(reason)
-        self.detail = detail
 
 
 def _numbers(logs: dict[str, Any]) -> dict[str, Any]:
@@ -284,7 +269,8 @@ class Run:
             self.set_phase("failed", text if isinstance(error, WorkerExited) else "Training failed: " + text)
             return
         kind = "LoRA adapter" if self.config.uses_peft else "model"
-        if self.stop_requested:
+        every_step_done = bool(self.total_steps) and self.step >= self.total_steps  # Stop came as the last step ended
+        if self.stop_requested and not every_step_done:
             saved = f"; the {kind} trained so far is saved in {self.result_dir}" if self.result_dir else ""
             self.set_phase("stopped", f"Stopped at step {self.step}{saved}.")
         else:
@@ -385,6 +371,11 @@ class Run:
         if checkpoint is None:
             raise ConfigError(
                 f"Run {self.run_id} has no complete checkpoint to resume from. Start a new run with the same settings."
+            )
+        if self.total_steps and checkpoint.step >= self.total_steps:
+            raise ConfigError(
+                f"Run {self.run_id} already trained all its {self.total_steps} steps: nothing is left to resume. "
+                "To train longer, start a new run with more steps."
             )
         with self.lock:
             kept = self.folder.keep_rows_up_to(checkpoint.step)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from core.ml_stack import import_training_stack
 from core.paths import trackio_dir
-from core.runs.record import Run, StopTraining
+from core.runs.failures import StopTraining
+from core.runs.record import Run
 
 os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported, by TRL
 import_training_stack()  # this module is imported only to train; never race the warm-up thread's imports
