@@ -1,9 +1,11 @@
 """Server CPU per page load, per ``run_status`` poll and per Train-step timer tick, as CPU time, not latency.
 
-    .venv/bin/python bench/bench_server_cpu.py [--count 30] [--model tiny|offline] [--before REV]
+    .venv/bin/python bench/bench_server_cpu.py [--count 30] [--model tiny|offline] [--before REV] [--rounds 1]
 
 ``--before REV`` measures the app at that git revision first (its files from ``git archive``, this venv),
-then this working tree, and prints them side by side.
+then this working tree, and prints them side by side. ``--rounds N`` measures both N times, alternating
+which goes first (AB BA AB ...), and prints the median of each figure: one pair differs by ±20% from the
+next on this shared machine, more than most changes.
 
 Latency on a shared 2-core machine is noisy; the CPU seconds the app's process spends per request are not,
 and on 2 cores every one of them comes out of training. Launches ``python app.py`` on loopback (the tiny
@@ -29,6 +31,7 @@ import asyncio
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -235,6 +238,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="requests of each kind")
     parser.add_argument("--model", choices=["tiny", "offline"], default="tiny", help="the model the page preselects")
     parser.add_argument("--before", metavar="REV", help="also measure the app at this git revision, side by side")
+    parser.add_argument("--rounds", type=int, default=1, help="measure each tree N times, alternating; medians")
     parser.add_argument("--keep-log", type=Path, help="copy the (last) server log here")
     args = parser.parse_args()
     from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID, ensure_tiny_model
@@ -243,13 +247,22 @@ def main() -> None:
     model_id = TINY_MODEL_ID if args.model == "tiny" else OFFLINE_MODEL_ID
     columns: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="sft-coach-rev-") as checkout:
+        trees = {"this tree": ROOT}
         if args.before:  # the revision's files only (git archive): nothing in this working tree changes
             archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], capture_output=True, check=True)
             subprocess.run(["tar", "-x", "-C", checkout], input=archive.stdout, check=True)
-            columns[args.before] = measure_app(Path(checkout), args.count, model_id, None)
-        columns["this tree"] = measure_app(ROOT, args.count, model_id, args.keep_log)
+            trees = {args.before: Path(checkout), "this tree": ROOT}
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for round_ in range(args.rounds):
+            order = list(trees) if round_ % 2 == 0 else list(trees)[::-1]
+            for name in order:
+                log = args.keep_log if name == "this tree" else None
+                rounds[name].append(measure_app(trees[name], args.count, model_id, log))
+        for name, measured in rounds.items():
+            columns[name] = {kind: statistics.median(m[kind] for m in measured) for kind in measured[0]}
     print(f"# Server CPU per request, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, model {model_id}")
     print(f"{args.count} of each, one at a time; CPU time of the app's process, its idle rate subtracted")
+    print(f"median of {args.rounds} round(s), alternating which app goes first; load average {os.getloadavg()[0]:.2f}")
     print("| request | " + " | ".join(f"{name} (ms)" for name in columns) + " |")
     print("|---|" + "---|" * len(columns))
     for kind in next(iter(columns.values())):

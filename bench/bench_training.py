@@ -163,10 +163,12 @@ def child(kind: str, folder: str, model: str, data: str, steps: int) -> None:
 
 def measure(kind: str, folder: Path, model: str, data: Path, steps: int, tree: Path = ROOT) -> dict:
     """One run in a fresh process; ``tree``: the source tree whose bench (and app) runs it."""
+    # The app opens the benchmark's data folder by path, as on one person's machine (core/file_access.py).
+    env = {**os.environ, "SFT_COACH_LOCAL_PATHS": "1", "SFT_COACH_ALLOWED_FOLDERS": str(data.parent.parent)}
     out = subprocess.run(
         [sys.executable, str(tree / "bench" / "bench_training.py"), "--child", kind, str(folder / kind), model,
          str(data), str(steps)],
-        capture_output=True, text=True, cwd=tree,
+        capture_output=True, text=True, cwd=tree, env=env,
     )  # fmt: skip
     line = next((row for row in out.stdout.splitlines() if row.startswith("RESULT ")), None)
     if line is None:
