@@ -294,3 +294,26 @@ def export_recipe(config: RunConfig, folder: str | Path, device: DeviceInfo, mod
         files=[folder / RECIPE_FILE, folder / SCRIPT_FILE, data_folder / "train.jsonl"]
         + ([data_folder / "test.jsonl"] if has_eval else []),
     )
+
+
+def export_recipe_for(owner: str, config: RunConfig, device: DeviceInfo, kind: str = "") -> Recipe:
+    """``export_recipe`` for one person: into a new folder of their own, from a dataset they may open.
+
+    The recipe copies the training rows (and HF Jobs pushes them to the Hub), so the dataset is checked
+    against what ``owner`` may open (core/file_access.py), as Start does: another person's upload never ends
+    up in someone's download. The folder is the owner's (hashed) one, then the time and a random part, so two
+    exports in the same second never share one. ``kind``: a prefix for the folder name (e.g. "jobs").
+    """
+    import secrets
+    import time
+    from dataclasses import replace
+
+    from core.demo_data import DEMO_DATASETS
+    from core.file_access import check_dataset_choice
+    from core.owners import owner_folder_name
+    from core.paths import data_dir
+
+    root = data_dir()
+    config = replace(config, dataset=check_dataset_choice(config.dataset, owner, root, (), DEMO_DATASETS))
+    name = (f"{kind}-" if kind else "") + time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(4)
+    return export_recipe(config, root / "recipes" / owner_folder_name(owner) / name, device)

@@ -7,7 +7,6 @@ for this one request and is never stored, logged or shown again (SECURITY.md).
 from __future__ import annotations
 
 import html
-import time
 from dataclasses import dataclass
 
 import gradio as gr
@@ -16,7 +15,7 @@ from core.config import ConfigError, RunConfig
 from core.data.errors import DataError
 from core.device import detect_device
 from core.hf_jobs import HfJobsError, submit_recipe_job
-from core.paths import data_dir
+from ui.identity import request_owner
 from ui.toasts import warn
 
 
@@ -56,14 +55,13 @@ def build_hf_jobs_panel(config_state: gr.State) -> HfJobsPanel:
     return HfJobsPanel(submit=submit, outcome=outcome)
 
 
-def submit_job(values: dict, dataset: str, output: str, secret: str) -> tuple[str, str]:
-    """Export the recipe and submit it; returns the outcome to show and an empty token box."""
-    from core.recipe import export_recipe
+def submit_job(values: dict, dataset: str, output: str, secret: str, request: gr.Request) -> tuple[str, str]:
+    """Export the recipe (from a dataset the asking person may open) and submit it; returns the outcome to show
+    and an empty token box."""
+    from core.recipe import export_recipe_for
 
     try:
-        config = RunConfig.from_dict(values)
-        folder = data_dir() / "recipes" / time.strftime("jobs-%Y%m%d-%H%M%S")
-        recipe = export_recipe(config, folder, detect_device())
+        recipe = export_recipe_for(request_owner(request), RunConfig.from_dict(values), detect_device(), "jobs")
         submission = submit_recipe_job(recipe, dataset, output or None, token=secret or None)
     except (HfJobsError, ConfigError, DataError) as err:
         warn("Nothing was started on Hugging Face Jobs; the reason is below the button.")

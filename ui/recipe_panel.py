@@ -5,14 +5,13 @@ The files and commands come from ``core/recipe.py``; this module lays out the ac
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import gradio as gr
 
 from core.config import RunConfig
-from core.paths import data_dir
 from ui.hf_jobs_panel import build_hf_jobs_panel
+from ui.identity import request_owner
 from ui.settings_views import device_info
 from ui.toasts import refusal
 
@@ -27,14 +26,16 @@ class RecipePanel:
     commands: gr.Code
 
 
-def export_recipe_files(values: dict) -> tuple[list[str], str, str]:
-    """Write the recipe of the settings in effect into a new folder; a problem is refused with its reason."""
-    from core.recipe import export_recipe
+def export_recipe_files(values: dict, request: gr.Request) -> tuple[list[str], str, str]:
+    """Write the recipe of the settings in effect into a new folder of the asking person's own.
+
+    ``core.recipe.export_recipe_for`` checks the dataset against what that person may open. A problem is
+    refused with its reason.
+    """
+    from core.recipe import export_recipe_for
 
     try:
-        config = RunConfig.from_dict(values)
-        folder = data_dir() / "recipes" / time.strftime("%Y%m%d-%H%M%S")
-        recipe = export_recipe(config, folder, device_info())
+        recipe = export_recipe_for(request_owner(request), RunConfig.from_dict(values), device_info())
     except Exception as err:  # a data or config problem: say it, keep everything
         raise refusal(f"Could not export the recipe: {err}") from None
     return [str(p) for p in recipe.files], recipe.yaml_text, recipe.commands_text()
