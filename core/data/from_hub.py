@@ -11,7 +11,7 @@ from core.data.errors import DataError, shorten
 from core.data.limits import OBJECT_BYTES, LoadLimits
 from core.data.loaded import LoadedData
 from core.file_access import looks_like_path
-from core.hub import offline_reason, scrub
+from core.hub import offline_reason, repo_id_problem, scrub
 
 HUB_TIMEOUT_SECONDS = 5.0
 _OFFLINE_HINT = "Upload a file, pick a built-in demo, or type the path of a local file instead."
@@ -21,7 +21,8 @@ def check_hub_dataset(dataset_id: str, token: str | None = None, timeout: float 
     """Fail fast, with a sentence a beginner can act on, when a Hub dataset can't be reached."""
     dataset_id = (dataset_id or "").strip()
     # A path ("/data/...", "./x", "~/x") would make datasets.load_dataset read files on the server: never here.
-    if not dataset_id or dataset_id.count("/") > 1 or " " in dataset_id or looks_like_path(dataset_id):
+    # The id itself follows the Hub's rule for repo names (core/hub.py, the one check the app uses).
+    if not dataset_id or looks_like_path(dataset_id) or repo_id_problem(dataset_id):
         raise DataError(
             f"'{dataset_id}' is not a Hub dataset id. Type it as owner/name, e.g. 'HuggingFaceH4/no_robots'."
         )
