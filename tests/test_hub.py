@@ -68,3 +68,13 @@ def test_repo_ids_follow_the_hubs_alphabet():
     for bad in ("", "ann/my model", "../etc", "ann/x.git", "a/b/c"):
         assert repo_id_problem(bad)
     assert "your-name/repo-name" in repo_id_problem("no-namespace", need_namespace=True)
+
+
+@pytest.mark.parametrize("typed", ["ann/my data!", "a/b/c", "../../etc/passwd", "~/data", "ann/..", ""])
+def test_the_hub_dataset_picker_refuses_what_is_not_a_repo_id_before_asking_the_hub(typed, monkeypatch):
+    from core.data.errors import DataError
+    from core.data.from_hub import check_hub_dataset
+
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")  # never reached
+    with pytest.raises(DataError, match="is not a Hub dataset id"):
+        check_hub_dataset(typed)
