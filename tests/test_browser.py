@@ -132,6 +132,9 @@ def train_stop_resume_finish(page, folder: str) -> str:
     assert steps and steps.group(1) == steps.group(2) == str(WALKTHROUGH_STEPS), steps
     assert stopped_at < WALKTHROUGH_STEPS
     assert loss_points(page) > stopped_points  # the resumed run drew on the same curve
+    # Each step logged once: a resume clicked while the stopped worker was still exiting used to start a second
+    # trainer on the same run, and the curve held the first steps twice ("After 55 logged steps" for 40).
+    page.locator("#diagnosis").get_by_text(f"After {WALKTHROUGH_STEPS} logged steps", exact=False).wait_for()
     page.locator("#run-result").get_by_text("Reloaded from disk").wait_for()
     shot(page, "06-train-finished")
     return page.locator("#run-status .coach-run-id").inner_text().removeprefix("run ").strip()

@@ -229,3 +229,26 @@ def test_two_ranks_record_each_step_once_and_stop_together(tmp_path, tiny_model_
     # Both ranks left the loop at the same step.
     assert RunFolder(job.run_dir).last_complete_checkpoint().step == snap.step
     assert (job.run_dir / "final" / "adapter_config.json").is_file()
+
+
+class _SlowExitPlan(LaunchPlan):
+    """A 'worker' that records the run as stopped, then takes two seconds to exit (as a real one saving does)."""
+
+    def command(self, run_dir):
+        script = (
+            "import json, pathlib, sys, time; p = pathlib.Path(sys.argv[1]) / 'state.json'; "
+            "s = json.loads(p.read_text()); s['phase'] = 'stopped'; s['message'] = 'Stopped at step 0.'; "
+            "p.write_text(json.dumps(s)); time.sleep(2)"
+        )
+        return [sys.executable, "-c", script, str(run_dir)]
+
+
+def test_a_run_has_not_ended_for_the_app_until_its_worker_has_exited(tmp_path):
+    manager = RunManager(tmp_path / "runs", trainer=SubprocessTrainer(_SlowExitPlan("subprocess"), poll_seconds=0.1))
+    run = manager.start(RunConfig(), owner="tester")
+    seen, deadline = [], time.time() + 1.5
+    while time.time() < deadline:
+        seen.append(manager.snapshot(run.run_id, owner=EVERYONE).phase)
+        time.sleep(0.05)
+    assert "stopped" not in seen  # the worker wrote "stopped" at once, but it was still running
+    assert manager.wait(run.run_id, timeout=30).phase == "stopped"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.runs.failures import StopTraining, WorkerExited, describe_worker_exit
-from core.runs.record import Run
+from core.runs.record import ACTIVE_PHASES, Run
 from core.runs.store import RunFolder
 
 WORKER_MODULE = "core.runs.worker"
@@ -173,7 +173,12 @@ class SubprocessTrainer:
             if stop_seen_at is not None and not terminated and time.time() - stop_seen_at > self.stop_grace_seconds:
                 _terminate(process)
                 terminated = True
-            run.adopt(folder.read_state(), follower.new_rows(), folder.read_probes())
+            state = folder.read_state()
+            if not ended and state and state.get("phase") not in ACTIVE_PHASES:
+                # The worker recorded how the run ended but is still exiting: for the app the run has not ended
+                # until the process has (a Resume now would start a second worker on the same folder).
+                state = {k: v for k, v in state.items() if k not in ("phase", "finished_at")}
+            run.adopt(state, follower.new_rows(), folder.read_probes())
             if ended:
                 return terminated
             time.sleep(self.poll_seconds)

@@ -141,6 +141,7 @@ class RunManager:
 
     def resume(self, run_id: str, owner: object) -> Run:
         """Continue a stopped, failed or interrupted run from its last complete checkpoint."""
+        self._wait_for_trainer(run_id)
         with self._lock:
             run = self._owned_locked(run_id, owner)
             if run.phase not in RESUMABLE_PHASES:
@@ -149,6 +150,12 @@ class RunManager:
             self._queue.append(run_id)
             self._start_next_locked()
             return run
+
+    def _wait_for_trainer(self, run_id: str, timeout: float = 30.0) -> None:
+        """Let the thread that trained ``run_id`` finish recording its end, so one run never has two trainers."""
+        thread = self._threads.get(run_id)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _start_next_locked(self) -> None:
         if any(r.phase in RUNNING_PHASES for r in self._runs.values()) or not self._queue:
