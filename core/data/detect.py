@@ -14,6 +14,7 @@ Formats (sft-facts §2 for TRL's four):
 - ``sharegpt``: ``{"conversations": [{"from": "human", "value": ...}, ...]}``
 - ``alpaca``: ``{"instruction", "input", "output"}``
 - ``openai_chat``: ``messages`` with OpenAI extras (``name``, ``tool_calls``, ``weight``, tool/developer roles)
+- ``preference``: ``chosen`` and ``rejected`` answers (with a ``prompt``, ``conversations`` or an implicit prompt)
 - ``raw_columns``: anything else; needs a column mapping
 """
 
@@ -30,6 +31,7 @@ from core.data.formats import (  # noqa: F401  (re-exported: callers use detect.
     FORMAT_LABELS,
     MESSAGES,
     OPENAI_CHAT,
+    PREFERENCE,
     PROMPT_COMPLETION,
     RAW_COLUMNS,
     SHAREGPT,
@@ -129,6 +131,8 @@ def row_format(row: object) -> str:
     """
     if not isinstance(row, dict) or not row:
         return UNKNOWN
+    if "chosen" in row and "rejected" in row:  # before the conversation shapes: their turns are only the prompt
+        return PREFERENCE
     if is_messages_row(row):
         return MESSAGES
     if is_sharegpt_row(row):

@@ -10,12 +10,16 @@ from __future__ import annotations
 class DataError(ValueError):
     """The dataset can't be used as it is; the message says which file/row and what to do."""
 
-    def __init__(self, message: str, *, row: int | None = None, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, row: int | None = None, field: str | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.row = row
         """1-based row number the problem is in, when there is one."""
         self.field = field
         """Name of the column or message field the problem is in, when there is one."""
+        self.code = code
+        """The report's problem code for a row left out on purpose (e.g. ``has_image``); None: not converted."""
 
 
 def shorten(value: object, limit: int = 60) -> str:

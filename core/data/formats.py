@@ -12,6 +12,7 @@ CONVERSATIONAL_PROMPT_COMPLETION = "conversational_prompt_completion"
 SHAREGPT = "sharegpt"
 ALPACA = "alpaca"
 OPENAI_CHAT = "openai_chat"
+PREFERENCE = "preference"
 RAW_COLUMNS = "raw_columns"
 UNKNOWN = "unknown"
 
@@ -25,6 +26,7 @@ FORMAT_LABELS = {
     SHAREGPT: "ShareGPT conversations (from/value)",
     ALPACA: "Alpaca instructions (instruction/input/output)",
     OPENAI_CHAT: "OpenAI chat fine-tuning format",
+    PREFERENCE: "preference pairs (a chosen and a rejected answer)",
     RAW_COLUMNS: "your own columns (need a mapping)",
     UNKNOWN: "not recognised",
 }

@@ -22,6 +22,8 @@ WARNING = "warning"  # the row is trained, but the user should look at it
 # code -> (title shown to the user, severity)
 PROBLEM_KINDS = {
     "not_converted": ("could not be converted", ERROR),
+    "has_media": ("brings images, audio or video (text models only)", ERROR),
+    "marked_bad": ("marked not good by its label or score", ERROR),
     "missing_field": ("missing field", ERROR),
     "empty_field": ("empty text", ERROR),
     "wrong_type": ("wrong type (not text)", ERROR),

@@ -163,6 +163,7 @@ def validate_rows(
     fmt: str,
     *,
     failures: dict[int, str] | None = None,
+    failure_codes: dict[int, str] | None = None,
     tokenizer=None,
     max_length: int | None = None,
     chat_template: str | None = None,
@@ -171,7 +172,8 @@ def validate_rows(
     lengths: TokenLengths | None = None,
     checkpoint: Callable[[], None] | None = None,
 ) -> ValidationReport:
-    """Check every row of converted data; ``failures`` are rows the conversion left as None, with reasons.
+    """Check every row of converted data; ``failures`` are rows the conversion left as None, with reasons
+    (and ``failure_codes`` the problem code of those it left out on purpose, e.g. ``has_media``).
 
     With a ``tokenizer``, rows are also rendered through the chat template
     (rows it rejects are left out) and measured; with ``max_length`` too,
@@ -199,7 +201,8 @@ def validate_rows(
         if checkpoint is not None and index % 4096 == 0:
             checkpoint()
         if row is None or index in failures:
-            add(index, "not_converted", None, failures.get(index, "The row could not be converted."))
+            code = (failure_codes or {}).get(index, "not_converted")
+            add(index, code, None, failures.get(index, "The row could not be converted."))
             continue
         findings = check_row(row, fmt)
         for code, field, message in findings:

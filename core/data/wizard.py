@@ -14,10 +14,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.data.convert import Conversion, convert_rows, recommend_target_format
+from core.data.convert import Conversion, RowChoices, convert_rows, recommend_target_format
 from core.data.detect import Detection, detect_format
 from core.data.errors import DataError
 from core.data.export import write_training_folder
@@ -25,11 +25,14 @@ from core.data.formats import (
     CONVERSATIONAL_PROMPT_COMPLETION,
     MESSAGES,
     OPENAI_CHAT,
+    PREFERENCE,
+    RAW_COLUMNS,
     SHAREGPT,
     TEXT,
     TRL_FORMATS,
     UNKNOWN,
 )
+from core.data.labels import LabelRule, find_label_rule
 from core.data.loaded import LoadedData
 from core.data.report import ValidationReport
 from core.data.split import DEFAULT_VALIDATION_FRACTION, Split, split_train_validation
@@ -44,7 +47,7 @@ from core.data.stats import (
 from core.data.to_trl import ColumnMapping
 from core.data.validate import validate_rows
 
-_CONVERSATION_SOURCES = (MESSAGES, SHAREGPT, OPENAI_CHAT, CONVERSATIONAL_PROMPT_COMPLETION)
+_CONVERSATION_SOURCES = (MESSAGES, SHAREGPT, OPENAI_CHAT, CONVERSATIONAL_PROMPT_COMPLETION, PREFERENCE)
 
 
 def target_choices(source_format: str) -> list[str]:
@@ -86,43 +89,70 @@ class DataDraft:
     validation_rows: list[dict] | None = None
     """The validation split the data came with, converted the same way; its broken rows left out."""
     validation_note: str = ""
+    read_as: str = ""
+    """The format the rows are converted from: the detected one, or raw columns when the person mapped columns."""
+    label_rule: LabelRule | None = None
+    """A column that marks rows good or bad, when there is one (core/data/labels.py)."""
+    choices: RowChoices = field(default_factory=RowChoices)
+    """What the person chose: train only rows marked good, drop images (core/data/convert.py)."""
 
     def __deepcopy__(self, memo: dict) -> DataDraft:
         return self
 
     @property
     def source_format(self) -> str:
-        return self.detection.format
+        return self.read_as or self.detection.format
+
+    @property
+    def needs_mapping(self) -> bool:
+        return self.source_format == RAW_COLUMNS
 
 
 def draft_dataset(
-    loaded: LoadedData, name: str, mapping: ColumnMapping | None = None, target_format: str | None = None
+    loaded: LoadedData,
+    name: str,
+    mapping: ColumnMapping | None = None,
+    target_format: str | None = None,
+    *,
+    train_every_row: bool = False,
+    drop_media: bool = False,
 ) -> DataDraft:
     """Detect the format, pick (or take) a mapping and a target format, convert, and check every row's structure.
 
-    Raises DataError when there is nothing trainable in the rows, or the mapping or target can't be used.
+    A ``mapping`` given for rows of a detected format reads them as raw columns instead (the person's choice
+    wins). ``train_every_row`` trains rows a label marks bad too; ``drop_media`` trains rows that bring images
+    on their text alone. Raises DataError when there is nothing trainable in the rows, or the mapping or
+    target can't be used.
     """
     detection = detect_format(loaded.rows)
     if detection.format == UNKNOWN:
         raise DataError(f"{loaded.source}: {detection.explanation} Pick a file of JSON objects, one per example.")
-    source = detection.format
-    if detection.needs_mapping:
+    source = RAW_COLUMNS if mapping is not None else detection.format
+    if source == RAW_COLUMNS:
         mapping = mapping or detection.suggested_mapping
-    else:
-        mapping = None
     recommended, reason = recommend_target_format(source, loaded.rows)
     target = target_format or recommended
     if target not in target_choices(source):
         raise DataError(
             f"Rows in this format can't be trained as '{target}'. Pick one of: {', '.join(target_choices(source))}."
         )
+    rule = None
+    if source not in (TEXT, PREFERENCE):  # a text's label is a class, not a verdict; pairs are judged already
+        rule = find_label_rule(loaded.rows, loaded.columns, mapping.columns() if mapping else ())
+    choices = RowChoices(label_rule=None if train_every_row else rule, drop_media=drop_media)
     conversion = report = None
     validation_rows, note = None, ""
-    if mapping is not None or not detection.needs_mapping:
-        conversion = convert_rows(loaded.rows, source, target, mapping, loaded.columns)
-        report = validate_rows(conversion.rows, target, failures=conversion.failures, line_numbers=loaded.line_numbers)
+    if mapping is not None or source != RAW_COLUMNS:
+        conversion = convert_rows(loaded.rows, source, target, mapping, loaded.columns, choices)
+        report = validate_rows(
+            conversion.rows,
+            target,
+            failures=conversion.failures,
+            failure_codes=conversion.failure_codes,
+            line_numbers=loaded.line_numbers,
+        )
         if loaded.validation_rows:
-            validation_rows, note = _convert_validation(loaded.validation_rows, source, target, mapping)
+            validation_rows, note = _convert_validation(loaded.validation_rows, source, target, mapping, choices)
     return DataDraft(
         name=name,
         loaded=loaded,
@@ -135,12 +165,19 @@ def draft_dataset(
         report=report,
         validation_rows=validation_rows,
         validation_note=note,
+        read_as=source,
+        label_rule=rule,
+        choices=choices,
     )
 
 
-def _convert_validation(rows, source: str, target: str, mapping: ColumnMapping | None) -> tuple[list[dict], str]:
-    conversion = convert_rows(rows, source, target, mapping)
-    report = validate_rows(conversion.rows, target, failures=conversion.failures)
+def _convert_validation(
+    rows, source: str, target: str, mapping: ColumnMapping | None, choices: RowChoices
+) -> tuple[list[dict], str]:
+    conversion = convert_rows(rows, source, target, mapping, choices=choices)
+    report = validate_rows(
+        conversion.rows, target, failures=conversion.failures, failure_codes=conversion.failure_codes
+    )
     kept = report.trained_rows(conversion.rows)
     note = f"The data came with a validation split of {len(rows):,} rows"
     if report.n_left_out:
@@ -215,6 +252,7 @@ def check_dataset(
         rows,
         draft.target_format,
         failures=draft.conversion.failures,
+        failure_codes=draft.conversion.failure_codes,
         tokenizer=tokenizer,
         max_length=chosen,
         line_numbers=draft.loaded.line_numbers,
