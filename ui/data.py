@@ -36,9 +36,11 @@ from ui.data_outputs import (
     draft_updates,
     first_rows,
     load_message,
+    mapping_box_props,
     mapping_choices,
     provided_props,
     refused,
+    row_choice_props,
     starting_draft,
     target_props,
 )
@@ -129,18 +131,33 @@ def removal_notice(request: gr.Request):
 
 
 def remap(current: DataDraft | None, *choices) -> list:
-    """A column or the training format was changed: convert the rows again (nothing to redo for the one in use)."""
-    *columns, wanted_format = choices
+    """A column, the training format or a row choice was changed: convert the rows again.
+
+    Picking a prompt and an answer column reads the rows as raw columns, whatever was detected; clearing them
+    goes back to the detected format.
+    """
+    *columns, wanted_format, train_every_row, drop_media = choices
     current = draft_or_start(current)
+    picked = {part: column or None for (part, _, _), column in zip(MAPPING_PARTS, columns, strict=True)}
     mapping = None
-    if current.detection.needs_mapping:
-        picked = {part: column or None for (part, _, _), column in zip(MAPPING_PARTS, columns, strict=True)}
+    if current.detection.needs_mapping or picked["prompt"] or picked["completion"]:
         required = {"prompt": picked["prompt"] or "", "completion": picked["completion"] or ""}
         mapping = ColumnMapping(**{**picked, **required})
-    if mapping == current.mapping and wanted_format == current.target_format:
+    if (mapping is None) != (current.mapping is None) or current.needs_mapping != (mapping is not None):
+        wanted_format = None  # another way of reading the rows: start from its recommended format
+    same_rows = bool(train_every_row) == (current.label_rule is not None and current.choices.label_rule is None)
+    same_rows = same_rows and bool(drop_media) == current.choices.drop_media
+    if mapping == current.mapping and wanted_format == current.target_format and same_rows:
         return draft_updates(current, full=False)  # back to the choice in use: nothing to redo
     try:
-        new = draft_dataset(current.loaded, current.name, mapping, wanted_format)
+        new = draft_dataset(
+            current.loaded,
+            current.name,
+            mapping,
+            wanted_format,
+            train_every_row=bool(train_every_row),
+            drop_media=bool(drop_media),
+        )
     except DataError as err:
         text = f"This choice can't be used: {err} The rows below still use the previous choice."
         warn(text)
@@ -237,14 +254,22 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     preview = gr.HTML(first_rows(initial), elem_id="data-preview")
 
     gr.Markdown("### 3 · Columns and training format")
-    with gr.Group(visible=initial.detection.needs_mapping, elem_id="column-mapping") as mapping_box:
-        gr.Markdown("These rows have their own columns: say which column plays which part. The guess is prefilled.")
+    with gr.Accordion(elem_id="column-mapping", **mapping_box_props(initial)) as mapping_box:
+        gr.Markdown(
+            "Say which column plays which part; the guess is prefilled. For rows in a detected format, leave the "
+            "prompt and answer on *as detected*, or pick two columns to read the rows your own way."
+        )
         with gr.Row():
             dropdowns = [
                 gr.Dropdown(label=label, choices=choices, value=value, elem_id=f"map-{part}", min_width=160)
                 for (part, label, _), (choices, value) in zip(MAPPING_PARTS, mapping_choices(initial), strict=True)
             ]
     target = gr.Radio(label="Train as", elem_id="target-format", **target_props(initial))
+    every_props, media_props = row_choice_props(initial)
+    train_every_row = gr.Checkbox(elem_id="train-every-row", **every_props)
+    drop_media = gr.Checkbox(
+        label="Drop images, audio and video; train those rows on their text", elem_id="drop-media", **media_props
+    )
     mapped = gr.HTML(render_converted_rows(initial), elem_id="mapped-preview")
 
     gr.Markdown("### 4 · Every row checked")
@@ -297,7 +322,8 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     parts = {
         "draft": draft, "message": message, "detected": detected, "preview": preview, "mapping_box": mapping_box,
         **{f"map_{part}": dropdown for (part, _, _), dropdown in zip(MAPPING_PARTS, dropdowns, strict=True)},
-        "target": target, "mapped": mapped, "report": report_html, "provided": provided,
+        "target": target, "train_every_row": train_every_row, "drop_media": drop_media, "mapped": mapped,
+        "report": report_html, "provided": provided,
     }  # fmt: skip
     draft_outputs = [parts[name] for name in DRAFT_OUTPUTS]
     checked = {
@@ -322,9 +348,9 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
         trigger(handler, inputs, draft_outputs, show_progress="minimal")
     gr.on(None, removal_notice, None, message, show_progress="hidden")  # on load: say if an old upload was removed
     gr.on(
-        [d.input for d in dropdowns] + [target.input],
+        [d.input for d in dropdowns] + [target.input, train_every_row.input, drop_media.input],
         remap,
-        [draft, *dropdowns, target],
+        [draft, *dropdowns, target, train_every_row, drop_media],
         draft_outputs,
         show_progress="hidden",
     )

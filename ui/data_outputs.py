@@ -11,8 +11,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from core.data.formats import FORMAT_LABELS
+from core.data.formats import FORMAT_LABELS, RAW_COLUMNS
 from core.data.load import load_demo
+from core.data.parts import MEDIA_CODE, MEDIA_COLUMNS
 from core.data.wizard import DataCheck, DataDraft, draft_dataset, target_choices
 from core.models.catalog import ModelUnavailableError
 from ui.data_views import (
@@ -39,7 +40,7 @@ NO_COLUMN = ""
 # What ``draft_updates`` and ``check_updates`` return, in this order (the Data step wires its components so).
 DRAFT_OUTPUTS = (
     "draft", "message", "detected", "preview", "mapping_box", *(f"map_{part}" for part, _, _ in MAPPING_PARTS),
-    "target", "mapped", "report", "provided",
+    "target", "train_every_row", "drop_media", "mapped", "report", "provided",
 )  # fmt: skip
 CHECK_OUTPUTS = (
     "check", "report", "report_file", "model_note", "training_preview", "loss_advice", "histogram", "lengths",
@@ -70,12 +71,49 @@ def first_rows(draft: DataDraft) -> str:
 def mapping_choices(draft: DataDraft) -> list[tuple[list[tuple[str, str]], str]]:
     """(choices, value) for each mapping dropdown: the draft's columns, the mapping in use preselected."""
     columns = [str(c) for c in draft.loaded.columns]
+    detected = draft.detection.format != RAW_COLUMNS  # then "no column" means: read the detected format
     result = []
     for part, _, required in MAPPING_PARTS:
         value = getattr(draft.mapping, part) if draft.mapping else None
-        choices = ([] if required else [("(none)", NO_COLUMN)]) + [(c, c) for c in columns]
-        result.append((choices, value or (None if required else NO_COLUMN)))
+        if required and detected:
+            choices = [(f"(as detected: {FORMAT_LABELS[draft.detection.format]})", NO_COLUMN)]
+        else:
+            choices = [] if required else [("(none)", NO_COLUMN)]
+        choices += [(c, c) for c in columns]
+        result.append((choices, value or (None if required and not detected else NO_COLUMN)))
     return result
+
+
+def mapping_box_props(draft: DataDraft) -> dict:
+    """The column box: open when the rows need a mapping (or have one), closed but there otherwise."""
+    if draft.needs_mapping:
+        label = "Columns: which column plays which part"
+    else:
+        label = "Columns: read other columns instead of the detected format"
+    return {"open": draft.needs_mapping, "label": label}
+
+
+def row_choice_props(draft: DataDraft) -> tuple[dict, dict]:
+    """The 'train every row' and 'drop the images' boxes: shown when the rows have a label or bring media."""
+    rule, choices = draft.label_rule, draft.choices
+    every = {
+        "visible": rule is not None,
+        "value": rule is not None and choices.label_rule is None,
+        "label": f"Train every row, also the {rule.bad + rule.unmarked:,} that '{rule.column}' does not mark good"
+        if rule
+        else "Train every row",
+        "info": rule.describe() if rule else None,
+    }
+    media = any(any(row.get(c) for c in MEDIA_COLUMNS) for row in draft.loaded.rows[:2000] if isinstance(row, dict))
+    codes = draft.conversion.failure_codes.values() if draft.conversion else ()
+    media = media or choices.drop_media or MEDIA_CODE in codes
+    drop = {
+        "visible": media,
+        "value": choices.drop_media,
+        "info": "SFT Coach trains text models. Unticked, rows with images, audio or video are left out; ticked, "
+        "they are trained on their text alone, with placeholders such as <image> removed.",
+    }
+    return every, drop
 
 
 def target_props(draft: DataDraft) -> dict:
@@ -103,9 +141,10 @@ def draft_updates(draft: DataDraft, message: str = "", kind: str = "warning", fu
         render_message(message, kind),
         render_detection(draft) if full else gr.skip(),
         first_rows(draft) if full else gr.skip(),
-        gr.Group(visible=draft.detection.needs_mapping),
+        gr.Accordion(**mapping_box_props(draft)),
         *dropdowns,
         gr.Radio(**target_props(draft)),
+        *(gr.Checkbox(**props) for props in row_choice_props(draft)),
         render_converted_rows(draft),
         render_report(draft.report, pending=draft.report is not None),
         gr.Checkbox(**provided_props(draft)),

@@ -47,7 +47,38 @@ def render_detection(draft: DataDraft) -> str:
         f"<span id='detect-confidence'>{share}% of the sampled rows have this shape</span></div>"
         f"<div class='coach-bar' title='{share}%'><div style='width:{share}%'></div></div>"
         f"<p style='margin:8px 0 0 0'>{escape(detection.explanation)}</p>"
-        f"{f'<ul class=coach-warnings>{warnings}</ul>' if warnings else ''}</div>"
+        f"{f'<ul class=coach-warnings>{warnings}</ul>' if warnings else ''}{render_columns(draft)}</div>"
+    )
+
+
+_FATE_STYLE = {
+    "used": ("#15803d", "used"),
+    "ignored": ("#6b7280", "ignored"),
+    "blocking": ("#b91c1c", "leaves rows out"),
+}
+
+
+def render_columns(draft: DataDraft) -> str:
+    """Every column and what becomes of it (core/data/columns.py), so nothing disappears without a word."""
+    from core.data.columns import account_columns, columns_summary
+
+    fates = account_columns(draft)
+    if not fates:
+        return ""
+    rows = "".join(
+        f"<tr data-fate='{fate.fate}'><td><code>{escape(clip_text(fate.column, 80))}</code></td>"
+        f"<td style='color:{_FATE_STYLE[fate.fate][0]};white-space:nowrap'><b>{_FATE_STYLE[fate.fate][1]}</b></td>"
+        f"<td>{escape(fate.detail)}{f' <i>{escape(fate.action)}</i>' if fate.action else ''}</td></tr>"
+        for fate in fates[: SHOWN_COLUMNS * 2]
+    )
+    more = len(fates) - SHOWN_COLUMNS * 2
+    more_row = (
+        f"<tr><td colspan=3 class='coach-muted'>… and {more:,} more columns, ignored.</td></tr>" if more > 0 else ""
+    )
+    return (
+        f"<details open id='column-fates' style='margin-top:8px'><summary><b>Every column:</b> "
+        f"{escape(columns_summary(fates))}</summary><table class='coach-stats'><thead><tr><th>column</th>"
+        f"<th>becomes</th><th>what and why</th></tr></thead><tbody>{rows}{more_row}</tbody></table></details>"
     )
 
 
