@@ -61,6 +61,7 @@ def test_drop_media_shows_for_rows_with_images_and_keeps_their_text():
     assert "1 of 3 rows will be trained" in page["report"]
     after = choose(page["draft"], drop=True)
     assert after["draft"].report.n_trained == 3 and "&lt;image&gt;" not in after["mapped"]
+    assert "you chose to drop the images" in after["detected"]  # the column list follows the choice
     assert shown("kto_labels.jsonl")["drop_media"].constructor_args["visible"] is False
 
 

@@ -139,7 +139,7 @@ def draft_updates(draft: DataDraft, message: str = "", kind: str = "warning", fu
     return [
         draft,
         render_message(message, kind),
-        render_detection(draft) if full else gr.skip(),
+        render_detection(draft),  # its list of columns follows the choices
         first_rows(draft) if full else gr.skip(),
         gr.Accordion(**mapping_box_props(draft)),
         *dropdowns,
