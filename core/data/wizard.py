@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.convert import Conversion, convert_rows, recommend_target_format
@@ -31,6 +31,7 @@ from core.data.formats import (
     UNKNOWN,
 )
 from core.data.loaded import LoadedData
+from core.data.reasoning import carry_thinking_flags, reasoning_notes
 from core.data.report import ValidationReport
 from core.data.split import DEFAULT_VALIDATION_FRACTION, Split, split_train_validation
 from core.data.stats import (
@@ -38,7 +39,7 @@ from core.data.stats import (
     TokenLengths,
     length_stats,
     measure_lengths,
-    recommend_max_length,
+    recommend_from_lengths,
     truncation_summary,
 )
 from core.data.to_trl import ColumnMapping
@@ -120,6 +121,8 @@ def draft_dataset(
     validation_rows, note = None, ""
     if mapping is not None or not detection.needs_mapping:
         conversion = convert_rows(loaded.rows, source, target, mapping, loaded.columns)
+        if target in (MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION):
+            conversion.rows = carry_thinking_flags(loaded.rows, conversion.rows)
         report = validate_rows(conversion.rows, target, failures=conversion.failures, line_numbers=loaded.line_numbers)
         if loaded.validation_rows:
             validation_rows, note = _convert_validation(loaded.validation_rows, source, target, mapping)
@@ -140,6 +143,8 @@ def draft_dataset(
 
 def _convert_validation(rows, source: str, target: str, mapping: ColumnMapping | None) -> tuple[list[dict], str]:
     conversion = convert_rows(rows, source, target, mapping)
+    if target in (MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION):
+        conversion.rows = carry_thinking_flags(rows, conversion.rows)
     report = validate_rows(conversion.rows, target, failures=conversion.failures)
     kept = report.trained_rows(conversion.rows)
     note = f"The data came with a validation split of {len(rows):,} rows"
@@ -165,6 +170,8 @@ class DataCheck:
     truncation_message: str = ""
     problem: str = ""
     """Why the tokenizer checks were not run, when they were not (e.g. the model can't be loaded offline)."""
+    length_outliers: list[int] = field(default_factory=list)
+    """0-based rows far longer than the rest, left out of the recommendation (``stats.find_length_outliers``)."""
 
     def __deepcopy__(self, memo: dict) -> DataCheck:
         return self
@@ -209,7 +216,7 @@ def check_dataset(
             checkpoint=checkpoint,
         )
     stats = length_stats(lengths)
-    recommended, reason = recommend_max_length(stats, model_max_length)
+    recommended, reason, outliers = recommend_from_lengths(lengths, model_max_length)
     chosen = max_length or recommended
     report = validate_rows(
         rows,
@@ -221,6 +228,8 @@ def check_dataset(
         lengths=lengths,
         checkpoint=checkpoint,
     )
+    trained = set(report.trained)
+    report.notes += reasoning_notes([r if i in trained else None for i, r in enumerate(rows)], tokenizer.chat_template)
     return DataCheck(
         draft,
         model_id,
@@ -231,6 +240,7 @@ def check_dataset(
         recommended,
         reason,
         truncation_summary(lengths, chosen).message,
+        length_outliers=outliers,
     )
 
 
