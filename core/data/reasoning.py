@@ -230,7 +230,7 @@ def reasoning_notes(rows: Sequence[dict | None], chat_template: str | None) -> l
         text = ("This model's chat template has no thinking switch: a <think>…</think> trace is trained as plain "
                 "answer text, and /think or /no_think flags as plain prompt text.")  # fmt: skip
         if traced and without:
-            text = ("Mixed reasoning modes: " + text + " Nothing tells the model when to reason, so it learns to "
+            text = ("Mixed reasoning modes. " + text + " Nothing tells the model when to reason, so it learns to "
                     "write a trace for some prompts and not for others. Keep one kind, or pick a model whose "
                     f"template has a switch ({_SMOLLM3}).")  # fmt: skip
         notes.append(text)

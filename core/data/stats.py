@@ -267,11 +267,13 @@ def recommend_from_lengths(
     choice, reason = recommend_max_length(length_stats(rest), model_max_length, percentile)
     if outliers:
         longest = max(lengths.lengths[i] for i in outliers)
-        count = f"{len(outliers):,} row is" if len(outliers) == 1 else f"{len(outliers):,} rows are"
-        cut = "will be truncated there" if longest > choice else f"fit in {choice:,}"
+        one = len(outliers) == 1
+        count, them = ("1 row is", "it") if one else (f"{len(outliers):,} rows are", "them")
+        size = f"{longest:,} tokens" if one else f"up to {longest:,} tokens"
+        cut = f"{'is' if one else 'are'} truncated there" if longest > choice else f"fit{'s' if one else ''} in it"
         reason += (
-            f" Not counted: {count} far longer than the rest ({_row_list(outliers)}, up to {longest:,} tokens; more "
-            f"than {OUTLIER_FACTOR}x the 90th percentile) and {cut}. Look at them: a repeated answer or a pasted "
+            f" Not counted: {count} far longer than the rest ({_row_list(outliers)}, {size}; more than "
+            f"{OUTLIER_FACTOR}x the 90th percentile) and {cut}. Look at {them}: a repeated answer or a pasted "
             "document is likely."
         )
     return choice, reason, outliers
