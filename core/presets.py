@@ -336,7 +336,7 @@ def profile_dataset(dataset: str, tokenizer_path: str | Path | None, model_conte
     """Row count and token-length percentiles of the training rows, measured as the trainer will tokenize them."""
     from core.data.detect import row_format
     from core.data.prepare import prepare_training_data
-    from core.data.stats import length_stats, measure_lengths, recommend_max_length
+    from core.data.stats import length_stats, measure_lengths, recommend_from_lengths
 
     prepared = prepare_training_data(dataset)
     profile = DataProfile(n_rows=len(prepared.train_rows))
@@ -351,7 +351,8 @@ def profile_dataset(dataset: str, tokenizer_path: str | Path | None, model_conte
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path), trust_remote_code=remote_code_allowed())
     fmt = row_format(prepared.train_rows[0])
-    stats = length_stats(measure_lengths(prepared.train_rows, fmt, tokenizer))
+    lengths = measure_lengths(prepared.train_rows, fmt, tokenizer)
+    stats = length_stats(lengths)
     profile.p95, profile.p99, profile.mean_tokens, profile.max_tokens = stats.p95, stats.p99, stats.mean, stats.max
-    profile.recommended_length, profile.length_reason = recommend_max_length(stats, model_context)
+    profile.recommended_length, profile.length_reason, _ = recommend_from_lengths(lengths, model_context)
     return profile

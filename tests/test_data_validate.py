@@ -162,7 +162,8 @@ def test_with_a_tokenizer_long_rows_are_flagged_and_prompts_filling_the_length_a
 
 def test_lengths_measured_once_give_the_same_report_at_another_max_length_without_tokenizing(data_tokenizer):
     short = {"prompt": [turn("user", "Hi")], "completion": [turn("assistant", "Hello")]}
-    long_answer = {"prompt": [turn("user", "Hi")], "completion": [turn("assistant", "word " * 200)]}
+    words = " ".join(f"word{i}" for i in range(200))  # not "word " * 200: that is a loop, and flagged as one
+    long_answer = {"prompt": [turn("user", "Hi")], "completion": [turn("assistant", words)]}
     rows = [short, long_answer, {"prompt": [turn("user", "Hi")], "completion": []}]
     fmt = "conversational_prompt_completion"
     first = validate_rows(rows, fmt, tokenizer=data_tokenizer, max_length=1024)

@@ -162,6 +162,8 @@ def account_columns(draft: DataDraft) -> list[ColumnFate]:
                 fates.append(ColumnFate(column, USED, detail, "Choose to train every row to keep the others."))
             else:
                 fates.append(ColumnFate(column, IGNORED, "you chose to train every row, whatever it says."))
+        elif column == "enable_thinking" and converted is not None and "chat_template_kwargs" in converted:
+            fates.append(ColumnFate(column, USED, "the row's thinking switch, passed to the chat template"))
         elif column in MEDIA_COLUMNS:
             fates.append(_media_fate(column, choices.drop_media, codes.count(MEDIA_CODE)))
         elif source == PREFERENCE and column in ("prompt", "messages", "conversations") and whole:

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from core.data.errors import DataError
 from core.data.formats import CONVERSATIONAL_FORMATS, MESSAGES
 from core.data.limits import PREVIEW_ROW_CHARS
+from core.data.reasoning import describe_row_mode
 from core.data.templates import assistant_only_loss_support, default_system_prompt
 from core.ml_stack import import_training_stack, import_transformers
 
@@ -287,6 +288,8 @@ def render_training_preview(
         ids, labels = list(example["input_ids"]), list(example["labels"])
         rendered = RenderedRow(number, ids, labels, token_segments(tokenizer, ids, labels))
         rendered.checks = _checks(tokenizer, row, rendered, default_system, max_length)
+        modes = describe_row_mode(row, template_tokenizer.chat_template)  # reasoning mode: core/data/reasoning.py
+        rendered.checks += [Check(severity != "warning", severity, message) for severity, message in modes]
         result.append(rendered)
     return result
 

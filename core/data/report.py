@@ -36,6 +36,11 @@ PROBLEM_KINDS = {
     "control_token": ("contains a special token as text", WARNING),
     "duplicate": ("duplicate", WARNING),
     "too_long": ("longer than the max length (truncated)", WARNING),
+    "placeholder": ("template placeholder left in", WARNING),
+    "no_user_turn": ("answer with no question before it", WARNING),
+    "repetition": ("answer repeats itself", WARNING),
+    "echo": ("answer is the prompt again", WARNING),
+    "short_answer": ("very short answer for this dataset", WARNING),
 }
 
 

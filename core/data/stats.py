@@ -214,6 +214,71 @@ def recommend_max_length(
     return choice, reason + "."
 
 
+# A row is an outlier when it has more than 4x the tokens of the 90th-percentile row: not the long tail of
+# the data but another kind of row (a generation loop, a pasted document). p90 is the yardstick because,
+# unlike p99 or the maximum, a few such rows can't move it (with 20 rows, p95 *is* the longest row). At most
+# 5% of the rows (at least one) can be outliers: more than that is the shape of the data, not an accident.
+OUTLIER_FACTOR = 4
+OUTLIER_MAX_SHARE = 0.05
+OUTLIER_MIN_ROWS = 10
+
+
+def find_length_outliers(lengths: Sequence[int | None] | TokenLengths) -> list[int]:
+    """0-based indices of the rows far longer than the rest (see ``OUTLIER_FACTOR``).
+
+    >>> find_length_outliers([100] * 12 + [5000])
+    [12]
+    >>> find_length_outliers(list(range(100, 1100, 10)))  # a long tail, no outlier
+    []
+    """
+    values = lengths.lengths if isinstance(lengths, TokenLengths) else list(lengths)
+    measured = sorted(n for n in values if n is not None)
+    if len(measured) < OUTLIER_MIN_ROWS:
+        return []
+    fence = OUTLIER_FACTOR * _nearest_rank(measured, 90)
+    found = [i for i, n in enumerate(values) if n is not None and n > fence]
+    return found if len(found) <= max(1, OUTLIER_MAX_SHARE * len(measured)) else []
+
+
+def _row_list(indices: Sequence[int], limit: int = 10) -> str:
+    """ "rows 3, 8 and 12" (1-based), the first ``limit`` of them.
+
+    >>> _row_list([2]), _row_list([2, 7, 11]), _row_list(list(range(12)), limit=2)
+    ('row 3', 'rows 3, 8 and 12', 'rows 1, 2 and 10 more')
+    """
+    numbers = [f"{i + 1:,}" for i in indices[:limit]]
+    if len(indices) > limit:
+        return f"rows {', '.join(numbers)} and {len(indices) - limit:,} more"
+    if len(numbers) == 1:
+        return f"row {numbers[0]}"
+    return f"rows {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def recommend_from_lengths(
+    lengths: TokenLengths, model_max_length: int | None = None, percentile: int = 95
+) -> tuple[int, str, list[int]]:
+    """``recommend_max_length`` on every row but the outliers, its reason naming them; (choice, reason, outliers).
+
+    A single runaway row (a loop 30x the others) would otherwise set the max length for everyone.
+    """
+    outliers = find_length_outliers(lengths)
+    left_out = set(outliers)
+    rest = [n for i, n in enumerate(lengths.lengths) if i not in left_out]
+    choice, reason = recommend_max_length(length_stats(rest), model_max_length, percentile)
+    if outliers:
+        longest = max(lengths.lengths[i] for i in outliers)
+        one = len(outliers) == 1
+        count, them = ("1 row is", "it") if one else (f"{len(outliers):,} rows are", "them")
+        size = f"{longest:,} tokens" if one else f"up to {longest:,} tokens"
+        cut = f"{'is' if one else 'are'} truncated there" if longest > choice else f"fit{'s' if one else ''} in it"
+        reason += (
+            f" Not counted: {count} far longer than the rest ({_row_list(outliers)}, {size}; more than "
+            f"{OUTLIER_FACTOR}x the 90th percentile) and {cut}. Look at {them}: a repeated answer or a pasted "
+            "document is likely."
+        )
+    return choice, reason, outliers
+
+
 @dataclass(frozen=True)
 class TruncationSummary:
     """How many rows the trainer will cut or drop at a given max length."""
@@ -281,13 +346,16 @@ def _bins(values: list[int], max_bins: int = 60) -> tuple[list[float], list[int]
 
 
 def length_histogram(lengths: Sequence[int | None] | TokenLengths, max_length: int | None = None):
-    """A plotly histogram of token lengths with p50/p95/p99 (and the max length) marked.
+    """A plotly histogram of token lengths with p50/p95/p99 (and the max length) marked; outliers named apart.
 
     Bins are counted here, so a million rows make a chart of ~60 bars, not a million points.
     """
     import plotly.graph_objects as go
 
-    values = lengths.measured() if isinstance(lengths, TokenLengths) else [n for n in lengths if n is not None]
+    all_values = lengths.lengths if isinstance(lengths, TokenLengths) else list(lengths)
+    outliers = find_length_outliers(all_values)  # drawn apart, so one runaway row doesn't squash the bars
+    apart = set(outliers)
+    values = [n for i, n in enumerate(all_values) if n is not None and i not in apart]
     figure = go.Figure()
     figure.update_layout(
         title="Tokens per row",
@@ -313,6 +381,11 @@ def length_histogram(lengths: Sequence[int | None] | TokenLengths, max_length: i
             annotation_text=f"{name} {value:,}",
             annotation_yshift=-16 * step,
         )
+    if outliers:
+        figure.add_annotation(
+            xref="paper", yref="paper", x=1, y=1.08, showarrow=False, xanchor="right",
+            text=f"not drawn: {_row_list(outliers, limit=5)}, up to {max(all_values[i] for i in outliers):,} tokens",
+        )  # fmt: skip
     if max_length:
         figure.add_vline(
             x=max_length,

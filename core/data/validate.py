@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from core.data.content_checks import content_findings, short_answer_findings
 from core.data.errors import shorten, type_name
 from core.data.formats import CONVERSATIONAL_PROMPT_COMPLETION, MESSAGES, PROMPT_COMPLETION, TEXT
 from core.data.report import ERROR, PROBLEM_KINDS, Problem, ValidationReport
@@ -215,6 +216,8 @@ def validate_rows(
             seen[key] = index
         elif rows[first] == row:
             add(index, "duplicate", None, f"Same as row {first + 1:,}; it will be trained twice.")
+        for code, field, message in content_findings(row, fmt):
+            add(index, code, field, message)
         if control is not None and fmt in (MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION):
             for content in _contents(row, fmt):
                 found = control.search(content)
@@ -225,6 +228,8 @@ def validate_rows(
                     )
                     add(index, "control_token", "content", message)
                     break
+    for index, (code, field, message) in short_answer_findings(rows, fmt, bad).items():
+        add(index, code, field, message)
     report = ValidationReport(n_rows=len(rows), trained=[], max_length=max_length)
     if tokenizer is not None and fmt in (TEXT, PROMPT_COMPLETION, MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION):
         if lengths is None:

@@ -34,6 +34,7 @@ from core.data.formats import (
 )
 from core.data.labels import LabelRule, find_label_rule
 from core.data.loaded import LoadedData
+from core.data.reasoning import carry_thinking_flags, reasoning_notes
 from core.data.report import ValidationReport
 from core.data.split import DEFAULT_VALIDATION_FRACTION, Split, split_train_validation
 from core.data.stats import (
@@ -41,7 +42,7 @@ from core.data.stats import (
     TokenLengths,
     length_stats,
     measure_lengths,
-    recommend_max_length,
+    recommend_from_lengths,
     truncation_summary,
 )
 from core.data.to_trl import ColumnMapping
@@ -144,6 +145,8 @@ def draft_dataset(
     validation_rows, note = None, ""
     if mapping is not None or source != RAW_COLUMNS:
         conversion = convert_rows(loaded.rows, source, target, mapping, loaded.columns, choices)
+        if target in (MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION):
+            conversion.rows = carry_thinking_flags(loaded.rows, conversion.rows)
         report = validate_rows(
             conversion.rows,
             target,
@@ -175,6 +178,8 @@ def _convert_validation(
     rows, source: str, target: str, mapping: ColumnMapping | None, choices: RowChoices
 ) -> tuple[list[dict], str]:
     conversion = convert_rows(rows, source, target, mapping, choices=choices)
+    if target in (MESSAGES, CONVERSATIONAL_PROMPT_COMPLETION):
+        conversion.rows = carry_thinking_flags(rows, conversion.rows)
     report = validate_rows(
         conversion.rows, target, failures=conversion.failures, failure_codes=conversion.failure_codes
     )
@@ -202,6 +207,8 @@ class DataCheck:
     truncation_message: str = ""
     problem: str = ""
     """Why the tokenizer checks were not run, when they were not (e.g. the model can't be loaded offline)."""
+    length_outliers: list[int] = field(default_factory=list)
+    """0-based rows far longer than the rest, left out of the recommendation (``stats.find_length_outliers``)."""
 
     def __deepcopy__(self, memo: dict) -> DataCheck:
         return self
@@ -246,7 +253,7 @@ def check_dataset(
             checkpoint=checkpoint,
         )
     stats = length_stats(lengths)
-    recommended, reason = recommend_max_length(stats, model_max_length)
+    recommended, reason, outliers = recommend_from_lengths(lengths, model_max_length)
     chosen = max_length or recommended
     report = validate_rows(
         rows,
@@ -259,6 +266,8 @@ def check_dataset(
         lengths=lengths,
         checkpoint=checkpoint,
     )
+    trained = set(report.trained)
+    report.notes += reasoning_notes([r if i in trained else None for i, r in enumerate(rows)], tokenizer.chat_template)
     return DataCheck(
         draft,
         model_id,
@@ -269,6 +278,7 @@ def check_dataset(
         recommended,
         reason,
         truncation_summary(lengths, chosen).message,
+        length_outliers=outliers,
     )
 
 
