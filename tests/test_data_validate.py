@@ -93,7 +93,7 @@ def test_nothing_is_dropped_silently_and_row_numbers_count_from_one():
     assert report.counts() == {"no_assistant_turn": 1, "not_converted": 1, "wrong_type": 1, "duplicate": 1}
     summary = report.summary()
     assert summary.startswith("2 of 5 rows will be trained. 3 are left out:")
-    assert "duplicate (1 rows)" in summary and "Row numbers count from 1." in summary
+    assert "duplicate (1 row)" in summary and "Row numbers count from 1." in summary
     assert report.examples("duplicate")[0].message == "Same as row 1; it will be trained twice."
     assert report.trained_rows(rows) == [GOOD, GOOD]
     assert any("No model tokenizer" in note for note in report.notes)

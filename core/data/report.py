@@ -131,7 +131,7 @@ class ValidationReport:
         warnings = self.rows_with(WARNING)
         if warnings:
             text += " Trained, but worth a look: " + ", ".join(
-                f"{PROBLEM_KINDS[c][0]} ({n:,} rows)" for c, n in warnings.most_common()
+                f"{PROBLEM_KINDS[c][0]} ({n:,} row{'s' if n != 1 else ''})" for c, n in warnings.most_common()
             )
             text += "."
         if self.problems:
