@@ -97,6 +97,14 @@ class RunConfig:
             "help": "The longest row the model trains on; longer rows are cut to this length (TRL keeps the start).",
         },
     )
+    packing: bool = field(
+        default=False,
+        metadata={
+            "label": "Pack text into blocks",
+            "help": "For documents of plain text: they are joined and cut into blocks of Max length tokens, every "
+            "token trained (TRL's packing, 'wrapped'). The Data step turns it on for documents.",
+        },
+    )
     max_steps: int = field(
         default=60,
         metadata={

@@ -32,6 +32,8 @@ SFT_FIELDS = (
     "per_device_eval_batch_size",
     "gradient_accumulation_steps",
     "max_length",
+    "packing",
+    "packing_strategy",
     "max_steps",
     "num_train_epochs",
     "warmup_steps",

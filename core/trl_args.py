@@ -24,6 +24,13 @@ if TYPE_CHECKING:  # for type hints only: core/config.py imports this module to 
 # Llama-style attention projections; "attention only" in sft-facts §3 (LoRA / QLoRA).
 ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
 
+# How documents are packed (RunConfig.packing). TRL 1.16's default, "bfd", keeps documents apart but cuts each one
+# at max_length and drops the rest (trl/data_utils.py _pack_bfd, on_seq_length_overflow="truncate"); "bfd_split"
+# keeps every token but turns on padding-free batches, which TRL supports only with FlashAttention. "wrapped"
+# joins the documents (each ends with EOS) and cuts them into blocks of max_length: every token is trained, plain
+# attention masks work on any device, and it is the Training Hub guide's block_size (core/data/documents.py).
+PACKING_STRATEGY = "wrapped"
+
 # The trl.SFTConfig arguments build_sft_config sets from a RunConfig field; ``extra`` can't set them (SFTConfig
 # would get the argument twice), and its error names the setting to change instead.
 SFT_ARGUMENTS_FROM_SETTINGS = {
@@ -32,6 +39,8 @@ SFT_ARGUMENTS_FROM_SETTINGS = {
     "per_device_eval_batch_size": "per_device_batch_size",
     "gradient_accumulation_steps": "gradient_accumulation_steps",
     "max_length": "max_length",
+    "packing": "packing",
+    "packing_strategy": "packing",
     "max_steps": "max_steps",
     "num_train_epochs": "num_epochs",
     "warmup_steps": "warmup_ratio",
@@ -131,7 +140,9 @@ def build_sft_config(
         per_device_train_batch_size=config.per_device_batch_size,
         per_device_eval_batch_size=config.per_device_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        max_length=config.max_length,
+        max_length=config.max_length,  # with packing: the block size
+        packing=config.packing,
+        packing_strategy=PACKING_STRATEGY,
         max_steps=config.max_steps,
         num_train_epochs=config.num_epochs,
         warmup_steps=config.warmup_ratio,  # transformers 5: a float below 1 is a ratio of total steps

@@ -112,3 +112,65 @@ def test_map_preview_use_then_a_broken_upload_keeps_the_choice(server):
         page.get_by_role("tab", name="4 · Train").click()
         page.locator("#train-summary").get_by_text(folder).wait_for()
         assert not errors, errors
+
+
+SHAPES = Path(__file__).resolve().parent / "data" / "real_shapes"
+SHOTS_HERE = Path(__file__).resolve().parent.parent / "shots"  # looked at by hand, never committed
+
+
+def test_a_txt_upload_is_plain_text_every_token_trained_in_blocks(server):
+    with chromium_page() as (page, errors):
+        page.goto(server.url)
+        page.get_by_role("tab", name="2 · Data").click()
+        page.locator("#training-preview .sft-loss").first.wait_for(timeout=120_000)
+        page.get_by_role("tab", name="Upload a file").click()
+        page.locator("#data-upload input[type=file]").set_input_files(str(SHAPES / "plain_notes.txt"))
+        page.locator("#documents-shape").get_by_text("Plain text: 6 documents").wait_for(timeout=60_000)
+        assert "one document per blank-line-separated block" in page.locator("#documents-shape").inner_text()
+        assert page.locator("#text-split").is_visible()
+        page.locator("#training-preview").get_by_text("Block 1").first.wait_for(timeout=120_000)
+        advice = page.locator("#loss-advice-box").inner_text()
+        assert (
+            "Plain text: every token is trained (no prompt/answer), documents are joined and cut into blocks of "
+            "512 tokens." in advice
+        )
+        assert page.locator("#training-preview .sft-preview-row .sft-context").count() == 0  # no prompt: no context
+        assert "165 of 165 tokens carry loss" in page.locator("#training-preview").inner_text()
+        lengths = page.locator("#length-info").inner_text()
+        assert "Recommended block size: 512 tokens" in lengths and "Most documents are short" in lengths
+        assert "6 of 6 rows will be trained." in page.locator("#data-validation").inner_text()
+        SHOTS_HERE.mkdir(exist_ok=True)
+        page.locator("#data-detected").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(SHOTS_HERE / "txt-upload.png"))
+        page.locator("#training-preview").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(SHOTS_HERE / "txt-upload-preview.png"))
+        shot(page, "02-data-plain-text", "#data-detected")
+
+        page.locator("#use-dataset").click()
+        page.locator("#data-in-use").get_by_text("packed into blocks of 512 tokens", exact=False).wait_for()
+        assert not errors, errors
+
+
+def test_a_file_needing_a_mapping_after_a_good_one_clears_the_old_results(server, tmp_path):
+    odd = tmp_path / "odd_columns.jsonl"
+    odd.write_text('{"alpha": "What is 2 + 2?", "beta": "4"}\n' * 4)
+    with chromium_page() as (page, errors):
+        page.goto(server.url)
+        page.get_by_role("tab", name="2 · Data").click()
+        page.locator("#training-preview .sft-loss").first.wait_for(timeout=120_000)
+        page.locator("#split-summary").get_by_text("validation", exact=False).first.wait_for()
+        assert page.locator("#use-dataset").is_enabled()
+        page.get_by_role("tab", name="Upload a file").click()
+        page.locator("#data-upload input[type=file]").set_input_files(str(odd))
+        page.locator("#data-detected").get_by_text("odd_columns.jsonl").first.wait_for()
+        preview = page.locator("#training-preview")
+        preview.get_by_text("Pick the prompt and answer columns first").wait_for()
+        assert preview.locator(".sft-loss").count() == 0  # the demo's preview is gone
+        page.locator("#split-summary").get_by_text("The split is made from the rows that pass the checks").wait_for()
+        assert not page.locator("#report-download").is_visible() and not page.locator("#export-jsonl").is_visible()
+        assert page.locator("#length-histogram .js-plotly-plot").count() == 0
+        assert page.locator("#use-dataset").is_disabled()
+        assert "Pick the prompt and answer columns first" in page.locator("#use-reason").inner_text()
+        assert "being checked" not in page.content()
+        shot(page, "02-data-needs-mapping-cleared", "#training-preview")
+        assert not errors, errors

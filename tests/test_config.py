@@ -75,7 +75,8 @@ def test_kinds_and_choices_follow_the_fields():
         ({"report_to": "none"}, "'report_to'", "the app sets it for every run"),
         ({"trust_remote_code": True}, "'trust_remote_code'", "the app sets it"),
         ({"push_to_hub": True}, "'push_to_hub'", "Share tab"),
-        ({"packing": [True]}, "'packing'", "plain number, text, True/False or None"),
+        ({"packing": True}, "'packing'", "Pack text into blocks (packing): change that setting instead"),
+        ({"weight_decay": [0.1]}, "'weight_decay'", "plain number, text, True/False or None"),
         ({1: True}, "1 is not a name", "argument names as text"),
     ],
 )

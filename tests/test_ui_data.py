@@ -144,3 +144,64 @@ def test_the_path_loader_refuses_system_files_and_the_secret_without_showing_the
         assert "root:x" not in str(shown) and secret not in str(shown)
     loaded = pick_path(str(local_paths / "chats.jsonl"))
     assert "Could not use" not in str(loaded["message"]) and "chats.jsonl" in str(loaded)  # an allowed file loads
+
+
+def _loaded_path(path, request_as) -> dict:
+    from ui.data import FileLoads
+    from ui.data_outputs import DRAFT_OUTPUTS
+
+    return dict(zip(DRAFT_OUTPUTS, FileLoads(manager=None).pick_path(str(path), None, request_as("ann")), strict=True))
+
+
+def test_a_file_that_needs_a_mapping_clears_the_previous_results_and_use_names_the_mapping(
+    tiny_model_path, local_paths, request_as
+):
+    from ui.data import use_dataset
+    from ui.data_outputs import CHECK_OUTPUTS, stale_check_cleared, use_state
+
+    page = _page_load_check(request_as)
+    demo = page("ann")["check"]  # the demo, checked: its split, preview, report and downloads are on the page
+    assert use_state(None, demo)[0].constructor_args["interactive"] is True
+    (local_paths / "odd.jsonl").write_text('{"alpha": "a question", "beta": "an answer"}\n' * 3)
+    new = _loaded_path(local_paths / "odd.jsonl", request_as)["draft"]
+    assert new.detection.needs_mapping and new.conversion is None
+    cleared = dict(zip(CHECK_OUTPUTS, stale_check_cleared(new, demo), strict=True))
+    assert cleared["check"] is None and cleared["histogram"] is None and cleared["loss_advice"] == ""
+    assert "Pick the prompt and answer columns first" in cleared["training_preview"]
+    assert "Token lengths are measured" in cleared["lengths"]
+    assert not cleared["report_file"].constructor_args["visible"] and not cleared["export"].constructor_args["visible"]
+    assert "The split is made from the rows that pass the checks" in page.show_split(None, True, 5, 42)  # no old split
+    assert all(update == gr.skip() for update in page("ann", current=new).values())  # the check leaves them cleared
+    button, reason = use_state(new, demo)
+    assert button.constructor_args["interactive"] is False and "Pick the prompt and answer columns first" in reason
+    # A click that comes anyway (what a page sends is input) is refused with the same reason, not "still checking".
+    _, _, message = use_dataset(demo, new, True, 5, 42, RunConfig().to_dict(), request_as("ann"))
+    assert "Pick the prompt and answer columns first" in message and "being checked" not in message
+
+
+def test_use_says_checking_until_the_new_files_check_is_done_then_works(tiny_model_path, local_paths, request_as):
+    from ui.data_outputs import CHECK_OUTPUTS, stale_check_cleared, use_state
+
+    page = _page_load_check(request_as)
+    demo = page("ann")["check"]
+    (local_paths / "notes.txt").write_text("First note.\n\nSecond note, a little longer.")
+    new = _loaded_path(local_paths / "notes.txt", request_as)["draft"]
+    cleared = dict(zip(CHECK_OUTPUTS, stale_check_cleared(new, demo), strict=True))
+    assert cleared["check"] is None and "Checking rows…" in cleared["training_preview"]
+    assert "Checking rows…" in use_state(new, demo)[1]
+    own = page("ann", current=new)["check"]
+    button, reason = use_state(new, own)
+    assert own.draft is new and button.constructor_args["interactive"] is True and reason == ""
+    assert all(update == gr.skip() for update in stale_check_cleared(new, own))  # its own check stays
+
+
+def test_use_names_why_no_row_can_be_trained(data_tokenizer):
+    from core.data.load import loaded_from_rows
+    from core.data.wizard import check_dataset, draft_dataset
+    from ui.data_outputs import use_state
+
+    draft = draft_dataset(loaded_from_rows([{"text": " "}, {"text": ""}], "blank.jsonl"), "blank")
+    check = check_dataset(draft, data_tokenizer, model_id="tiny")
+    button, reason = use_state(draft, check)
+    assert button.constructor_args["interactive"] is False
+    assert "No row can be trained: empty text (2 rows)." in reason

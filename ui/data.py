@@ -17,10 +17,20 @@ import gradio as gr
 from gradio.context import Context
 
 from core.config import ConfigError, RunConfig
+from core.data.documents import resplit_documents
 from core.data.errors import DataError
 from core.data.load import SUPPORTED_SUFFIXES, load_demo, load_file, load_path, max_upload_mb
+from core.data.readers.text_files import TEXT_SPLITS
 from core.data.to_trl import ColumnMapping
-from core.data.wizard import DataCheck, DataDraft, draft_dataset, new_dataset_folder, split_dataset, write_dataset
+from core.data.wizard import (
+    DataCheck,
+    DataDraft,
+    draft_dataset,
+    new_dataset_folder,
+    split_dataset,
+    unusable_reason,
+    write_dataset,
+)
 from core.demo_data import DEMO_DATASETS
 from core.file_access import PathNotAllowed, allowed_folders, local_paths_enabled, owner_datasets, resolve_for
 from core.paths import data_dir
@@ -41,8 +51,10 @@ from ui.data_outputs import (
     provided_props,
     refused,
     row_choice_props,
+    stale_check_cleared,
     starting_draft,
     target_props,
+    use_state,
 )
 from ui.data_views import render_converted_rows, render_detection, render_in_use, render_message, render_report
 from ui.identity import request_owner
@@ -165,6 +177,15 @@ def remap(current: DataDraft | None, *choices) -> list:
     return draft_updates(new, full=False)
 
 
+def resplit(current: DataDraft | None, split: str) -> list:
+    """Plain text cut into documents another way (per blank-line block, or the whole file as one)."""
+    current = draft_or_start(current)
+    if not current.loaded.text_split or split == current.loaded.text_split:
+        return [gr.skip()] * len(DRAFT_OUTPUTS)
+    new = draft_dataset(resplit_documents(current.loaded, split), current.name)
+    return draft_updates(new, load_message(new))
+
+
 def use_dataset(
     current: DataCheck | None,
     showing: DataDraft | None,
@@ -176,15 +197,16 @@ def use_dataset(
 ):
     """Write the split rows into this person's datasets folder and point the settings at them."""
     showing = draft_or_start(showing)
-    if current is None or current.draft is not showing:
-        warn("The rows are still being checked. Wait for the preview above to appear, then press again.")
-        return gr.skip(), gr.skip(), gr.skip()
+    reason = unusable_reason(showing, current)  # the button is disabled then, but a page's click is only input
+    if reason:
+        warn(reason)
+        return gr.skip(), gr.skip(), render_message(reason, "error")
     try:
         split = split_dataset(current, share / 100, int(split_seed or 0), use_provided)
         # into this person's own datasets folder: a run may train only on data its owner may open
         mine = owner_datasets(request_owner(request), data_dir())
         folder = write_dataset(split, new_dataset_folder(mine, showing.name))
-        updates = {"dataset": str(folder), "max_length": current.max_length}
+        updates = {"dataset": str(folder), "max_length": current.max_length, "packing": showing.packed}
         config = RunConfig.from_dict({**(values or {}), **updates})
     except (DataError, ConfigError, OSError) as err:
         warn(f"Could not use this dataset: {err}")
@@ -197,8 +219,8 @@ def use_dataset(
 
 
 def show_in_use(values: dict, rows: int | None) -> str:
-    """What the Train step will use now: the dataset, its max length and row count."""
-    return render_in_use(values["dataset"], values["max_length"], rows)
+    """What the Train step will use now: the dataset, its max length (block size when packed) and row count."""
+    return render_in_use(values["dataset"], values["max_length"], rows, packing=bool(values.get("packing")))
 
 
 def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: RunManager | None = None) -> DataStep:
@@ -227,7 +249,7 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
             )
         with gr.Tab("Upload a file"):
             upload = gr.File(
-                label=f"JSONL, JSON, CSV or Parquet, up to {max_upload_mb():,.0f} MB",
+                label=f"JSONL, JSON, CSV, Parquet or plain text (.txt, .md), up to {max_upload_mb():,.0f} MB",
                 file_types=list(SUPPORTED_SUFFIXES),
                 type="filepath",
                 elem_id="data-upload",
@@ -254,6 +276,13 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     preview = gr.HTML(first_rows(initial), elem_id="data-preview")
 
     gr.Markdown("### 3 · Columns and training format")
+    text_split = gr.Radio(
+        [(label.capitalize(), value) for value, label in TEXT_SPLITS.items()],
+        label="Plain text: what is one document?",
+        info="Each document ends with the end-of-text token; documents are then joined and cut into blocks.",
+        visible=bool(initial.loaded.text_split),
+        elem_id="text-split",
+    )
     with gr.Accordion(elem_id="column-mapping", **mapping_box_props(initial)) as mapping_box:
         gr.Markdown(
             "Say which column plays which part; the guess is prefilled. For rows in a detected format, leave the "
@@ -311,8 +340,9 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
 
     gr.Markdown("### 8 · Use it")
     with gr.Row():
-        use = gr.Button("Use this dataset", variant="primary", elem_id="use-dataset")
+        use = gr.Button("Use this dataset", variant="primary", interactive=False, elem_id="use-dataset")
         export = gr.DownloadButton("Download the converted rows (JSONL)", visible=False, elem_id="export-jsonl")
+    use_reason = gr.HTML(render_message(unusable_reason(initial, None), "warning"), elem_id="use-reason")
     in_use = gr.HTML(render_in_use(defaults.dataset, defaults.max_length), elem_id="data-in-use")
     use_message = gr.HTML(elem_id="use-message")
 
@@ -320,7 +350,8 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
     draft = gr.State(None)
     check = gr.State(None)
     parts = {
-        "draft": draft, "message": message, "detected": detected, "preview": preview, "mapping_box": mapping_box,
+        "draft": draft, "message": message, "detected": detected, "preview": preview, "text_split": text_split,
+        "mapping_box": mapping_box,
         **{f"map_{part}": dropdown for (part, _, _), dropdown in zip(MAPPING_PARTS, dropdowns, strict=True)},
         "target": target, "train_every_row": train_every_row, "drop_media": drop_media, "mapped": mapped,
         "report": report_html, "provided": provided,
@@ -364,7 +395,11 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
         "show_progress_on": [training_preview, histogram],
     }
     gr.on(None, lambda: None).then(**checking)
-    gr.on([draft.change, config_state.change, accept.change], **checking)
+    # A new draft first clears what was shown for the previous one (its split, preview, report, downloads).
+    draft.change(stale_check_cleared, [draft, check], check_outputs, show_progress="hidden").then(**checking)
+    gr.on([config_state.change, accept.change], **checking)
+    gr.on([draft.change, check.change], use_state, [draft, check], [use, use_reason], show_progress="hidden")
+    text_split.input(resplit, [draft, text_split], draft_outputs, show_progress="minimal")
     if Context.root_block is not None:  # the app's Blocks: "unload" fires when a page closes (its heartbeat ends)
         Context.root_block.unload(checks.page_closed)
     gr.on(

@@ -14,7 +14,7 @@ import gradio as gr
 from core.data.formats import FORMAT_LABELS, RAW_COLUMNS
 from core.data.load import load_demo
 from core.data.parts import MEDIA_CODE, MEDIA_COLUMNS
-from core.data.wizard import DataCheck, DataDraft, draft_dataset, target_choices
+from core.data.wizard import DataCheck, DataDraft, draft_dataset, target_choices, unusable_reason
 from core.models.catalog import ModelUnavailableError
 from ui.data_views import (
     render_converted_rows,
@@ -39,8 +39,9 @@ MAPPING_PARTS = [
 NO_COLUMN = ""
 # What ``draft_updates`` and ``check_updates`` return, in this order (the Data step wires its components so).
 DRAFT_OUTPUTS = (
-    "draft", "message", "detected", "preview", "mapping_box", *(f"map_{part}" for part, _, _ in MAPPING_PARTS),
-    "target", "train_every_row", "drop_media", "mapped", "report", "provided",
+    "draft", "message", "detected", "preview", "text_split", "mapping_box",
+    *(f"map_{part}" for part, _, _ in MAPPING_PARTS), "target", "train_every_row", "drop_media", "mapped", "report",
+    "provided",
 )  # fmt: skip
 CHECK_OUTPUTS = (
     "check", "report", "report_file", "model_note", "training_preview", "loss_advice", "histogram", "lengths",
@@ -141,6 +142,7 @@ def draft_updates(draft: DataDraft, message: str = "", kind: str = "warning", fu
         render_message(message, kind),
         render_detection(draft),  # its list of columns follows the choices
         first_rows(draft) if full else gr.skip(),
+        gr.Radio(visible=bool(draft.loaded.text_split), value=draft.loaded.text_split or None),
         gr.Accordion(**mapping_box_props(draft)),
         *dropdowns,
         gr.Radio(**target_props(draft)),
@@ -178,7 +180,9 @@ def _write_downloads(check: DataCheck) -> tuple[str, str]:
 
 def check_updates(check: DataCheck, tokenizer) -> list:
     """Updates for the check state, report, downloads, preview, advice and lengths (``tokenizer`` None: not loaded)."""
-    from core.data.preview import pad_eos_check, render_preview_html, render_training_preview
+    from core.data.documents import plain_text_loss
+    from core.data.packed_preview import render_packed_preview
+    from core.data.preview import Check, pad_eos_check, render_preview_html, render_training_preview
     from core.data.stats import length_histogram
     from core.data.templates import assistant_only_loss_support
 
@@ -190,18 +194,24 @@ def check_updates(check: DataCheck, tokenizer) -> list:
         model_note = f"**Model:** `{check.model_id or '(none)'}`: its tokenizer could not be loaded."
     else:
         rows = check.trained_rows()
-        if rows:
+        if rows and draft.packed:
+            rendered = render_packed_preview(rows, tokenizer, check.max_length)
+            plain = Check(True, "info", plain_text_loss(check.max_length))
+            preview = render_preview_html(rendered, extra_checks=[plain], unit="Block")
+        elif rows:
             rendered = render_training_preview(
                 rows, tokenizer, n=3, row_numbers=check.trained_row_numbers(), max_length=check.max_length
             )
             preview = render_preview_html(rendered, extra_checks=[pad_eos_check(tokenizer)])
         else:
             preview = render_message("Every row is left out, so there is nothing to preview.", "error")
-        advice = render_loss_advice(draft.target_format, assistant_only_loss_support(tokenizer))
+        packed_block = check.max_length if draft.packed else None
+        advice = render_loss_advice(draft.target_format, assistant_only_loss_support(tokenizer), packed_block)
         figure = length_histogram(check.lengths, check.max_length)
+        what = "blocks, packed" if draft.packed else "rows, rendered with this model's chat template"
         model_note = (
-            f"**Model:** `{check.model_id}` (change it in step 3; this preview follows). The first rows that will "
-            "be trained, rendered with this model's chat template by TRL's own code."
+            f"**Model:** `{check.model_id}` (change it in step 3; this preview follows). The first {what} that "
+            "will be trained, by TRL's own code."
         )
     return [
         check,
@@ -214,6 +224,34 @@ def check_updates(check: DataCheck, tokenizer) -> list:
         render_lengths(check),
         gr.DownloadButton(value=rows_path, visible=True),
     ]
+
+
+def stale_check_cleared(current: DataDraft | None, check: DataCheck | None) -> list:
+    """A new draft: clear the previous data's check (split, preview, report, downloads) until its own is ready.
+
+    Everything is skipped when ``check`` is already the check of ``current``.
+    """
+    current = draft_or_start(current)
+    if check is not None and check.draft is current:
+        return [gr.skip()] * len(CHECK_OUTPUTS)
+    reason = unusable_reason(current, None)
+    return [
+        None,
+        render_report(current.report, pending=current.report is not None),
+        gr.DownloadButton(value=None, visible=False),
+        "",
+        render_message(reason, "warning"),
+        "",
+        None,
+        render_lengths(None),
+        gr.DownloadButton(value=None, visible=False),
+    ]
+
+
+def use_state(current: DataDraft | None, check: DataCheck | None) -> tuple:
+    """*Use this dataset*: enabled, or disabled with the real reason shown under it."""
+    reason = unusable_reason(draft_or_start(current), check)
+    return gr.Button(interactive=not reason), render_message(reason, "warning")
 
 
 def downloads_exist(updates: list) -> bool:

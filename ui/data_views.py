@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from html import escape
 
+from core.config import TRL_SFT_DOCS
 from core.data.formats import FORMAT_LABELS
 from core.data.limits import PREVIEW_ROW_CHARS, clip_strings, clip_text
 from core.data.report import ERROR, ValidationReport
@@ -39,6 +40,11 @@ def render_detection(draft: DataDraft) -> str:
     warnings = "".join(f"<li>{escape(w)}</li>" for w in loaded.warnings[:5])
     if len(loaded.warnings) > 5:
         warnings += f"<li>… and {len(loaded.warnings) - 5:,} more (all are in the downloadable report).</li>"
+    documents = ""
+    if draft.packed:
+        from core.data.documents import describe_documents
+
+        documents = f"<p id='documents-shape' style='margin:4px 0 0 0'><b>{escape(describe_documents(loaded))}</b></p>"
     return (
         "<div class='coach-card'>"
         f"<div><b>{escape(loaded.source)}</b> · {loaded.n_rows:,} rows · columns: "
@@ -47,6 +53,7 @@ def render_detection(draft: DataDraft) -> str:
         f"<span id='detect-confidence'>{share}% of the sampled rows have this shape</span></div>"
         f"<div class='coach-bar' title='{share}%'><div style='width:{share}%'></div></div>"
         f"<p style='margin:8px 0 0 0'>{escape(detection.explanation)}</p>"
+        f"{documents}"
         f"{f'<ul class=coach-warnings>{warnings}</ul>' if warnings else ''}{render_columns(draft)}</div>"
     )
 
@@ -158,9 +165,22 @@ def render_lengths(check: DataCheck | None) -> str:
             ("longest", stats.max),
         )
     )
+    table = f"<table class='coach-stats' style='width:auto;margin-top:0'><tr>{cells}</tr></table>"
+    if check.draft.packed:
+        from core.data.documents import TRAINING_HUB_GUIDE
+
+        return (
+            f"<div class='coach-card' id='length-summary'><p style='margin:0 0 4px 0'>Tokens per document:</p>{table}"
+            f"<p style='margin:8px 0 4px 0'>Recommended block size: <b>{check.recommended_max_length:,} tokens</b>. "
+            f"{escape(check.recommendation_reason)} <small class='coach-muted'>(Training Hub hyperparameter guide, "
+            f"pretraining mode: block_size 2048 to start, 512 for short documents; <a href='{TRAINING_HUB_GUIDE}' "
+            f"target='_blank'>{TRAINING_HUB_GUIDE}</a>.)</small></p>"
+            f"<p id='truncation-summary' style='margin:4px 0 0 0'>Blocks of <b>{check.max_length:,}</b> tokens: "
+            f"{escape(check.truncation_message)}</p></div>"
+        )
     return (
         "<div class='coach-card' id='length-summary'>"
-        f"<table class='coach-stats' style='width:auto;margin-top:0'><tr>{cells}</tr></table>"
+        f"{table}"
         f"<p style='margin:8px 0 4px 0'>Recommended max length: <b>{check.recommended_max_length:,} tokens</b>. "
         f"{escape(check.recommendation_reason)} <small class='coach-muted'>(Rule: pick the max length from the "
         "95th or 99th percentile of tokenized lengths, among 512 / 1024 / 2048 / 4096; sft-facts §3.)</small></p>"
@@ -169,11 +189,22 @@ def render_lengths(check: DataCheck | None) -> str:
     )
 
 
-def render_loss_advice(target_format: str, advice) -> str:
-    """Which tokens carry loss for this format, and whether 'assistant turns only' would work with this template."""
+def render_loss_advice(target_format: str, advice, packed_block: int | None = None) -> str:
+    """Which tokens carry loss for this format, and whether 'assistant turns only' would work with this template.
+
+    ``packed_block``: the block size when the rows are documents packed into blocks (core/data/documents.py).
+    """
+    from core.data.documents import TRAINING_HUB_GUIDE, plain_text_loss
     from core.data.formats import MESSAGES
     from core.data.preview import loss_explanation
 
+    if packed_block:
+        return (
+            f"<div class='coach-card' id='loss-advice'><p style='margin:0'><b>Loss:</b> "
+            f"{escape(plain_text_loss(packed_block))} As in pre-training: the Training Hub hyperparameter guide's "
+            f"\"pretraining mode\" (<a href='{TRAINING_HUB_GUIDE}' target='_blank'>{TRAINING_HUB_GUIDE}</a>); TRL "
+            f"trains it with packing (<a href='{TRL_SFT_DOCS}' target='_blank'>{TRL_SFT_DOCS}</a>).</p></div>"
+        )
     parts = [f"<p style='margin:0 0 4px 0'><b>Loss:</b> {escape(loss_explanation(target_format))}</p>"]
     if advice is not None and target_format == MESSAGES:
         options = "".join(f"<li>{escape(option)}</li>" for option in advice.options)
@@ -189,7 +220,7 @@ def render_loss_advice(target_format: str, advice) -> str:
     return "<div class='coach-card' id='loss-advice'>" + "".join(parts) + "</div>"
 
 
-def render_in_use(dataset: str, max_length: int, rows: int | None = None) -> str:
+def render_in_use(dataset: str, max_length: int, rows: int | None = None, packing: bool = False) -> str:
     """What the Train step will use right now."""
     from core.demo_data import DEMO_DATASETS
 
@@ -197,5 +228,5 @@ def render_in_use(dataset: str, max_length: int, rows: int | None = None) -> str
     counted = f", {rows:,} training rows" if rows else ""
     return (
         f"<div class='coach-card' id='dataset-in-use'>Training will use: <b>{escape(what)}</b>{counted}, "
-        f"max length {max_length:,} tokens.</div>"
+        f"{f'packed into blocks of {max_length:,} tokens' if packing else f'max length {max_length:,} tokens'}.</div>"
     )

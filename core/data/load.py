@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.data.documents import as_text_documents
 from core.data.errors import DataError, shorten
 from core.data.limits import MAX_COLUMNS, LoadLimits, TooDeeplyNested
 from core.data.loaded import LoadedData
@@ -21,19 +22,20 @@ from core.data.parquet import read_parquet
 from core.data.readers import SNIFF_BYTES, UTF8_BOM, ReadResult, sniff_binary
 from core.data.readers.csv_files import read_csv, sniff_csv_dialect
 from core.data.readers.json_files import parse_json_line, read_json, read_jsonl
+from core.data.readers.text_files import BLOCKS, TEXT_SUFFIXES, documents_from_text, empty_text_message, read_text
 
 # Default upload limit: large enough for ~100k chat examples, small enough that a slip of the finger
 # (a video, a model file) is refused before it fills the server's memory.
 DEFAULT_MAX_UPLOAD_MB = 200
-SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
+SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", *TEXT_SUFFIXES)
 _SUFFIX_KIND = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",
     ".csv": "csv",
     ".tsv": "csv",
-    ".txt": "sniff",
     ".parquet": "parquet",
+    **dict.fromkeys(TEXT_SUFFIXES, "text"),
 }
 
 
@@ -73,11 +75,13 @@ def _file_kind(name: str, head: bytes) -> str:
     if head.startswith(b"PAR1"):
         return "parquet"  # a Parquet file under another name: read it for what it is (a warning says so)
     if problem:
-        raise DataError(f"{problem} Upload a JSONL, JSON, CSV or Parquet file.")
+        raise DataError(f"{problem} Upload a JSONL, JSON, CSV or Parquet file, or plain text (.txt, .md).")
     kind = _SUFFIX_KIND.get(Path(name).suffix.lower(), "sniff")
+    stripped = head.removeprefix(UTF8_BOM).lstrip()
+    if kind == "text" and Path(name).suffix.lower() == ".txt":
+        return _json_in_text(stripped) or "text"  # JSON Lines saved as .txt are read as what they are
     if kind != "sniff":
         return kind
-    stripped = head.removeprefix(UTF8_BOM).lstrip()
     if stripped.startswith(b"["):
         return "json"
     if stripped.startswith(b"{"):
@@ -85,7 +89,21 @@ def _file_kind(name: str, head: bytes) -> str:
     return "csv"
 
 
-def _result_to_loaded(result: ReadResult, source: str, name: str) -> LoadedData:
+def _json_in_text(head: bytes) -> str | None:
+    """ "jsonl" or "json" when the start of a .txt file is JSON objects, else None (it is plain text).
+
+    >>> _json_in_text(b'{"text": "a"}'), _json_in_text(b"[Chapter 1] It was a dark night.")
+    ('jsonl', None)
+    """
+    if head.startswith(b"[") and head[1:].lstrip().startswith(b"{"):
+        return "json"
+    try:
+        return "jsonl" if isinstance(parse_json_line(head.split(b"\n", 1)[0]), dict) else None
+    except ValueError:
+        return None
+
+
+def _result_to_loaded(result: ReadResult, source: str, name: str, text_split: str = "") -> LoadedData:
     line_numbers = result.line_numbers
     if line_numbers is not None and all(n == i + 1 for i, n in enumerate(line_numbers)):
         line_numbers = None  # row N is line N: nothing worth saying
@@ -104,6 +122,7 @@ def _result_to_loaded(result: ReadResult, source: str, name: str) -> LoadedData:
         line_numbers=line_numbers,
         validation_rows=result.validation_rows,
         skipped=list(result.skipped),
+        text_split=text_split,
     )
 
 
@@ -115,8 +134,12 @@ def load_file(
     limit_mb: float | None = None,
     origin: str = "file",
     limits: LoadLimits | None = None,
+    text_split: str = BLOCKS,
 ) -> LoadedData:
-    """Load a JSONL, JSON, CSV or Parquet file; ``name`` is how to call it in messages (the upload's name).
+    """Load a JSONL, JSON, CSV, Parquet or plain-text file; ``name`` is how to call it in messages (the upload's name).
+
+    Plain text (.txt, .md) becomes documents, one per blank-line block or one per file (``text_split``); rows
+    of a single ``content``/``document`` column become ``text`` documents too (core/data/documents.py).
 
     Broken JSONL/CSV lines are skipped and listed in ``warnings`` and ``skipped``
     (``on_bad_lines="error"`` refuses the file instead). The file is read under ``limits`` (default: the
@@ -130,10 +153,15 @@ def load_file(
     check_file_size(path, name, limit_mb)
     with path.open("rb") as handle:
         head = handle.read(8192)
+    kind = _file_kind(name, head)
+    if not head.strip() and kind == "text":
+        raise DataError(empty_text_message(name))
     if not head.strip():
         raise DataError(f"{name} is empty: it has no rows. Pick a file with your examples.")
-    kind = _file_kind(name, head)
     limits = LoadLimits.from_env() if limits is None else limits
+    if kind == "text":
+        result = read_text(path, name, text_split, limits)
+        return _result_to_loaded(result, f"{name} ({origin}, {result_size(path)})", name, text_split)
     if kind == "parquet":
         result = read_parquet(path, name, limits)
         if Path(name).suffix.lower() != ".parquet":
@@ -144,6 +172,8 @@ def load_file(
         result = read_json(path, name, on_bad_lines, limits)
     else:
         result = read_csv(path, name, on_bad_lines, limits)
+    result.rows, renamed = as_text_documents(result.rows, name)
+    result.warnings += [renamed] if renamed else []
     return _result_to_loaded(result, f"{name} ({origin}, {result_size(path)})", name)
 
 
@@ -308,6 +338,9 @@ def preview_rows(path: str | Path, n: int = 5, name: str | None = None) -> list[
     if not head.strip():
         raise DataError(f"{name} is empty: it has no rows.")
     kind = _file_kind(name, head)
+    if kind == "text":
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:
+            return documents_from_text(handle.read(1 << 20))[0][:n]  # the first MB holds the first documents
     if kind == "parquet":
         import pyarrow.parquet as pq
 

@@ -24,6 +24,9 @@ class LoadedData:
     """A validation split that came with the data (Hub split, demo test set, train/validation JSON)."""
     skipped: list[tuple[int, str]] = field(default_factory=list)
     """(line, reason) for every line of the file that was not loaded."""
+    text_split: str = ""
+    """How a plain-text file was cut into documents: "blocks" (blank lines) or "file" (one document); "" when the
+    rows did not come from plain text (core/data/readers/text_files.py)."""
 
     @property
     def n_rows(self) -> int:

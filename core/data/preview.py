@@ -315,7 +315,7 @@ _CHECK_MARKS = {
 }
 
 
-def render_preview_html(rendered: Sequence[RenderedRow], extra_checks: Sequence[Check] = ()) -> str:
+def render_preview_html(rendered: Sequence[RenderedRow], extra_checks: Sequence[Check] = (), unit: str = "Row") -> str:
     """Escaped HTML for the rendered rows: loss tokens highlighted, context dimmed, checks listed under each row.
 
     Every piece of user text goes through ``html.escape``; styles are inline so it shows the same in any page.
@@ -337,7 +337,7 @@ def render_preview_html(rendered: Sequence[RenderedRow], extra_checks: Sequence[
         check_items(extra_checks),
     ]
     for row in rendered:
-        header = f"Row {row.row:,}"
+        header = f"{unit} {row.row:,}"  # "Block" for packed documents (core/data/packed_preview.py)
         if not row.dropped:
             header += f" · {len(row.token_ids):,} tokens · {row.n_loss_tokens:,} carry loss"
         spans = []

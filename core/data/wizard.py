@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.data.convert import Conversion, RowChoices, convert_rows, recommend_target_format
 from core.data.detect import Detection, detect_format
+from core.data.documents import is_documents, packing_summary, recommend_block_size
 from core.data.errors import DataError
 from core.data.export import write_training_folder
 from core.data.formats import (
@@ -35,7 +36,7 @@ from core.data.formats import (
 from core.data.labels import LabelRule, find_label_rule
 from core.data.loaded import LoadedData
 from core.data.reasoning import carry_thinking_flags, reasoning_notes
-from core.data.report import ValidationReport
+from core.data.report import ERROR, PROBLEM_KINDS, ValidationReport
 from core.data.split import DEFAULT_VALIDATION_FRACTION, Split, split_train_validation
 from core.data.stats import (
     LengthStats,
@@ -107,6 +108,11 @@ class DataDraft:
     @property
     def needs_mapping(self) -> bool:
         return self.source_format == RAW_COLUMNS
+
+    @property
+    def packed(self) -> bool:
+        """Documents of plain text, trained packed into blocks of ``max_length`` tokens (core/data/documents.py)."""
+        return self.target_format == TEXT and is_documents(self.loaded)
 
 
 def draft_dataset(
@@ -253,7 +259,11 @@ def check_dataset(
             checkpoint=checkpoint,
         )
     stats = length_stats(lengths)
-    recommended, reason, outliers = recommend_from_lengths(lengths, model_max_length)
+    outliers = []
+    if draft.packed:  # the max length is the block size: documents are packed, never cut
+        recommended, reason = recommend_block_size(stats, sum(lengths.measured()), model_max_length)
+    else:
+        recommended, reason, outliers = recommend_from_lengths(lengths, model_max_length)
     chosen = max_length or recommended
     report = validate_rows(
         rows,
@@ -261,7 +271,7 @@ def check_dataset(
         failures=draft.conversion.failures,
         failure_codes=draft.conversion.failure_codes,
         tokenizer=tokenizer,
-        max_length=chosen,
+        max_length=None if draft.packed else chosen,
         line_numbers=draft.loaded.line_numbers,
         lengths=lengths,
         checkpoint=checkpoint,
@@ -277,9 +287,22 @@ def check_dataset(
         stats,
         recommended,
         reason,
-        truncation_summary(lengths, chosen).message,
+        packing_summary(lengths.measured(), chosen) if draft.packed else truncation_summary(lengths, chosen).message,
         length_outliers=outliers,
     )
+
+
+def unusable_reason(draft: DataDraft, check: DataCheck | None) -> str:
+    """Why ``draft`` can't be used for training yet (``check``: the latest tokenizer check), or "" when it can."""
+    if draft.conversion is None:
+        return "Pick the prompt and answer columns first (step 3): these rows have their own columns."
+    if check is None or check.draft is not draft:
+        return "Checking rows… Use this dataset works once the training text is shown in step 6."
+    if not check.report.n_trained:
+        errors = check.report.rows_with(ERROR).most_common()
+        reasons = ", ".join(f"{PROBLEM_KINDS[code][0]} ({n:,} rows)" for code, n in errors) or "see step 4"
+        return f"No row can be trained: {reasons}. Fix the rows (step 4 lists them) and load the file again."
+    return ""
 
 
 def split_dataset(
