@@ -26,7 +26,7 @@ from ui.checklist import build_checklist_step
 from ui.data import build_data_step
 from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware
 from ui.settings import build_settings_step
-from ui.style import CSS, theme
+from ui.style import CSS, TICKER_JS, theme
 from ui.train import build_train_step
 from ui.tryit import build_tryit_step
 
@@ -133,6 +133,7 @@ def main() -> None:
         share=False,
         theme=theme(),
         css=CSS,
+        js=TICKER_JS,
         show_error=True,
         max_file_size=int(max_upload_mb() * 1024 * 1024),  # refuse oversized uploads before they fill the disk
         # A signed, HttpOnly session cookie on every request: the server's answer to "who is asking" (ui/identity.py)

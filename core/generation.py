@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -10,15 +11,47 @@ from dataclasses import dataclass
 class GenerationResult:
     answers: list[str]
     seconds: float
+    stopped: bool = False
+    """True when ``should_stop`` ended the generation early: the answers are cut short."""
 
 
-def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 64) -> GenerationResult:
+def _watcher(should_stop: Callable[[], bool] | None, progress: Callable[[int, int], None] | None, total: int):
+    """A transformers stopping criterion that reports each new token and ends generation on ``should_stop``."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class Watch(StoppingCriteria):
+        def __init__(self) -> None:
+            self.tokens = 0
+            self.stopped = False
+
+        def __call__(self, input_ids, scores, **kwargs):
+            self.tokens += 1
+            if progress is not None:
+                progress(self.tokens, total)
+            self.stopped = bool(should_stop and should_stop())
+            # one flag for the whole batch: every prompt stops together
+            return torch.full((input_ids.shape[0],), self.stopped, dtype=torch.bool, device=input_ids.device)
+
+    return Watch()
+
+
+def generate_answers(
+    model,
+    tokenizer,
+    prompts: list[list[dict]],
+    max_new_tokens: int = 64,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerationResult:
     """Greedy answers to chat prompts, rendered with the model's own chat template.
 
     Greedy decoding makes the step-by-step sample table comparable: a change
     in the answer comes from the weights, not from sampling noise. The model
     is put in eval mode for the call and restored afterwards, so this can run
-    between training steps.
+    between training steps. ``progress(tokens, max_new_tokens)`` is called after each new token (the page
+    counts them), and ``should_stop()`` too: True ends the generation there (Stop during the samples).
     """
     import torch
 
@@ -33,6 +66,7 @@ def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens
     try:
         batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         batch = {k: v.to(model.device) for k, v in batch.items()}
+        watch = _watcher(should_stop, progress, max_new_tokens) if should_stop or progress else None
         with torch.no_grad():
             output = model.generate(
                 **batch,
@@ -40,6 +74,7 @@ def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
+                **({"stopping_criteria": [watch]} if watch else {}),
             )
     finally:
         tokenizer.padding_side = side
@@ -47,4 +82,4 @@ def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens
             model.train()
     new_tokens = output[:, batch["input_ids"].shape[1] :]
     answers = [tokenizer.decode(t, skip_special_tokens=True).strip() for t in new_tokens]
-    return GenerationResult(answers, time.perf_counter() - start)
+    return GenerationResult(answers, time.perf_counter() - start, bool(watch and watch.stopped))

@@ -68,6 +68,24 @@ def test_greedy_chat_matches_the_training_sample_generator(tuned):
     assert chat_once(model, tokenizer, QUESTION, settings).strip() == expected
 
 
+def test_the_sample_generator_counts_each_token_and_stops_when_asked(tuned):
+    """What the training samples do between steps: the page counts tokens, and Stop ends them at the next one."""
+    model, tokenizer = tuned
+    full = generate_answers(model, tokenizer, [QUESTION, QUESTION], max_new_tokens=12)
+    counted = []
+    cut = generate_answers(
+        model,
+        tokenizer,
+        [QUESTION, QUESTION],
+        max_new_tokens=12,
+        progress=lambda tokens, total: counted.append((tokens, total)),
+        should_stop=lambda: len(counted) >= 3,
+    )
+    assert counted == [(1, 12), (2, 12), (3, 12)] and cut.stopped and not full.stopped
+    assert all(len(tokenizer(a)["input_ids"]) <= 3 for a in cut.answers)
+    assert all(f.startswith(c) for f, c in zip(full.answers, cut.answers, strict=True))
+
+
 def test_the_same_seed_gives_the_same_answer_and_another_seed_usually_not(tuned):
     model, tokenizer = tuned
     answers = [chat_once(model, tokenizer, QUESTION, GenerationSettings(seed=s, max_new_tokens=16)) for s in (1, 1, 2)]

@@ -107,3 +107,63 @@ def test_a_stop_that_lands_as_the_last_step_ends_is_a_finished_run_with_nothing_
     with pytest.raises(ConfigError, match="already trained all its 8 steps: nothing is left to resume"):
         run.rewind_to_checkpoint()
     assert run.phase == "stopped" and run.resume_from is None  # the refusal changed nothing
+
+
+def test_the_sample_answers_count_their_tokens_and_stop_pressed_midway_ends_them_unrecorded(tmp_path, monkeypatch):
+    """Step-0 samples take a minute on a CPU: the page sees each token counted, and Stop ends them at once."""
+    import core.generation
+    from core.generation import GenerationResult
+
+    run = _run(tmp_path)
+    run.watch_stop_flag = True  # a one-process worker reads Stop from the folder itself
+    seen = []
+
+    def generate_answers(model, tokenizer, prompts, max_new_tokens, *, should_stop, progress):
+        for token in range(1, max_new_tokens + 1):
+            if token == 5:
+                run.folder.request_stop()  # what the app writes when Stop is pressed, between two tokens
+            progress(token, max_new_tokens)
+            seen.append((run.message, run.activity_since))
+            callback.said_at = 0.0  # let every token through the once-a-second limit
+            if should_stop():
+                return GenerationResult(["half"] * len(prompts), 1.0, stopped=True)
+        return GenerationResult(["full"] * len(prompts), 1.0)
+
+    monkeypatch.setattr(core.generation, "generate_answers", generate_answers)
+    probes = [{"messages": [{"role": "user", "content": "2+2?"}]}, {"messages": [{"role": "user", "content": "3+3?"}]}]
+    callback = CoachCallback(run, probes)
+    callback.on_train_begin(None, _state(0), TrainerControl())
+    assert seen[1][0].endswith("held-out prompts at step 0: 2 of at most 64 tokens.")
+    assert len({since for _, since in seen[:4]}) == 1  # one activity: its clock is not reset by each token
+    assert seen[4][0].startswith("Stop pressed: ending the sample answers now") and len(seen) == 5
+    assert run.samples == []  # half answers are never recorded
+
+
+def test_an_evaluation_counts_its_batches_and_says_when_stop_waits_for_it(tmp_path):
+    run = _run(tmp_path)
+    callback = CoachCallback(run, probes=[])
+    batches = list(range(7))
+    for number in range(3):
+        callback.said_at = 0.0
+        callback.on_prediction_step(None, _state(20), TrainerControl(), eval_dataloader=batches)
+    assert run.message == "Evaluating on the validation rows at step 20: batch 3 of 7."
+    run.request_stop()
+    callback.said_at = 0.0
+    callback.on_prediction_step(None, _state(20), TrainerControl(), eval_dataloader=batches)
+    assert run.message.startswith("Stop pressed: finishing the evaluation first") and "batch 4 of 7" in run.message
+    callback.on_evaluate(None, _state(20), TrainerControl())
+    assert callback.eval_batches == 0 and run.message.startswith("Stop pressed")  # not "Training." after Stop
+
+
+def test_a_mirror_keeps_the_workers_stop_message_and_counts_an_activity_once(tmp_path):
+    run = _run(tmp_path)
+    run.set_message("Generating sample answers…")
+    started = run.activity_since
+    run.set_message("Generating sample answers: 3 of at most 64 tokens.", progress=True)
+    assert run.activity_since == started
+    mirror = Run(run_id="run", config=run.config, folder=run.folder, owner="ann", writes=False)
+    mirror.stop_event.set()
+    mirror.adopt({"phase": "training", "message": "Stop pressed: finishing the evaluation first …"}, {}, None)
+    assert mirror.phase == "stopping" and mirror.message.startswith("Stop pressed: finishing the evaluation")
+    mirror.adopt({"phase": "training", "message": "Training.", "activity_since": started}, {}, None)
+    assert mirror.message.startswith("Stopping after the current step") and mirror.activity_since == started

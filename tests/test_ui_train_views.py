@@ -24,3 +24,29 @@ def test_checkpoints_are_listed_newest_first_with_eval_loss_best_and_partial_one
 
 def test_a_run_without_checkpoints_shows_nothing(tmp_path):
     assert render_checkpoints(tmp_path) == ""
+
+
+def test_the_status_card_counts_the_seconds_of_what_a_live_run_is_doing_and_stops_counting_when_it_ends(tmp_path):
+    """The page redraws only on news; the card's clocks (elapsed, and how long the current activity has taken)
+    count on in the browser (ui/style.py TICKER_JS), so a minute of step-0 samples never looks frozen."""
+    import re
+    import time
+
+    from core.config import RunConfig
+    from core.runs.record import Run
+    from core.runs.store import RunFolder
+    from ui.train_views import render_status
+
+    folder = RunFolder(tmp_path / "run")
+    folder.create(RunConfig().to_dict())
+    run = Run(run_id="run", config=RunConfig(), folder=folder, owner="ann")
+    run.set_phase("training", "Training on the CPU.")
+    run.started_at = time.time() - 30
+    run.set_message("Generating sample answers to 3 held-out prompts at step 0…")
+    run.activity_since = time.time() - 12
+    card = render_status(run.snapshot())
+    activity = re.search(r"id='activity-elapsed' data-coach-since='([\d.]+)'>(\d+) s<", card)
+    assert activity and 11.5 <= float(activity.group(1)) <= 14 and activity.group(2) in ("12", "13")
+    assert re.search(r"id='coach-elapsed'><span data-coach-since='3\d\.\d'>3\d s</span>", card)
+    run.set_phase("finished", "Finished 10 steps.")
+    assert "data-coach-since" not in render_status(run.snapshot())  # an ended run's clocks stand still

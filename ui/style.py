@@ -35,3 +35,25 @@ def theme():
     import gradio as gr
 
     return gr.themes.Soft(primary_hue="indigo")
+
+
+# Counts the seconds in the page itself: an element with ``data-coach-since="41.2"`` shows 41.2 s plus the time
+# since it was drawn, every second, while the server redraws only when something changes (ui/train.py ``watch``).
+# Same wording as core/runs/progress.py ``format_duration``.
+TICKER_JS = """
+() => {
+  const fmt = (s) => {
+    s = Math.max(0, Math.round(s));
+    if (s < 60) return s + " s";
+    const m = Math.floor(s / 60), r = s % 60;
+    if (m < 60) return m + " min " + String(r).padStart(2, "0") + " s";
+    return Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+  };
+  setInterval(() => {
+    document.querySelectorAll("[data-coach-since]").forEach((el) => {
+      if (!el.dataset.t0) el.dataset.t0 = String(Date.now());
+      el.textContent = fmt(parseFloat(el.dataset.coachSince) + (Date.now() - parseFloat(el.dataset.t0)) / 1000);
+    });
+  }, 1000);
+}
+"""

@@ -6,6 +6,7 @@ Every piece of user or model text goes through ``html.escape``.
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 
 from core.runs.progress import format_duration, measure_progress
@@ -52,6 +53,17 @@ def render_status(snapshot: RunSnapshot | None, queue_length: int = 0) -> str:
     total = progress.total_steps or snapshot.config.get("max_steps") or "?"
     evals = snapshot.eval_metrics
     val = "—" if not evals else f"{evals[-1]['eval_loss']:.3f}"
+    live = snapshot.is_active and snapshot.phase != "queued"
+    elapsed = format_duration(progress.elapsed_seconds)
+    if live and snapshot.started_at is not None:  # the page counts on between redraws (ui/style.py TICKER_JS)
+        elapsed = f"<span data-coach-since='{progress.elapsed_seconds:.1f}'>{elapsed}</span>"
+    doing = ""
+    if live and snapshot.activity_since is not None:
+        since = max(0.0, time.time() - snapshot.activity_since)
+        doing = (
+            f" <small class='coach-muted' title='How long this has taken so far'>(<span id='activity-elapsed' "
+            f"data-coach-since='{since:.1f}'>{format_duration(since)}</span>)</small>"
+        )
     queue = ""
     if snapshot.queue_position:
         queue = (
@@ -62,14 +74,14 @@ def render_status(snapshot: RunSnapshot | None, queue_length: int = 0) -> str:
 <div class='coach-card'>
   <div><span class='coach-badge' style='background:{colour}'>{label}</span>
        <span class='coach-run-id'>run {html.escape(snapshot.run_id)}</span></div>
-  <p class='coach-message'>{html.escape(snapshot.message)}</p>{queue}
+  <p class='coach-message'>{html.escape(snapshot.message)}{doing}</p>{queue}
   <div class='coach-bar' role='progressbar' aria-label='Training progress' aria-valuenow='{percent}'
        aria-valuemin='0' aria-valuemax='100'><div style='width:{percent}%'></div></div>
   <table class='coach-stats'><tr>
     <td><small>Step</small><br><b id='coach-step'>{progress.step} / {total}</b></td>
     <td><small>Training loss</small><br><b>{loss}</b>{first}</td>
     <td><small>Validation loss</small><br><b>{val}</b></td>
-    <td><small>Elapsed</small><br><b>{format_duration(progress.elapsed_seconds)}</b></td>
+    <td><small>Elapsed</small><br><b id='coach-elapsed'>{elapsed}</b></td>
     <td><small>Time left</small><br><b>{format_duration(progress.eta_seconds)}</b></td>
     <td><small>Tokens / s</small><br><b>{speed}</b></td>
     <td><small>Per step</small><br><b>{step_time}</b></td>

@@ -28,6 +28,7 @@ RUNNING_PHASES = ("preparing", "training", "stopping")
 RESUMABLE_PHASES = ("stopped", "failed", "interrupted")
 ENDED_PHASES = tuple(p for p in PHASES if p not in ACTIVE_PHASES)
 STOPPING_MESSAGE = "Stopping after the current step; what was trained will be saved."
+STOP_SEEN = "Stop pressed: "  # how the trainer's messages start once it has seen Stop (they say what it waits for)
 
 
 def _numbers(logs: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +73,8 @@ class RunSnapshot:
     best_checkpoint: str | None
     summary: dict[str, Any]
     queue_position: int | None = None
+    activity_since: float | None = None
+    """When what ``message`` says began (loading, samples, evaluation…): the page counts the seconds since."""
 
     @property
     def is_active(self) -> bool:
@@ -132,6 +135,7 @@ class Run:
     best_checkpoint: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     resume_from: str | None = None
+    activity_since: float | None = None
     writes: bool = True
     """Whether this process is the run's one writer now (False: a mirror of a worker, or a worker's other rank)."""
     damaged_lines: int = 0
@@ -152,16 +156,19 @@ class Run:
         with self.lock:
             self.phase = phase
             if message is not None:
-                self.message = message
+                self.message, self.activity_since = message, time.time()
             if phase == "training" and self.started_at is None:
                 self.started_at = time.time()
             if phase not in ACTIVE_PHASES:
                 self.finished_at = time.time()
             self._save_state()
 
-    def set_message(self, message: str) -> None:
+    def set_message(self, message: str, *, progress: bool = False) -> None:
+        """Say what the run is doing; ``progress``: the same activity, further on (its clock keeps running)."""
         with self.lock:
             self.message = message
+            if not progress or self.activity_since is None:
+                self.activity_since = time.time()
             self._save_state()
 
     def set_total_steps(self, total: int) -> None:
@@ -294,11 +301,11 @@ class Run:
     # -- on disk ------------------------------------------------------------------------------------
     _STATE_FIELDS = (
         "phase", "message", "error", "owner", "created_at", "started_at", "finished_at", "step",
-        "total_steps", "result_dir", "load_check", "best_checkpoint", "resume_from", "summary",
+        "total_steps", "result_dir", "load_check", "best_checkpoint", "resume_from", "summary", "activity_since",
     )  # fmt: skip
     # What a mirror takes from the writer's state.json (the owner, creation time and resume point are its own).
     _MIRRORED_FIELDS = ("phase", "message", "error", "started_at", "finished_at", "step", "total_steps",
-                        "result_dir", "load_check", "best_checkpoint", "summary")  # fmt: skip
+                        "result_dir", "load_check", "best_checkpoint", "summary", "activity_since")  # fmt: skip
 
     def _save_state(self) -> None:
         """Write state.json (under the lock) when this process is the run's writer."""
@@ -324,7 +331,8 @@ class Run:
             if self.metrics:
                 self.step = max(self.step, int(self.metrics[-1]["step"]))
             if self.stop_event.is_set() and self.phase == "training":
-                self.phase, self.message = "stopping", STOPPING_MESSAGE  # the worker has not seen Stop yet
+                self.phase = "stopping"  # the worker's phase; its message says what it waits for once it has seen Stop
+                self.message = self.message if self.message.startswith(STOP_SEEN) else STOPPING_MESSAGE
 
     @classmethod
     def load(cls, folder: RunFolder) -> Run | None:

@@ -11,12 +11,13 @@ https://huggingface.co/docs/transformers/main_classes/callback). How the run end
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from core.ml_stack import import_training_stack
 from core.paths import trackio_dir
 from core.runs.failures import StopTraining
-from core.runs.record import Run
+from core.runs.record import STOP_SEEN, Run
 
 os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported, by TRL
 import_training_stack()  # this module is imported only to train; never race the warm-up thread's imports
@@ -35,6 +36,15 @@ class CoachCallback(TrainerCallback):
         self.probes = probes
         self.prompt_texts = [p["messages"][-1]["content"] for p in probes]
         self.last_sample_step = -1
+        self.eval_batches = 0
+        self.said_at = 0.0
+
+    def _say(self, message: str, progress: bool = True, every: float = 1.0) -> None:
+        """Tell the page how far the current activity is, at most once every ``every`` seconds (each is a write)."""
+        now = time.monotonic()
+        if not progress or now - self.said_at >= every:
+            self.said_at = now
+            self.run.set_message(message, progress=progress)
 
     def _sample(self, state, model, tokenizer) -> None:
         from core.generation import generate_answers
@@ -44,12 +54,49 @@ class CoachCallback(TrainerCallback):
         run = self.run
         if not self.probes or state.global_step == self.last_sample_step or state.global_step in run.sampled_steps():
             return
-        run.set_message(f"Generating sample answers at step {state.global_step}...")
+        if run.stop_requested:
+            return  # Stop was pressed: no new samples, the run saves and ends
+        prompts = f"{len(self.probes)} held-out prompt{'s' if len(self.probes) != 1 else ''}"
+        what = f"Generating sample answers to {prompts} at step {state.global_step}"
+        self._say(f"{what}…", progress=False)
+
+        def progress(tokens: int, total: int) -> None:
+            if run.stop_requested:
+                self._say(f"{STOP_SEEN}ending the sample answers now, then saving.", every=0)
+            else:
+                self._say(f"{what}: {tokens} of at most {total} tokens.")
+
         messages = [p["messages"] for p in self.probes]
-        result = generate_answers(model, tokenizer, messages, run.config.sample_max_new_tokens)
+        result = generate_answers(
+            model,
+            tokenizer,
+            messages,
+            run.config.sample_max_new_tokens,
+            should_stop=lambda: run.stop_requested,
+            progress=progress,
+        )
+        if result.stopped:
+            return  # cut short by Stop: half answers would mislead the table
         run.record_samples(state.global_step, self.prompt_texts, result.answers, result.seconds)
         self.last_sample_step = state.global_step
         run.set_message("Training.")
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        """One batch of the evaluation done: count it for the page (an evaluation can take minutes on a CPU)."""
+        if not state.is_world_process_zero:
+            return
+        self.eval_batches += 1
+        total = len(eval_dataloader) if eval_dataloader is not None else "?"
+        waiting = f"{STOP_SEEN}finishing the evaluation first" if self.run.stop_requested else "Evaluating"
+        self._say(
+            f"{waiting} on the validation rows at step {state.global_step}: batch {self.eval_batches} of {total}.",
+            progress=self.eval_batches > 1,
+        )
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self.eval_batches = 0
+        if state.is_world_process_zero and not self.run.stop_requested:
+            self.run.set_message("Training.")
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         self.run.set_total_steps(state.max_steps)
