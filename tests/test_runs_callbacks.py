@@ -143,7 +143,7 @@ def test_an_evaluation_counts_its_batches_and_says_when_stop_waits_for_it(tmp_pa
     run = _run(tmp_path)
     callback = CoachCallback(run, probes=[])
     batches = list(range(7))
-    for number in range(3):
+    for _ in range(3):
         callback.said_at = 0.0
         callback.on_prediction_step(None, _state(20), TrainerControl(), eval_dataloader=batches)
     assert run.message == "Evaluating on the validation rows at step 20: batch 3 of 7."

@@ -60,6 +60,62 @@ def data_profile(dataset: str, model_id: str):
         return DataProfile(n_rows=1000, length_reason=f"Data not measured ({type(err).__name__}).")
 
 
+@functools.cache
+def validation_rows(dataset: str) -> int:
+    """How many validation rows a dataset brings (the demos hold out 100; a folder its test.jsonl)."""
+    from core.demo_data import DEMO_DATASETS
+
+    if dataset in DEMO_DATASETS:
+        return 100
+    test = Path(dataset) / "test.jsonl"
+    try:
+        with test.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return 0
+
+
+def run_time_estimate(config: RunConfig, model_id: str | None = None):
+    """(whole-run estimate, step estimate) for ``config`` on this machine; None without the model's config."""
+    from core.memory import REFERENCE_SECONDS_PER_STEP, estimate_time
+    from core.paths import runs_dir
+    from core.run_time import estimate_run_time, measured_overheads
+    from core.throughput import measured_throughput
+
+    model_id = model_id or config.model_id
+    model_config, _ = model_config_for(model_id)
+    if model_config is None:
+        return None
+    device = device_info()
+    profile = data_profile(config.dataset, model_id)
+    tokens_per_row = profile.mean_tokens or 88
+    measured = measured_throughput(runs_dir(), model_id, config.method)
+    timing = estimate_time(model_config, config, device, tokens_per_row, config.max_steps, measured)
+    if timing.seconds_per_step is None:
+        return None
+    reference = REFERENCE_SECONDS_PER_STEP["full" if config.method == "full" else "lora"]
+    whole = estimate_run_time(
+        config,
+        timing.seconds_per_step,
+        config.max_steps,
+        n_probes=config.num_probe_prompts + len(config.probe_prompts),
+        eval_rows=validation_rows(config.dataset),
+        tokens_per_row=tokens_per_row,
+        scale=timing.seconds_per_step / reference if device.kind == "cpu" else 1.0,
+        overheads=measured_overheads(runs_dir(), model_id),
+    )
+    return whole, timing
+
+
+def describe_run_time(whole) -> str:
+    """ "about 3.6 min from Start to the saved model: start-up 36 s · 60 training steps 2.2 min · …" """
+    from core.memory import duration_text
+
+    parts = " · ".join(f"{name} {duration_text(seconds)}" for name, seconds in whole.parts)
+    source = "measured by earlier runs of this model here" if whole.measured else "reference figures for this machine"
+    return f"about {duration_text(whole.total_seconds)} from Start to the saved model: {parts} ({source})"
+
+
 def build_preset_for(name: str, method: str, model_id: str, dataset: str):
     """The named preset for this model, dataset and machine."""
     from core.presets import build_preset
@@ -111,9 +167,7 @@ def render_cards(preset, config: RunConfig) -> str:
 
 def render_fit(config: RunConfig, model_id: str) -> str:
     """The memory verdict (fits / tight / won't fit) with its parts, the fix, and the time estimate."""
-    from core.memory import GB, describe_estimate, duration_text, estimate_memory, estimate_time
-    from core.paths import runs_dir
-    from core.throughput import measured_throughput
+    from core.memory import GB, describe_estimate, estimate_memory
 
     model_config, _ = model_config_for(model_id)
     if model_config is None:
@@ -126,13 +180,16 @@ def render_fit(config: RunConfig, model_id: str) -> str:
     estimate = estimate_memory(model_config, config, device, row_tokens=profile.max_tokens)
     colour = VERDICT_COLOURS[estimate.verdict]
     rows = "".join(f"<tr><td>{name}</td><td>{size:.2f} GB</td></tr>" for name, size in describe_estimate(estimate))
-    measured = measured_throughput(runs_dir(), model_id, config.method)
-    timing = estimate_time(model_config, config, device, profile.mean_tokens or 88, config.max_steps, measured)
-    time_line = (
-        f"<b>Time:</b> about {duration_text(timing.seconds)} ({timing.seconds_per_step:.1f} s per step)."
-        if timing.seconds is not None
-        else "<b>Time:</b> unknown here."
-    )
+    estimated = run_time_estimate(config, model_id)
+    if estimated is None:
+        time_line, timing_note = "<b>Time:</b> unknown here.", ""
+    else:
+        whole, timing = estimated
+        time_line = (
+            f"<b id='time-estimate'>Time:</b> {html.escape(describe_run_time(whole))}; "
+            f"{timing.seconds_per_step:.1f} s per training step."
+        )
+        timing_note = timing.explanation
     length_note = (
         f"Activations at the longest row in the data ({profile.max_tokens} tokens): TRL pads each batch to its "
         "longest row."
@@ -144,7 +201,7 @@ def render_fit(config: RunConfig, model_id: str) -> str:
         f"{estimate.verdict}</span> <b>{estimate.total_bytes / GB:.2f} GB</b> of "
         f"{estimate.available_bytes / GB:.0f} GB {estimate.where} ({device.describe()})."
         f"<p>{html.escape(estimate.advice)}</p><table class='coach-stats'>{rows}</table>"
-        f"<p>{time_line} <small>{html.escape(timing.explanation)}</small></p>"
+        f"<p>{time_line} <small>{html.escape(timing_note)}</small></p>"
         f"<details><summary>How this is estimated</summary><p><small>{html.escape(estimate.formula)}. "
         f"{html.escape(length_note)} {html.escape(estimate.ignores)}</small></p></details></div>"
     )

@@ -128,6 +128,17 @@ def describe_config(values: dict | None) -> str:
     )
 
 
+def _estimate(config: RunConfig) -> dict | None:
+    """The whole-run time estimate the Settings step shows, kept with the run to compare with what it takes."""
+    from ui.settings_views import run_time_estimate
+
+    try:
+        estimated = run_time_estimate(config)
+    except Exception:  # noqa: BLE001  (an estimate must never stop a Start: the model or data may be unreadable yet)
+        return None
+    return estimated[0].to_dict() if estimated else None
+
+
 def pick_run(picked: str | None) -> tuple:
     """A run was picked from the list: it becomes the one shown, drawn afresh."""
     return picked, None
@@ -153,7 +164,7 @@ class TrainEvents:
         prompts = [line.strip() for line in (own_text or "").splitlines() if line.strip()]
         try:
             config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
-            job = self.manager.start(config, owner=request_owner(request))
+            job = self.manager.start(config, owner=request_owner(request), estimate=_estimate(config))
         except (ConfigError, RunQueueFull) as err:
             warn(str(err))
             return gr.skip(), gr.skip()

@@ -160,12 +160,38 @@ def render_result(snapshot: RunSnapshot | None, trackio_dir: str) -> str:
         )
     if snapshot.load_check:
         parts.append(f"<p><b>Load check:</b> {html.escape(snapshot.load_check)}</p>")
+    parts.append(render_time_taken(snapshot))
     parts.append(render_checkpoints(Path(snapshot.run_dir), snapshot.best_checkpoint))
     parts.append(
         "<p><b>Compare runs in trackio:</b> every run logs there locally. In a terminal: "
         f"<code>TRACKIO_DIR={html.escape(trackio_dir)} .venv/bin/trackio show --project sft-coach</code></p>"
     )
     return "<div class='coach-card'>" + "".join(parts) + "</div>"
+
+
+def render_time_taken(snapshot: RunSnapshot) -> str:
+    """What the run took from Start, by part, beside what was estimated when it started (core/run_time.py)."""
+    from core.run_time import actual_parts
+
+    taken = actual_parts(snapshot)
+    if taken is None:
+        return ""
+    total, parts = taken
+    text = f"<b>Took {format_duration(total)}</b> from Start: " + " · ".join(
+        f"{html.escape(name)} {format_duration(seconds)}" for name, seconds in parts
+    )
+    estimate = RunFolder(Path(snapshot.run_dir)).read_estimate()
+    if estimate and estimate.get("total_seconds"):
+        expected = float(estimate["total_seconds"])
+        ratio = total / expected if expected else 0
+        text += f". Estimated at Start: {format_duration(expected)}"
+        if ratio > 1.5 or ratio < 0.67:
+            busy = (
+                " (a busy machine, or a first run that converted the model, is the usual reason)" if ratio > 1 else ""
+            )
+            text += f", {ratio:.1f}× {'longer' if ratio > 1 else 'shorter'}{busy}"
+        text += "; the next estimate uses what this run measured."
+    return f"<p id='time-taken'>{text}</p>"
 
 
 def render_checkpoints(run_dir: Path, best: str | None = None) -> str:

@@ -105,8 +105,11 @@ class RunManager:
                     f"{limits.max_queued_per_owner}. Cancel one or wait for it to finish."
                 )
 
-    def start(self, config: RunConfig, owner: str) -> Run:
-        """Queue a run for ``owner``; it starts at once when nothing else is training. Returns the run."""
+    def start(self, config: RunConfig, owner: str, estimate: dict | None = None) -> Run:
+        """Queue a run for ``owner``; it starts at once when nothing else is training. Returns the run.
+
+        ``estimate``: how long the page said it would take (core/run_time.py), kept to show beside what it took.
+        """
         if not isinstance(require_owner(owner), str):
             raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
         config = self._checked_inputs(config, owner)
@@ -115,6 +118,8 @@ class RunManager:
             run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)  # 96 random bits: not guessable
             folder = RunFolder(self.runs_dir / run_id)
             folder.create(config.to_dict())
+            if estimate:
+                folder.write_estimate(estimate)
             run = Run(run_id=run_id, config=config, folder=folder, owner=owner)
             run.save_state()
             self._runs[run_id] = run

@@ -42,6 +42,7 @@ SAMPLES = "samples.jsonl"
 PROBES = "probes.json"
 VOTES = "votes.jsonl"
 EVALUATION = "evaluation.json"
+ESTIMATE = "estimate.json"
 STOP_FLAG = "stop-requested"
 WORKER_LOG = "worker.log"
 WORKER_PID = "worker.pid"
@@ -200,6 +201,14 @@ class RunFolder:
 
     def write_state(self, state: dict[str, Any]) -> None:
         _write_json(self.path / STATE, state)
+
+    def read_estimate(self) -> dict[str, Any] | None:
+        """How long the run was expected to take when it started (core/run_time.py), to set beside what it took."""
+        estimate = _read_json(self.path / ESTIMATE)
+        return estimate if isinstance(estimate, dict) else None
+
+    def write_estimate(self, estimate: dict[str, Any]) -> None:
+        _write_json(self.path / ESTIMATE, estimate)
 
     # -- what a run logs as it trains -----------------------------------------------------------
     def read_rows(self, kind: str) -> JsonLines:
