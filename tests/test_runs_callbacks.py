@@ -167,3 +167,33 @@ def test_a_mirror_keeps_the_workers_stop_message_and_counts_an_activity_once(tmp
     assert mirror.phase == "stopping" and mirror.message.startswith("Stop pressed: finishing the evaluation")
     mirror.adopt({"phase": "training", "message": "Training.", "activity_since": started}, {}, None)
     assert mirror.message.startswith("Stopping after the current step") and mirror.activity_since == started
+
+
+def test_the_base_models_step_0_answers_are_computed_once_and_read_by_the_next_run(tmp_path, monkeypatch):
+    """Nothing is trained at step 0, so a second run of the same model and prompts shows them at once."""
+    import core.generation
+    from core.generation import GenerationResult
+    from core.runs.baseline import baseline_key
+
+    monkeypatch.setenv("SFT_COACH_DATA", str(tmp_path / "data"))
+    calls = []
+
+    def generate_answers(model, tokenizer, prompts, max_new_tokens, *, should_stop, progress):
+        calls.append(len(prompts))
+        return GenerationResult(["base answer"] * len(prompts), 4.0)
+
+    monkeypatch.setattr(core.generation, "generate_answers", generate_answers)
+    probes = [{"messages": [{"role": "user", "content": "2+2?"}]}]
+    (tmp_path / "model").mkdir()
+    key = baseline_key(tmp_path / "model", "template", [p["messages"] for p in probes], 64, "lora", "cpu")
+    first, second = _run(tmp_path / "a"), _run(tmp_path / "b")
+    CoachCallback(first, probes, key).on_train_begin(None, _state(0), TrainerControl())
+    CoachCallback(second, probes, key).on_train_begin(None, _state(0), TrainerControl())
+    assert calls == [1]  # generated once
+    assert second.samples == [{"step": 0, "prompts": ["2+2?"], "answers": ["base answer"], "seconds": 0.0}]
+    later = CoachCallback(second, probes, key)
+    later.on_step_end(None, _state(10), TrainerControl())  # sample_every=0 here: no sampling between steps
+    later.on_train_end(None, _state(10), TrainerControl())
+    assert calls == [1, 1]  # after step 0 the model has changed: always generated
+    other = baseline_key(tmp_path / "model", "template", [p["messages"] for p in probes], 64, "qlora", "cpu")
+    assert other != key  # a 4-bit base answers differently

@@ -115,10 +115,10 @@ def render_samples(snapshot: RunSnapshot | None) -> str:
             changed = previous is not None and answer != previous
             text = html.escape(answer) if answer else "<i>(empty)</i>"
             cells.append(f"<td class='{'coach-changed' if changed else ''}'>{text}</td>")
-        rows.append(
-            f"<tr><th scope='row'>Step {entry['step']}<br><small>{entry['seconds']:.1f} s to generate</small></th>"
-            f"{''.join(cells)}</tr>"
-        )
+        took = f"{entry['seconds']:.1f} s to generate"
+        if not entry["seconds"] and entry["step"] == 0:
+            took = "the base model's answers, kept from an earlier run"  # core/runs/baseline.py
+        rows.append(f"<tr><th scope='row'>Step {entry['step']}<br><small>{took}</small></th>{''.join(cells)}</tr>")
     return (
         "<div class='coach-samples'><table><thead><tr><th scope='col'>When</th>"
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.ml_stack import import_training_stack
 from core.paths import trackio_dir
+from core.runs.baseline import baseline_key, read_baseline, write_baseline
 from core.runs.failures import StopTraining
 from core.runs.record import STOP_SEEN, Run
 
@@ -31,9 +32,11 @@ class CoachCallback(TrainerCallback):
     Only the main process samples and records (with several ranks, ``core/runs/launcher.py``).
     """
 
-    def __init__(self, run: Run, probes: list[dict]) -> None:
+    def __init__(self, run: Run, probes: list[dict], baseline: str | None = None) -> None:
         self.run = run
         self.probes = probes
+        self.baseline = baseline
+        """Key of the base model's kept step-0 answers (core/runs/baseline.py); None: always generate."""
         self.prompt_texts = [p["messages"][-1]["content"] for p in probes]
         self.last_sample_step = -1
         self.eval_batches = 0
@@ -56,6 +59,11 @@ class CoachCallback(TrainerCallback):
             return
         if run.stop_requested:
             return  # Stop was pressed: no new samples, the run saves and ends
+        kept = read_baseline(self.baseline) if self.baseline and state.global_step == 0 else None
+        if kept is not None and len(kept) == len(self.probes):
+            run.record_samples(0, self.prompt_texts, kept, 0.0)  # nothing trained yet: the base model's answers
+            self.last_sample_step = 0
+            return
         prompts = f"{len(self.probes)} held-out prompt{'s' if len(self.probes) != 1 else ''}"
         what = f"Generating sample answers to {prompts} at step {state.global_step}"
         self._say(f"{what}…", progress=False)
@@ -77,6 +85,8 @@ class CoachCallback(TrainerCallback):
         )
         if result.stopped:
             return  # cut short by Stop: half answers would mislead the table
+        if self.baseline and state.global_step == 0:
+            write_baseline(self.baseline, result.answers)
         run.record_samples(state.global_step, self.prompt_texts, result.answers, result.seconds)
         self.last_sample_step = state.global_step
         run.set_message("Training.")
@@ -167,7 +177,13 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
     args = build_sft_config(config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval)
-    callbacks = [*extra_callbacks, CoachCallback(run, probes)]
+    baseline = None
+    if not run.resume_from:
+        messages = [p["messages"] for p in probes]
+        baseline = baseline_key(
+            model_path, tokenizer.chat_template, messages, config.sample_max_new_tokens, config.method, device.kind
+        )
+    callbacks = [*extra_callbacks, CoachCallback(run, probes, baseline)]
     if args.load_best_model_at_end:
         from transformers import EarlyStoppingCallback
 
