@@ -48,7 +48,7 @@ def test_presets_fit_check_validation_and_recipe_export(server):
 
         # Advanced: a bad value names the field and the fix, and nothing else changes.
         page.locator("#advanced-settings").get_by_text("Advanced: every setting").click()
-        assert _number(page, "gradient-accumulation-steps").input_value() == "32"
+        assert _number(page, "gradient-accumulation-steps").input_value() == "4"
         _number(page, "warmup-ratio").fill("1.5")
         _number(page, "warmup-ratio").press("Enter")
         page.locator("#settings-message").get_by_text("Warmup ratio (warmup_ratio)", exact=False).wait_for()
