@@ -55,7 +55,8 @@ def run_pipeline(rows: list[dict], tokenizer) -> tuple[dict[str, float], tuple]:
     """The wizard's steps in order; returns seconds per step and what the steps produced."""
     from core.data.convert import convert_rows
     from core.data.detect import detect_format
-    from core.data.stats import length_histogram, length_stats, recommend_max_length, truncation_summary
+    from core.data.length_chart import length_histogram
+    from core.data.stats import length_stats, recommend_max_length, truncation_summary
     from core.data.validate import validate_rows
 
     times = {}

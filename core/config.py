@@ -19,6 +19,7 @@ from typing import Any
 
 from core.device import DeviceInfo
 from core.models.catalog import OFFLINE_MODEL_ID
+from core.sources import SOURCES
 from core.trl_args import SFT_ARGUMENTS_FROM_SETTINGS, SFT_ARGUMENTS_FROM_THE_APP, sft_argument_names
 
 # The choices of the two settings that pick among names: {value: what the page calls it}.
@@ -27,7 +28,7 @@ LORA_TARGET_LABELS = {"all-linear": "All linear layers", "attention": "Attention
 METHODS = tuple(METHOD_LABELS)
 LORA_TARGETS = tuple(LORA_TARGET_LABELS)
 MAX_OWN_PROBES = 5  # each probe costs a generation at every sampling step (bench/bench_generation.py)
-TRL_SFT_DOCS = "https://huggingface.co/docs/trl/sft_trainer"
+TRL_SFT_DOCS = SOURCES["trl_sft"].url
 
 
 class ConfigError(ValueError):

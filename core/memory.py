@@ -351,7 +351,7 @@ def estimate_time(
     seconds = per_step * total_steps
     explanation = (
         f"{tokens_per_step:,.0f} tokens per step x {total_steps:,} steps / {throughput:,.0f} tokens/s "
-        f"= {_duration(seconds)}. Reference throughput from sft-facts §6 (SmolLM2-135M, batch 4, 2-core CPU: "
+        f"= {_duration(seconds)}. Reference throughput measured with this app (SmolLM2-135M, batch 4, 2-core CPU: "
         f"{REFERENCE_SECONDS_PER_STEP[method]} s per {method} step of ~{reference_tokens} tokens), scaled to this "
         f"model's size and {device.cpu_count} cores: no run of this model and method has been measured on this "
         "machine yet."

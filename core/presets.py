@@ -1,8 +1,10 @@
 """Hyperparameter presets that explain themselves: every number comes with a one-line why and its source.
 
-Sources are the sections of ../shared/reference/sft-facts.md ("sft-facts §3"
-etc.). Where two sources disagree, the advice shows both and says which one
-the preset picked and why.
+Each figure's public source is named in words (``core/sources.cite``) and
+linked in the page; the comments name the section of the team's notes
+(../shared/reference/sft-facts.md, "sft-facts §3") it was checked against.
+Where two sources disagree, the advice shows both and says which one the
+preset picked and why.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.device import DeviceInfo
-from core.preset_advice import Advice, effective_batch_for, explain_settings, few_steps_warning
+from core.preset_advice import Advice, effective_batch_for, explain_settings, few_steps_warning, preset_effective_batch
+from core.sources import cite
 
 PRESET_NAMES = ("Quick demo", "Balanced", "Thorough")
+# What each preset is for; its numbers come from the preset built for the data (core/preset_advice.preset_caption).
 PRESET_SUMMARIES = {
-    "Quick demo": "A few minutes on a laptop CPU: 60 LoRA steps at batch 4. Shows learning, not a finished model.",
-    "Balanced": "The guides' middle of the road: batch size from your data size, 3 epochs, LoRA r16.",
-    "Thorough": "More capacity and more passes (LoRA r32, up to 5 epochs), with early stopping on validation loss.",
+    "Quick demo": "A few minutes on a laptop CPU with LoRA. Shows learning, not a finished model.",
+    "Balanced": "The guides' middle of the road: batch size from your data size, 3 passes, LoRA r16.",
+    "Thorough": "More capacity and more passes (LoRA r32, up to 5 passes), with early stopping on validation loss.",
 }
 
 # sft-facts §3, Learning rate: SmolLM3 SFT guide presets (full or LoRA fine-tune of SmolLM3).
@@ -60,12 +64,12 @@ class LearningRateAdvice:
     training_hub: str
 
     def comparison(self) -> str:
-        lines = ["SmolLM3 guide: conservative 5e-5, balanced 1e-4, aggressive 2e-4 (sft-facts §3)."]
+        lines = [f"SmolLM3 guide: conservative 5e-5, balanced 1e-4, aggressive 2e-4 ({cite('smol_course')})."]
         if self.formula:
-            lines.append(f"Tinker formula: {self.formula} (sft-facts §3).")
+            lines.append(f"Tinker formula: {self.formula} ({cite('tinker_lr')}).")
         if self.table_value:
-            lines.append(f"Tinker cookbook table: {self.table_value:.0e} for this model (sft-facts §3).")
-        lines.append(f"Training Hub: {self.training_hub} (sft-facts §3).")
+            lines.append(f"Tinker cookbook table: {self.table_value:.0e} for this model ({cite('tinker_get_lr')}).")
+        lines.append(f"Training Hub: {self.training_hub} ({cite('training_hub')}).")
         return "\n".join(lines)
 
 
@@ -132,14 +136,15 @@ def recommend_learning_rate(model_config: dict, method: str, model_id: str = "")
     if table is not None:
         value = table
         reason = (
-            f"The Tinker cookbook's sweep found {table:.0e} best for this model with {kind} (sft-facts §3); "
+            f"The Tinker cookbook's sweep found {table:.0e} best for this model with {kind} "
+            f"({cite('tinker_get_lr')}); "
             "a measured optimum beats a fitted formula."
         )
     elif formula_value is not None:
         value = _round2(formula_value)
         reason = (
             f"Tinker formula for a {family.title()}-family model with hidden size {hidden} and {kind}: "
-            f"{formula} (sft-facts §3). It adapts to the model's size; the SmolLM3 figures are for a 3B model "
+            f"{formula} ({cite('tinker_lr')}). It adapts to the model's size; the SmolLM3 figures are for a 3B model "
             "and the Training Hub ones for larger models still."
         )
     else:
@@ -147,7 +152,7 @@ def recommend_learning_rate(model_config: dict, method: str, model_id: str = "")
         which = "balanced" if method != "full" else "conservative"
         reason = (
             f"No Tinker figure covers this model (not Llama or Qwen family), so the SmolLM3 guide's {which} "
-            f"value {value:.0e} (sft-facts §3)."
+            f"value {value:.0e} ({cite('smol_course')})."
         )
     return LearningRateAdvice(value, reason, family, formula, formula_value, table, dict(SMOLLM3_LR), hub)
 
@@ -170,8 +175,12 @@ def recommend_batch(
     method: str = "lora",
     max_length: int = 512,
     row_tokens: int | None = None,
+    epochs: float | None = None,
 ) -> BatchAdvice:
     """Effective batch from the data size, split into per-device batch x accumulation that fits the device.
+
+    With ``epochs``, the batch is made smaller where the data size's batch would train fewer than Tinker's
+    minimum of steps over that many passes (``core/preset_advice.preset_effective_batch``).
 
     The split is the largest of the memory presets 8 x 2, 4 x 4, 2 x 8 (sft-facts §3)
     whose estimated memory fits; on a CPU at most 4 per device (the measured
@@ -181,6 +190,8 @@ def recommend_batch(
     from core.memory import estimate_memory
 
     effective, hub_range = effective_batch_for(n_rows)
+    if epochs:
+        effective = preset_effective_batch(n_rows, epochs)
     choices = [b for b in PER_DEVICE_CHOICES if device.is_cuda or b <= 4]
     per_device = choices[-1]
     for candidate in choices:
@@ -194,8 +205,10 @@ def recommend_batch(
     per_device = min(per_device, effective)
     accumulation = max(1, effective // per_device)
     why = (
-        f"{n_rows:,} training rows -> effective batch {effective} (Training Hub: {hub_range} for this data size, "
-        f"sft-facts §3), split {per_device} per step x {accumulation} accumulated so it fits {device.describe()}."
+        f"{n_rows:,} training rows -> effective batch {effective} (Training Hub: {hub_range} for this data size"
+        f"{'; smaller, for at least 100 steps' if epochs and effective < effective_batch_for(n_rows)[0] else ''}; "
+        f"{cite('training_hub')}), split {per_device} per step x {accumulation} accumulated so it fits "
+        f"{device.describe()}."
     )
     return BatchAdvice(per_device, accumulation, why)
 
@@ -292,7 +305,7 @@ def build_preset(
         return _quick_demo(base, lr, device, data)
     epochs = 3 if name == "Balanced" else 5
     length = data.recommended_length or RunConfig().max_length
-    batch = recommend_batch(data.n_rows, device, model_config, method, length, data.max_tokens)
+    batch = recommend_batch(data.n_rows, device, model_config, method, length, data.max_tokens, epochs)
     steps = recommend_steps(data.n_rows, batch.effective, epochs)
     values = {
         **base,

@@ -67,7 +67,8 @@ def test_map_preview_use_then_a_broken_upload_keeps_the_choice(server):
         validation = page.locator("#data-validation").inner_text()
         assert "1,000 of 1,000 rows will be trained." in validation
         lengths = page.locator("#length-info").inner_text()
-        assert "p95" in lengths and "Recommended max length: 512 tokens" in lengths and "sft-facts §3" in lengths
+        assert "p95" in lengths and "Recommended max length: 512 tokens" in lengths
+        assert "Training Hub's hyperparameter guide" in lengths and "sft-facts" not in lengths
         assert "nothing will be truncated" in lengths
         assert page.locator("#length-histogram .js-plotly-plot").count() == 1
         assert "provided validation split (100 rows)" in page.locator("#split-summary").inner_text()

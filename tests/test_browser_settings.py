@@ -25,7 +25,7 @@ def test_presets_fit_check_validation_and_recipe_export(server):
         cards = page.locator("#settings-cards")
         # Beginner view: the Quick demo's numbers, each with a why and a source.
         cards.get_by_text("Learning rate").wait_for(timeout=60_000)
-        for text in ("1.0e-03", "4 x 1", "512", "60", "Source: sft-facts"):
+        for text in ("1.0e-03", "4 x 1", "512", "60", "Source: Tinker's learning-rate guidance"):
             cards.get_by_text(text, exact=False).first.wait_for()
         fit = page.locator("#fit-panel")
         fit.get_by_text("fits", exact=True).wait_for()
@@ -34,19 +34,26 @@ def test_presets_fit_check_validation_and_recipe_export(server):
         qlora.wait_for()
         shot(page, "03-settings-beginner")
 
-        # Balanced: the Training Hub batch for 1,000 rows (128) split to fit a CPU, and the 100-step warning.
-        page.locator("#preset-choice").get_by_text("Balanced", exact=True).click()
-        cards.get_by_text("4 x 32", exact=True).wait_for(timeout=60_000)
-        cards.get_by_text("Tinker advises at least 100", exact=False).wait_for()
+        # Balanced: Training Hub's batch for 1,000 rows (128) would be 24 steps, under Tinker's 100, so it takes 16
+        # (4 x 4 on a CPU) and says why; no warning against itself, and the caption gives Balanced's own numbers.
+        preset = page.locator("#preset-choice")
+        preset.get_by_text("Balanced", exact=True).click()
+        cards.get_by_text("4 x 4", exact=True).wait_for(timeout=60_000)
+        cards.get_by_text("under the 100 Tinker advises", exact=False).wait_for()
+        assert "Tinker advises at least 100" not in cards.inner_text()
+        preset.get_by_text("Balanced: ", exact=False).wait_for()
+        assert "60 optimizer steps" not in preset.inner_text() and "Quick demo:" not in preset.inner_text()
+        link = cards.locator("a", has_text="Training Hub's hyperparameter guide").first
+        assert link.get_attribute("href") == "https://ai-innovation.team/training_hub/#/"
 
         # Advanced: a bad value names the field and the fix, and nothing else changes.
         page.locator("#advanced-settings").get_by_text("Advanced: every setting").click()
-        assert _number(page, "gradient-accumulation-steps").input_value() == "32"
+        assert _number(page, "gradient-accumulation-steps").input_value() == "4"
         _number(page, "warmup-ratio").fill("1.5")
         _number(page, "warmup-ratio").press("Enter")
         page.locator("#settings-message").get_by_text("Warmup ratio (warmup_ratio)", exact=False).wait_for()
         assert "between 0 and 1" in page.locator("#settings-message").inner_text()
-        assert _number(page, "gradient-accumulation-steps").input_value() == "32"  # the user's state is kept
+        assert _number(page, "gradient-accumulation-steps").input_value() == "4"  # the user's state is kept
 
         # A good edit updates the card (with what the preset suggested) and the time estimate.
         before = fit.inner_text()
@@ -54,7 +61,7 @@ def test_presets_fit_check_validation_and_recipe_export(server):
         _number(page, "warmup-ratio").press("Enter")
         _number(page, "per-device-batch-size").fill("2")
         _number(page, "per-device-batch-size").press("Enter")
-        cards.get_by_text("2 x 32", exact=True).wait_for()
+        cards.get_by_text("2 x 4", exact=True).wait_for()
         cards.get_by_text("You changed this", exact=False).wait_for()
         wait_for(lambda: fit.inner_text() != before, what="the fit panel to update")
         page.locator("#lr-sources").get_by_text("Tinker formula", exact=False).first.wait_for()

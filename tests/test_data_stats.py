@@ -7,8 +7,6 @@ import pytest
 from core.data.preview import prepare_like_trainer
 from core.data.stats import (
     LengthStats,
-    TokenLengths,
-    length_histogram,
     length_stats,
     measure_lengths,
     model_context_length,
@@ -68,16 +66,6 @@ def test_truncation_summary_matches_what_trl_does(four_format_rows, data_tokeniz
     assert summary.message.startswith("1 rows (25.0%) exceed 128 tokens and will be truncated.")
     assert "keep_start" in summary.message and "dropped from training" in summary.message
     assert "nothing will be truncated" in truncation_summary(lengths, 4096).message
-
-
-def test_histogram_marks_the_percentiles_and_max_length():
-    figure = length_histogram(TokenLengths([None, *range(1, 5001)]), max_length=4096)
-    labels = [a.text for a in figure.layout.annotations]
-    assert labels == ["p50 2,500", "p95 4,750", "p99 4,950", "max length 4,096"]
-    close = length_histogram([100] * 90 + [112] * 5 + [114] * 5)  # p95 and p99 two tokens apart
-    assert len({a.yshift for a in close.layout.annotations[:3]}) == 3  # their labels don't overlap
-    assert len(figure.data[0].x) <= 60 and sum(figure.data[0].y) == 5000  # pre-binned
-    assert length_histogram([]).data == ()
 
 
 def test_model_context_length_reads_the_config(tiny_model_path):

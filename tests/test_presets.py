@@ -7,6 +7,7 @@ import json
 import pytest
 
 from core.device import DeviceInfo, precision_flags
+from core.preset_advice import MIN_STEPS
 from core.presets import (
     PRESET_NAMES,
     DataProfile,
@@ -80,7 +81,7 @@ def test_quick_demo_is_the_run_config_defaults_and_explains_its_batch():
     assert (preset.config.per_device_batch_size, preset.config.gradient_accumulation_steps) == (4, 1)
     assert preset.config.max_steps == defaults.max_steps
     batch = next(a for a in preset.advice if a.label == "Batch")
-    assert "2-core CPU" in batch.why and "sft-facts §6" in batch.why
+    assert "2-core CPU" in batch.why and "measured with this app" in batch.why
 
 
 @pytest.mark.parametrize("name", PRESET_NAMES)
@@ -147,14 +148,14 @@ def test_the_cards_quote_the_batch_and_steps_in_effect_not_the_presets():
     assert _why(advice, "Batch").startswith("8 rows per step")
 
     balanced = build_preset("Balanced", model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
-    assert (balanced.config.effective_batch_size, balanced.config.max_steps) == (128, 24)
-    smaller = RunConfig.from_dict(
-        {**balanced.config.to_dict(), "per_device_batch_size": 2, "gradient_accumulation_steps": 8}
+    assert (balanced.config.effective_batch_size, balanced.config.max_steps) == (16, 189)
+    bigger = RunConfig.from_dict(
+        {**balanced.config.to_dict(), "per_device_batch_size": 8, "gradient_accumulation_steps": 8, "max_steps": 24}
     )
-    advice, warnings = explain_settings(balanced, smaller)
-    assert "effective batch 16 = 63 steps per pass; 24 steps = ~0.4 passes" in _why(advice, "Steps")
-    assert "in effect 2 x 8 = effective batch 16" in _why(advice, "Batch")
-    assert "An effective batch of 3 would give about 100" in warnings[0]  # 24 steps x 16 rows = 384 rows seen
+    advice, warnings = explain_settings(balanced, bigger)
+    assert "effective batch 64 = 16 steps per pass; 24 steps = ~1.5 passes" in _why(advice, "Steps")
+    assert "in effect 8 x 8 = effective batch 64" in _why(advice, "Batch")
+    assert "An effective batch of 15 would give about 100" in warnings[0]  # 24 steps x 64 rows = 1,536 rows seen
 
 
 def test_an_edited_max_length_says_whether_the_rows_still_fit():
@@ -171,3 +172,50 @@ def test_an_edited_max_length_says_whether_the_rows_still_fit():
 
 def _why(advice, label: str) -> str:
     return next(a.why for a in advice if a.label == label)
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+@pytest.mark.parametrize("dataset", ["json_extraction", "word_problems"])
+@pytest.mark.parametrize("device", [CPU, A10G], ids=["cpu", "gpu"])
+def test_no_preset_warns_against_itself_on_a_built_in_demo(name, dataset, device):
+    """Balanced and Thorough once suggested 24 and 40 steps, then warned "Tinker advises at least 100"."""
+    from core.data.prepare import prepare_training_data
+
+    rows = len(prepare_training_data(dataset).train_rows)
+    data = DataProfile(n_rows=rows, p95=96, p99=99, mean_tokens=88.1, max_tokens=102, recommended_length=512)
+    preset = build_preset(name, model_config=SMOLLM2, device=device, data=data, dataset=dataset)
+    assert preset.warnings == [], preset.warnings
+    if name != "Quick demo":  # the demo is short on purpose, and its Steps card says so
+        assert preset.config.max_steps >= MIN_STEPS
+
+
+def test_a_smaller_batch_than_training_hubs_says_why():
+    balanced = build_preset("Balanced", model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
+    why = _why(balanced.advice, "Batch")
+    assert "Training Hub suggests an effective batch of 128 for 1,000 rows" in why
+    assert "only 24 optimizer steps, under the 100 Tinker advises; so the preset takes 16 (189 steps)" in why
+    big = build_preset("Balanced", model_config=SMOLLM2, device=A10G, data=DataProfile(n_rows=50_000))
+    assert big.config.effective_batch_size == 256  # enough steps already: Training Hub's batch stands
+
+
+def test_the_quick_demo_says_why_its_learning_rate_is_below_the_recommendation():
+    preset = build_preset("Quick demo", model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
+    assert preset.lr.value == pytest.approx(1.3e-3) and preset.config.learning_rate == 1e-3
+    why = _why(preset.advice, "Learning rate")
+    assert "Recommended for this model: 1.3e-03" in why and "keeps 1.0e-03" in why and "smaller batch" in why
+    assert next(a.source for a in preset.advice if a.label == "Learning rate") == "Tinker's learning-rate guidance"
+    balanced = build_preset("Balanced", model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
+    assert balanced.config.learning_rate == pytest.approx(preset.lr.value)  # the other presets agree with it
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_the_caption_gives_the_selected_presets_own_numbers(name):
+    from core.preset_advice import preset_caption
+    from core.presets import PRESET_SUMMARIES
+
+    preset = build_preset(name, model_config=SMOLLM2, device=CPU, data=DEMO_DATA)
+    caption = preset_caption(preset, PRESET_SUMMARIES[name])
+    assert caption.startswith(f"{name}: ") and f"Suggests {preset.config.max_steps} optimizer steps" in caption
+    assert f"effective batch {preset.config.effective_batch_size}" in caption
+    if name != "Quick demo":
+        assert "Quick demo" not in caption and " 60 " not in caption

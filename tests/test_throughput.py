@@ -160,7 +160,7 @@ def test_the_time_estimate_uses_a_measured_throughput_and_says_where_it_came_fro
 
     config = RunConfig()  # batch 4 x 1
     reference = estimate_time(SMOLLM2, config, CPU, 100, 60)
-    assert "sft-facts §6" in reference.explanation and "no run of this model" in reference.explanation
+    assert "measured with this app" in reference.explanation and "no run of this model" in reference.explanation
     measured = MeasuredThroughput(tokens_per_second=200.0, run_id="20261123-120000-abc", steps=12, finished_at=0)
     timed = estimate_time(SMOLLM2, config, CPU, 100, 60, measured)
     assert timed.seconds_per_step == pytest.approx(2.0)  # 4 rows x 100 tokens / 200 tokens/s

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import gradio as gr
 import pytest
@@ -46,7 +47,7 @@ def _edit(values: dict, preset, **changes) -> dict:
 
 @pytest.fixture
 def small_dataset(tmp_path, tiny_model_path):
-    """300 short chats: the Training Hub table gives them an effective batch of 32, not 128 (sft-facts §3)."""
+    """300 short chats: Training Hub gives them an effective batch of 32, not 128; Balanced takes 8 for 100+ steps."""
     folder = tmp_path / "small"
     folder.mkdir()
     rows = [
@@ -80,17 +81,20 @@ def test_the_steps_card_follows_a_batch_size_typed_by_hand(tiny_model_path):
 def test_a_new_dataset_rebuilds_the_preset_when_nothing_was_edited(tiny_model_path, small_dataset):
     shown = _start("Balanced")
     old = shown["config"]
-    assert (old["gradient_accumulation_steps"] * old["per_device_batch_size"], old["max_steps"]) == (128, 24)
+    assert (old["gradient_accumulation_steps"] * old["per_device_batch_size"], old["max_steps"]) == (16, 189)
     # The Data step's "Use this dataset" writes the new folder and its own max length choice.
     after = {**old, "dataset": small_dataset, "max_length": 256}
     refreshed = _named(refresh_from_state(after, shown["preset"]))
     new = refreshed["config"]
     assert new["dataset"] == small_dataset and new["max_length"] == 256  # the Data step's choice stands
-    assert new["per_device_batch_size"] * new["gradient_accumulation_steps"] == 32  # 300 rows: sft-facts §3
+    # 300 rows: Training Hub's 32 would be 30 steps over 3 passes, under Tinker's 100, so the preset takes 8
+    assert new["per_device_batch_size"] * new["gradient_accumulation_steps"] == 8
     rows = refreshed["preset"].data.n_rows  # the training rows left after the held-out split
-    assert rows <= 300 and new["max_steps"] == math.ceil(rows / 32) * 3  # 3 passes (Balanced)
+    assert rows <= 300 and new["max_steps"] == math.ceil(rows / 8) * 3 >= 100  # 3 passes (Balanced)
     assert "The dataset changed" in refreshed["message"] and f"{rows} training rows" in refreshed["message"]
-    assert f"{rows} rows / effective batch 32 = {math.ceil(rows / 32)} steps per pass" in refreshed["cards"]
+    words = re.sub("<[^>]+>", "", refreshed["cards"])  # the text a person reads, hover explanations aside
+    assert f"{rows} rows / effective batch 8 = {math.ceil(rows / 8)} steps per pass" in words
+    assert "Balanced: " in refreshed["preset_info"]["info"] and "effective batch 8" in refreshed["preset_info"]["info"]
     assert refreshed["reapply"] == {"__type__": "update", "visible": False}
     # Writing it back fires config_state.change again: this time nothing is rebuilt or rewritten.
     again = _named(refresh_from_state(new, refreshed["preset"]))
@@ -115,10 +119,15 @@ def test_a_new_dataset_keeps_numbers_edited_by_hand_and_offers_the_preset(tiny_m
 
 def test_the_page_opens_with_the_learning_rate_sources_filled(tiny_model_path):
     """The advanced view shows the recommended LR and the three sources from the first load, not after a click."""
-    cards, fit, lr_sources = show_start(RunConfig(model_id=TINY_MODEL_ID).to_dict())
+    cards, fit, lr_sources, caption = show_start(RunConfig(model_id=TINY_MODEL_ID).to_dict())
     assert "Learning rate" in cards and "GB" in fit
     assert "recommended 7.4e-03" in lr_sources  # Tinker: 5e-5 x 10 x (2000 / 64) ^ 0.781 for the tiny Llama
     assert "SmolLM3 guide" in lr_sources and "Training Hub" in lr_sources
+    assert "[Tinker's learning-rate guidance](https://tinker-docs.thinkingmachines.ai/" in lr_sources  # a link
+    assert "- *Tinker formula*: " in lr_sources  # the term a beginner meets, explained in place
+    # The Quick demo keeps 1.0e-3 against the tiny model's 7.4e-3: the sources panel says it departs, and why
+    assert "**In effect: 1.0e-03**, not the recommendation" in lr_sources
+    assert caption["info"].startswith("Quick demo: ") and "Suggests 60 optimizer steps" in caption["info"]
 
 
 def test_every_setting_on_the_page_is_labelled_and_explained_by_its_runconfig_field():

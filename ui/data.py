@@ -317,8 +317,8 @@ def build_data_step(config_state: gr.State, dataset_rows: gr.State, manager: Run
             value=5,
             step=1,
             label="Validation share (%)",
-            info="Rows kept aside to measure the validation loss, which shows overfitting (sft-facts §4). ~5% is "
-            "typical.",
+            info="Rows kept aside to measure the validation loss, which shows overfitting (Hugging Face LLM course, "
+            "SFT chapter). ~5% is typical.",
             elem_id="validation-share",
         )
         seed = gr.Number(defaults.seed, label="Seed (same seed, same split)", precision=0, elem_id="split-seed")

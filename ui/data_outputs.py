@@ -181,9 +181,9 @@ def _write_downloads(check: DataCheck) -> tuple[str, str]:
 def check_updates(check: DataCheck, tokenizer) -> list:
     """Updates for the check state, report, downloads, preview, advice and lengths (``tokenizer`` None: not loaded)."""
     from core.data.documents import plain_text_loss
+    from core.data.length_chart import length_histogram
     from core.data.packed_preview import render_packed_preview
     from core.data.preview import Check, pad_eos_check, render_preview_html, render_training_preview
-    from core.data.stats import length_histogram
     from core.data.templates import assistant_only_loss_support
 
     report_path, rows_path = _write_downloads(check)

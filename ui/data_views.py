@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from html import escape
 
-from core.config import TRL_SFT_DOCS
 from core.data.formats import FORMAT_LABELS
 from core.data.limits import PREVIEW_ROW_CHARS, clip_strings, clip_text
 from core.data.report import ERROR, ValidationReport
 from core.data.wizard import DataCheck, DataDraft
+from core.glossary import explain_terms_html
+from core.sources import source_html
 
 CELL_CHARS = 240  # a table cell shows this much; the rest is cut and counted so one long row can't fill the page
 SHOWN_COLUMNS = 20  # columns in the table of first rows; the others are named in the note under it
@@ -167,14 +168,11 @@ def render_lengths(check: DataCheck | None) -> str:
     )
     table = f"<table class='coach-stats' style='width:auto;margin-top:0'><tr>{cells}</tr></table>"
     if check.draft.packed:
-        from core.data.documents import TRAINING_HUB_GUIDE
-
         return (
             f"<div class='coach-card' id='length-summary'><p style='margin:0 0 4px 0'>Tokens per document:</p>{table}"
             f"<p style='margin:8px 0 4px 0'>Recommended block size: <b>{check.recommended_max_length:,} tokens</b>. "
-            f"{escape(check.recommendation_reason)} <small class='coach-muted'>(Training Hub hyperparameter guide, "
-            f"pretraining mode: block_size 2048 to start, 512 for short documents; <a href='{TRAINING_HUB_GUIDE}' "
-            f"target='_blank'>{TRAINING_HUB_GUIDE}</a>.)</small></p>"
+            f"{escape(check.recommendation_reason)} <small class='coach-muted'>(Pretraining mode: block_size 2048 "
+            f"to start, 512 for short documents {source_html('training_hub_sft')}.)</small></p>"
             f"<p id='truncation-summary' style='margin:4px 0 0 0'>Blocks of <b>{check.max_length:,}</b> tokens: "
             f"{escape(check.truncation_message)}</p></div>"
         )
@@ -183,7 +181,8 @@ def render_lengths(check: DataCheck | None) -> str:
         f"{table}"
         f"<p style='margin:8px 0 4px 0'>Recommended max length: <b>{check.recommended_max_length:,} tokens</b>. "
         f"{escape(check.recommendation_reason)} <small class='coach-muted'>(Rule: pick the max length from the "
-        "95th or 99th percentile of tokenized lengths, among 512 / 1024 / 2048 / 4096; sft-facts §3.)</small></p>"
+        "95th or 99th percentile of tokenized lengths, among 512 / 1024 / 2048 / 4096 "
+        f"{source_html('training_hub')}.)</small></p>"
         f"<p id='truncation-summary' style='margin:4px 0 0 0'>At <b>{check.max_length:,}</b>: "
         f"{escape(check.truncation_message)}</p></div>"
     )
@@ -194,28 +193,31 @@ def render_loss_advice(target_format: str, advice, packed_block: int | None = No
 
     ``packed_block``: the block size when the rows are documents packed into blocks (core/data/documents.py).
     """
-    from core.data.documents import TRAINING_HUB_GUIDE, plain_text_loss
+    from core.data.documents import plain_text_loss
     from core.data.formats import MESSAGES
     from core.data.preview import loss_explanation
 
     if packed_block:
         return (
             f"<div class='coach-card' id='loss-advice'><p style='margin:0'><b>Loss:</b> "
-            f"{escape(plain_text_loss(packed_block))} As in pre-training: the Training Hub hyperparameter guide's "
-            f"\"pretraining mode\" (<a href='{TRAINING_HUB_GUIDE}' target='_blank'>{TRAINING_HUB_GUIDE}</a>); TRL "
-            f"trains it with packing (<a href='{TRL_SFT_DOCS}' target='_blank'>{TRL_SFT_DOCS}</a>).</p></div>"
+            f'{escape(plain_text_loss(packed_block))} As in pre-training: Training Hub\'s "pretraining mode" '
+            f"{source_html('training_hub_sft')}; TRL trains it with packing {source_html('trl_sft')}.</p></div>"
         )
-    parts = [f"<p style='margin:0 0 4px 0'><b>Loss:</b> {escape(loss_explanation(target_format))}</p>"]
+    seen: set[str] = set()  # each term explained on hover once in the card
+    loss = explain_terms_html(loss_explanation(target_format), seen)
+    parts = [f"<p style='margin:0 0 4px 0'><b>Loss:</b> {loss} {source_html('trl_sft')}</p>"]
     if advice is not None and target_format == MESSAGES:
-        options = "".join(f"<li>{escape(option)}</li>" for option in advice.options)
+        options = "".join(f"<li>{explain_terms_html(option, seen)}</li>" for option in advice.options)
+        explanation = explain_terms_html(advice.explanation, seen)
         parts.append(
-            f"<p style='margin:4px 0'><b>Loss on the assistant's turns only?</b> {escape(advice.explanation)}</p>"
+            f"<p style='margin:4px 0'><b>Loss on the assistant's turns only?</b> {explanation}</p>"
             f"{f'<ul>{options}</ul>' if options else ''}"
         )
     elif advice is not None:
         parts.append(
-            "<p class='coach-muted' style='margin:4px 0'>Loss on the assistant's turns only (assistant_only_loss) is "
-            "not needed here. For 'messages' data with this model: " + escape(advice.explanation) + "</p>"
+            "<p class='coach-muted' style='margin:4px 0'>Loss on the assistant's turns only "
+            f"({explain_terms_html('assistant_only_loss', seen)}) is not needed here. For 'messages' data with this "
+            f"model: {explain_terms_html(advice.explanation, seen)}</p>"
         )
     return "<div class='coach-card' id='loss-advice'>" + "".join(parts) + "</div>"
 

@@ -21,7 +21,14 @@ from core.paths import data_dir
 from core.runs.manager import RunManager
 from ui.identity import request_owner
 from ui.recipe_panel import build_recipe_panel
-from ui.settings_views import build_preset_for, device_info, model_config_for, render_cards, render_fit
+from ui.settings_views import (
+    build_preset_for,
+    device_info,
+    model_config_for,
+    render_cards,
+    render_fit,
+    render_lr_sources,
+)
 
 # The RunConfig fields typed in under "Advanced", in this order. Their labels, help and kinds come from the
 # fields' metadata (core/config.describe_field): the help says what a number does; the cards carry the advice.
@@ -42,6 +49,7 @@ OUTPUT_NAMES = [
     "apply_fix",
     "reapply",
     "lr_sources",
+    "preset_info",
     "method",
     "lora_target",
     "checkpointing",
@@ -62,17 +70,6 @@ def _outputs(**values) -> tuple:
     if unknown:
         raise KeyError(f"Not a Settings output: {', '.join(sorted(unknown))}")
     return tuple(values.get(name, gr.skip()) for name in OUTPUT_NAMES)
-
-
-def _lr_sources(config: RunConfig) -> str:
-    from core.presets import recommend_learning_rate
-
-    model_config, _ = model_config_for(config.model_id)
-    if model_config is None:
-        return "Learning-rate sources need the model's config.json."
-    advice = recommend_learning_rate(model_config, config.method, config.model_id)
-    lines = advice.comparison().replace("\n", "  \n")
-    return f"**Learning rate: recommended {advice.value:.1e}.** {advice.reason}  \n{lines}"
 
 
 def _fix_changes(config: RunConfig) -> dict:
@@ -97,12 +94,21 @@ def _everything(preset, config: RunConfig, note: str = "", reapply: bool = False
         fit=render_fit(config, config.model_id),
         apply_fix=gr.update(visible=bool(_fix_changes(config))),
         reapply=gr.update(visible=reapply),
-        lr_sources=_lr_sources(config),
+        lr_sources=render_lr_sources(config),
+        preset_info=gr.update(info=_preset_caption(preset)),
         method=config.method,
         lora_target=config.lora_target,
         checkpointing=config.gradient_checkpointing,
         **{name: getattr(config, name) for name in ADVANCED_FIELDS},
     )
+
+
+def _preset_caption(preset) -> str:
+    """What the selected preset is for and the numbers it suggests for this data (never another preset's)."""
+    from core.preset_advice import preset_caption
+    from core.presets import PRESET_SUMMARIES
+
+    return preset_caption(preset, PRESET_SUMMARIES[preset.name])
 
 
 def _preset_name(preset) -> str:
@@ -293,7 +299,7 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         list(PRESET_NAMES),
         value="Quick demo",
         label="Preset",
-        info=" · ".join(f"{n}: {PRESET_SUMMARIES[n]}" for n in PRESET_NAMES),
+        info=f"Quick demo: {PRESET_SUMMARIES['Quick demo']}",  # the selected preset's own numbers follow on load
         elem_id="preset-choice",
     )
     # Filled when the page loads (``show_start``): working the preset out imports torch and reads the data,
@@ -356,6 +362,7 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         "apply_fix": apply_fix,
         "reapply": reapply,
         "lr_sources": lr_sources,
+        "preset_info": preset_name,
         "method": method,
         "lora_target": lora_target,
         "checkpointing": checkpointing,
@@ -374,12 +381,14 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
     apply_fix.click(apply_memory_fix, [config_state, preset_state], outputs)
     config_state.change(refresh_from_state, [config_state, preset_state], outputs, show_progress="hidden")
     if Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
-        Context.root_block.load(show_start, [config_state], [cards, fit, lr_sources], show_progress="hidden")
+        start_outputs = [cards, fit, lr_sources, preset_name]
+        Context.root_block.load(show_start, [config_state], start_outputs, show_progress="hidden")
     return SettingsStep(model=model, method=method, preset=preset_name, steps=steps, fit=fit)
 
 
-def show_start(values: dict | None) -> tuple[str, str, str]:
-    """The Quick demo's cards, fit check and learning-rate sources for the page's starting settings."""
+def show_start(values: dict | None) -> tuple:
+    """The Quick demo's cards, fit check, learning-rate sources and caption for the page's starting settings."""
     start = RunConfig.from_dict(values) if values else RunConfig(model_id=default_model_id())
     preset = build_preset_for("Quick demo", start.method, start.model_id, start.dataset)
-    return render_cards(preset, start), render_fit(start, start.model_id), _lr_sources(start)
+    caption = gr.update(info=_preset_caption(preset))
+    return render_cards(preset, start), render_fit(start, start.model_id), render_lr_sources(start), caption

@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 
 from core.config import RunConfig
+from core.glossary import annotate_html
 from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID
 
 VERDICT_COLOURS = {"fits": "#15803d", "tight": "#b45309", "won't fit": "#b91c1c"}
@@ -139,7 +140,7 @@ def _card(label: str, value: str, why: str, source: str, note: str = "") -> str:
     return (
         f"<div class='coach-card coach-setting'><div class='coach-muted'>{html.escape(label)}</div>"
         f"<div class='coach-setting-value'>{html.escape(value)}</div>"
-        f"<small>{html.escape(why)}</small><br><small class='coach-muted'>Source: {html.escape(source)}</small>"
+        f"<small>{annotate_html(why)}</small><br><small class='coach-muted'>Source: {annotate_html(source)}</small>"
         f"{note_html}</div>"
     )
 
@@ -158,11 +159,33 @@ def render_cards(preset, config: RunConfig) -> str:
         note = f"You changed this; the preset suggests {suggested[item.label]}." if edited else ""
         cards.append(_card(item.label, item.value, item.why, item.source, note))
     precision = next((a for a in advice if a.label == "Precision"), None)
-    warning_html = "".join(f"<p class='coach-warning'>⚠ {html.escape(w)}</p>" for w in warnings)
+    warning_html = "".join(f"<p class='coach-warning'>⚠ {annotate_html(w)}</p>" for w in warnings)
     extra = (
-        f"<p class='coach-muted'>Precision: {precision.value}. {html.escape(precision.why)}</p>" if precision else ""
+        f"<p class='coach-muted'>Precision: {precision.value}. {annotate_html(precision.why)} "
+        f"{annotate_html(precision.source)}</p>"
+        if precision
+        else ""
     )
     return f"<div class='coach-settings-grid'>{''.join(cards)}</div>{warning_html}{extra}"
+
+
+def render_lr_sources(config: RunConfig) -> str:
+    """Every source's learning rate for this model, linked, with the terms explained and any departure named."""
+    from core.glossary import explain_terms_markdown
+    from core.presets import recommend_learning_rate
+    from core.sources import link_sources_markdown
+
+    model_config, _ = model_config_for(config.model_id)
+    if model_config is None:
+        return "Learning-rate sources need the model's config.json."
+    advice = recommend_learning_rate(model_config, config.method, config.model_id)
+    lines = advice.comparison().replace("\n", "  \n")
+    text = f"**Learning rate: recommended {advice.value:.1e}.** {advice.reason}  \n{lines}"
+    if abs(config.learning_rate - advice.value) > 0.05 * advice.value:  # say so when the settings depart from it
+        text += (
+            f"  \n**In effect: {config.learning_rate:.1e}**, not the recommendation: the Learning rate card says why."
+        )
+    return f"{link_sources_markdown(text)}\n\n{explain_terms_markdown(text)}"
 
 
 def render_fit(config: RunConfig, model_id: str) -> str:

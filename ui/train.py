@@ -22,7 +22,14 @@ from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
 from ui.toasts import inform, refusal, warn
-from ui.train_views import render_diagnosis, render_result, render_samples, render_status, run_label
+from ui.train_views import (
+    render_chart_guide,
+    render_diagnosis,
+    render_result,
+    render_samples,
+    render_status,
+    run_label,
+)
 
 POLL_SECONDS = 1.0
 EXTRA_METRICS = [
@@ -299,6 +306,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
             with gr.Accordion(
                 "More metrics: learning rate, gradient norm, accuracy, entropy, speed, memory", open=False
             ):
+                gr.HTML(render_chart_guide(EXTRA_METRICS))
                 with gr.Row():
                     extra_plots = [gr.Plot(show_label=False, elem_id=f"plot-{key}") for key, _, _ in EXTRA_METRICS[:3]]
                 with gr.Row():

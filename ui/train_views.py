@@ -9,9 +9,11 @@ import html
 import time
 from pathlib import Path
 
+from core.glossary import explain_terms_html
 from core.runs.progress import format_duration, measure_progress
 from core.runs.record import RunSnapshot, RunSummary
 from core.runs.store import RunFolder
+from core.sources import link_sources_html
 
 PHASE_LABELS = {
     "queued": ("Waiting", "#6b7280"),
@@ -127,17 +129,37 @@ def render_samples(snapshot: RunSnapshot | None) -> str:
     )
 
 
+def render_chart_guide(charts: list[tuple[str, str, str]]) -> str:
+    """One line per chart that has one: what good looks like (core/glossary.CHART_GUIDE), terms explained on hover."""
+    from core.glossary import CHART_GUIDE, GLOSSARY
+
+    words = {"grad_norm": "gradient norm", "entropy": "entropy", "mean_token_accuracy": "token accuracy"}
+    rows = []
+    for key, title, _ in charts:
+        if key in CHART_GUIDE:
+            term = words.get(key)
+            name = (
+                f"<abbr title='{html.escape(GLOSSARY[term], quote=True)}'>{html.escape(title)}</abbr>"
+                if term
+                else html.escape(title)
+            )
+            rows.append(f"<li><b>{name}</b>: {html.escape(CHART_GUIDE[key])}</li>")
+    return f"<ul class='coach-muted' id='chart-guide' style='margin:4px 0'>{''.join(rows)}</ul>"
+
+
 def render_diagnosis(diagnosis) -> str:
     """The plain-language reading of the curves (core/diagnosis/)."""
     if diagnosis is None:
         return ""
     colour = DIAGNOSIS_COLOURS.get(diagnosis.status, "#6b7280")
-    advice = "".join(f"<li>{html.escape(a)}</li>" for a in diagnosis.advice)
+    seen: set[str] = set()  # each term explained on hover once in the card
+    explanation = explain_terms_html(diagnosis.explanation, seen)
+    advice = "".join(f"<li>{explain_terms_html(a, seen)}</li>" for a in diagnosis.advice)
     return (
         f"<div class='coach-card' style='border-left: 6px solid {colour}'>"
-        f"<b>{html.escape(diagnosis.title)}</b><p>{html.escape(diagnosis.explanation)}</p>"
+        f"<b>{html.escape(diagnosis.title)}</b><p>{explanation}</p>"
         f"{f'<ul>{advice}</ul>' if advice else ''}"
-        f"<small class='coach-muted'>Source: {html.escape(diagnosis.source)}</small></div>"
+        f"<small class='coach-muted'>Source: {link_sources_html(diagnosis.source)}</small></div>"
     )
 
 

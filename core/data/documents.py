@@ -20,9 +20,8 @@ from core.data.stats import LengthStats
 
 TEXT_COLUMN = "text"  # what TRL's SFTTrainer reads (SFTConfig.dataset_text_field)
 OTHER_DOCUMENT_COLUMNS = ("content", "document")  # "document" is the Training Hub guide's default column name
-TRAINING_HUB_GUIDE = "https://ai-innovation.team/training_hub/#/"
-# Training Hub hyperparameter guide, pretraining mode: block_size 2048 is the suggested start, 512 for short or
-# numerous documents (TRAINING_HUB_GUIDE).
+# Training Hub's SFT page, pretraining mode: block_size 2048 is the suggested start, 512 for short or numerous
+# documents (core/sources.py, "training_hub_sft").
 BLOCK_SIZE_START = 2048
 BLOCK_SIZE_SHORT = 512
 # Below this many full blocks of 2048 the text is "short" as a whole: one or two blocks would be every step's batch.

@@ -21,6 +21,7 @@ from core.data.formats import CONVERSATIONAL_FORMATS, MESSAGES
 from core.data.limits import PREVIEW_ROW_CHARS
 from core.data.reasoning import describe_row_mode
 from core.data.templates import assistant_only_loss_support, default_system_prompt
+from core.glossary import explain_terms_html
 from core.ml_stack import import_training_stack, import_transformers
 
 IGNORE = -100  # the label value PyTorch's cross-entropy (and TRL) skips
@@ -326,7 +327,7 @@ def render_preview_html(rendered: Sequence[RenderedRow], extra_checks: Sequence[
         items = []
         for check in checks:
             mark, color = _CHECK_MARKS.get(check.severity, ("•", "#374151"))
-            items.append(f'<li style="color:{color}">{mark} {escape(check.message)}</li>')
+            items.append(f'<li style="color:{color}">{mark} {explain_terms_html(check.message)}</li>')
         return f'<ul style="list-style:none;padding-left:0;margin:6px 0">{"".join(items)}</ul>' if items else ""
 
     parts = [

@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.sources import SOURCES
+
 SYSTEM_FLAG = "system_flag"  # SmolLM3-style: /think and /no_think in the system prompt
 TEMPLATE_KWARG = "template_kwarg"  # Qwen3-style: the enable_thinking template argument
 NO_SWITCH = "no_switch"  # SmolLM2 and most templates: nothing to switch
@@ -32,8 +34,8 @@ FLAG_NO_TRACE = "thinking mode, no trace"
 NO_THINKING = "no thinking"
 
 _TRACE = re.compile(r"\s*<think>(.*?)</think>", re.S)
-_SMOLLM3 = "SmolLM3 model card: https://huggingface.co/HuggingFaceTB/SmolLM3-3B"
-_QWEN3 = "Qwen3 model card: https://huggingface.co/Qwen/Qwen3-8B"
+_SMOLLM3 = f"{SOURCES['smollm3_card'].name}: {SOURCES['smollm3_card'].url}"
+_QWEN3 = f"{SOURCES['qwen3_card'].name}: {SOURCES['qwen3_card'].url}"
 
 
 def thinking_switch(chat_template: str | None) -> str:

@@ -1,4 +1,6 @@
-"""Token lengths as the trainer will see them, their percentiles, a recommended max length, and a histogram.
+"""Token lengths as the trainer will see them, their percentiles and a recommended max length.
+
+Their histogram is drawn in ``core/data/length_chart.py``.
 
 Lengths are measured the way TRL 1.16's ``SFTTrainer`` tokenizes each format
 (see ``trl/trainer/sft_trainer.py``, ``_prepare_dataset``): conversational
@@ -240,10 +242,10 @@ def find_length_outliers(lengths: Sequence[int | None] | TokenLengths) -> list[i
     return found if len(found) <= max(1, OUTLIER_MAX_SHARE * len(measured)) else []
 
 
-def _row_list(indices: Sequence[int], limit: int = 10) -> str:
+def row_list(indices: Sequence[int], limit: int = 10) -> str:
     """ "rows 3, 8 and 12" (1-based), the first ``limit`` of them.
 
-    >>> _row_list([2]), _row_list([2, 7, 11]), _row_list(list(range(12)), limit=2)
+    >>> row_list([2]), row_list([2, 7, 11]), row_list(list(range(12)), limit=2)
     ('row 3', 'rows 3, 8 and 12', 'rows 1, 2 and 10 more')
     """
     numbers = [f"{i + 1:,}" for i in indices[:limit]]
@@ -272,7 +274,7 @@ def recommend_from_lengths(
         size = f"{longest:,} tokens" if one else f"up to {longest:,} tokens"
         cut = f"{'is' if one else 'are'} truncated there" if longest > choice else f"fit{'s' if one else ''} in it"
         reason += (
-            f" Not counted: {count} far longer than the rest ({_row_list(outliers)}, {size}; more than "
+            f" Not counted: {count} far longer than the rest ({row_list(outliers)}, {size}; more than "
             f"{OUTLIER_FACTOR}x the 90th percentile) and {cut}. Look at {them}: a repeated answer or a pasted "
             "document is likely."
         )
@@ -333,65 +335,3 @@ def model_context_length(model_path: str) -> int | None:
         return None
     value = config.get("max_position_embeddings") or (config.get("text_config") or {}).get("max_position_embeddings")
     return int(value) if value else None
-
-
-def _bins(values: list[int], max_bins: int = 60) -> tuple[list[float], list[int], float]:
-    top = max(values)
-    width = max(1, math.ceil((top + 1) / max_bins))
-    counts = [0] * (top // width + 1)
-    for v in values:
-        counts[v // width] += 1
-    centers = [(i + 0.5) * width for i in range(len(counts))]
-    return centers, counts, width
-
-
-def length_histogram(lengths: Sequence[int | None] | TokenLengths, max_length: int | None = None):
-    """A plotly histogram of token lengths with p50/p95/p99 (and the max length) marked; outliers named apart.
-
-    Bins are counted here, so a million rows make a chart of ~60 bars, not a million points.
-    """
-    import plotly.graph_objects as go
-
-    all_values = lengths.lengths if isinstance(lengths, TokenLengths) else list(lengths)
-    outliers = find_length_outliers(all_values)  # drawn apart, so one runaway row doesn't squash the bars
-    apart = set(outliers)
-    values = [n for i, n in enumerate(all_values) if n is not None and i not in apart]
-    figure = go.Figure()
-    figure.update_layout(
-        title="Tokens per row",
-        xaxis_title="tokens (as the trainer sees them)",
-        yaxis_title="rows",
-        bargap=0.05,
-        margin={"l": 50, "r": 20, "t": 50, "b": 50},
-        height=360,
-    )
-    if not values:
-        return figure
-    centers, counts, width = _bins(values)
-    figure.add_trace(go.Bar(x=centers, y=counts, width=width, name="rows", marker_color="#60a5fa"))
-    stats = length_stats(values)
-    for step, (name, value, color) in enumerate(
-        (("p50", stats.p50, "#16a34a"), ("p95", stats.p95, "#d97706"), ("p99", stats.p99, "#dc2626"))
-    ):
-        # Each label one line lower than the last: percentiles of similar rows sit a few tokens apart.
-        figure.add_vline(
-            x=value,
-            line_dash="dot",
-            line_color=color,
-            annotation_text=f"{name} {value:,}",
-            annotation_yshift=-16 * step,
-        )
-    if outliers:
-        figure.add_annotation(
-            xref="paper", yref="paper", x=1, y=1.08, showarrow=False, xanchor="right",
-            text=f"not drawn: {_row_list(outliers, limit=5)}, up to {max(all_values[i] for i in outliers):,} tokens",
-        )  # fmt: skip
-    if max_length:
-        figure.add_vline(
-            x=max_length,
-            line_width=2,
-            line_color="#111827",
-            annotation_text=f"max length {max_length:,}",
-            annotation_position="bottom right",
-        )
-    return figure

@@ -115,7 +115,7 @@ def diagnose_unstable(
         found[0],
         found[1],
         [
-            "Restart with half the learning rate (sft-facts §3: 5e-5 is the conservative choice for SmolLM3).",
+            "Restart with half the learning rate (the smol course gives 5e-5 as SmolLM3's conservative choice).",
             "If spikes line up with particular rows, check them in step 2 (very long or odd rows).",
         ],
         restart_with_learning_rate(rate, 0.5),

@@ -24,6 +24,7 @@ from core.diagnosis.thresholds import (
     ZERO_RUN,
 )
 from core.diagnosis.verdict import SOURCE, Diagnosis, restart_with_learning_rate
+from core.sources import cite
 
 
 def diagnose_broken(losses: list[float], evals: list[float], rate: float | None) -> Diagnosis | None:
@@ -67,7 +68,7 @@ def diagnose_broken(losses: list[float], evals: list[float], rate: float | None)
                     "Check that the answer/completion column is not empty and survives truncation (max length).",
                 ],
                 [{"kind": "stop"}, {"kind": "review_data"}],
-                SOURCE + ", and §2 (loss masking)",
+                SOURCE + "; " + cite("trl_sft") + ": loss masking",
             )
     return None
 
@@ -179,7 +180,7 @@ def diagnose_underfitting(losses: list[float], progress: float | None, rate: flo
         [
             "Raise the learning rate (2x is a good first try).",
             "Check data quality in step 2: are the answers consistent and the loss on the right tokens?",
-            "With LoRA, a higher rank (32 or 64) adds capacity (sft-facts §3); or try a bigger model.",
+            "With LoRA, a higher rank (32 or 64) adds capacity (Training Hub's guide); or try a bigger model.",
         ],
         restart_with_learning_rate(rate, 2.0),
         SOURCE + ": underfitting",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SOURCE = "sft-facts §4 (reading the loss)"
+from core.sources import cite
+
+SOURCE = cite("llm_course") + " (reading the loss)"
 STATUSES = ("too_early", "healthy", "overfitting", "underfitting", "memorisation", "unstable", "broken")
 
 
@@ -28,7 +30,7 @@ class Diagnosis:
     explanation: str
     """Two or three sentences citing the numbers in the curve that led here."""
     advice: list[str] = field(default_factory=list)
-    """Concrete next steps (sft-facts §4)."""
+    """Concrete next steps (the team's notes, sft-facts §4)."""
     actions: list[dict[str, Any]] = field(default_factory=list)
     """Suggestions the UI can offer as one-click buttons (see the class docstring)."""
     source: str = SOURCE

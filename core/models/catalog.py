@@ -54,7 +54,7 @@ class ModelChoice:
 _HUB_MODELS = [
     ("HuggingFaceTB/SmolLM2-360M-Instruct", "SmolLM2-360M-Instruct", "Llama architecture, ChatML template."),
     ("HuggingFaceTB/SmolLM2-1.7B-Instruct", "SmolLM2-1.7B-Instruct", "Needs a GPU for reasonable speed."),
-    ("HuggingFaceTB/SmolLM3-3B", "SmolLM3-3B", "Needs a GPU with at least 16 GB (sft-facts §5)."),
+    ("HuggingFaceTB/SmolLM3-3B", "SmolLM3-3B", "Needs a GPU with 16 GB or more (Hugging Face LLM course)."),
 ]
 
 
