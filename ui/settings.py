@@ -25,6 +25,7 @@ from ui.settings_views import (
     build_preset_for,
     device_info,
     model_config_for,
+    preset_update,
     render_cards,
     render_fit,
     render_lr_sources,
@@ -95,20 +96,12 @@ def _everything(preset, config: RunConfig, note: str = "", reapply: bool = False
         apply_fix=gr.update(visible=bool(_fix_changes(config))),
         reapply=gr.update(visible=reapply),
         lr_sources=render_lr_sources(config),
-        preset_info=gr.update(info=_preset_caption(preset)),
+        preset_info=preset_update(preset),
         method=config.method,
         lora_target=config.lora_target,
         checkpointing=config.gradient_checkpointing,
         **{name: getattr(config, name) for name in ADVANCED_FIELDS},
     )
-
-
-def _preset_caption(preset) -> str:
-    """What the selected preset is for and the numbers it suggests for this data (never another preset's)."""
-    from core.preset_advice import preset_caption
-    from core.presets import PRESET_SUMMARIES
-
-    return preset_caption(preset, PRESET_SUMMARIES[preset.name])
 
 
 def _preset_name(preset) -> str:
@@ -390,5 +383,9 @@ def show_start(values: dict | None) -> tuple:
     """The Quick demo's cards, fit check, learning-rate sources and caption for the page's starting settings."""
     start = RunConfig.from_dict(values) if values else RunConfig(model_id=default_model_id())
     preset = build_preset_for("Quick demo", start.method, start.model_id, start.dataset)
-    caption = gr.update(info=_preset_caption(preset))
-    return render_cards(preset, start), render_fit(start, start.model_id), render_lr_sources(start), caption
+    return (
+        render_cards(preset, start),
+        render_fit(start, start.model_id),
+        render_lr_sources(start),
+        preset_update(preset),
+    )

@@ -228,3 +228,31 @@ def render_fit(config: RunConfig, model_id: str) -> str:
         f"<details><summary>How this is estimated</summary><p><small>{html.escape(estimate.formula)}. "
         f"{html.escape(length_note)} {html.escape(estimate.ignores)}</small></p></details></div>"
     )
+
+
+def preset_caption_for(preset) -> str:
+    """What the selected preset is for and the numbers it suggests for this data (never another preset's)."""
+    from core.preset_advice import preset_caption
+    from core.presets import PRESET_SUMMARIES
+
+    return preset_caption(preset, PRESET_SUMMARIES[preset.name])
+
+
+def preset_update(preset) -> dict:
+    """The preset choice with the selected preset's caption, and each preset's whole-run time beside its name."""
+    import gradio as gr
+
+    from core.memory import duration_text
+    from core.presets import PRESET_NAMES
+
+    if preset is None:
+        return gr.update()
+    choices = []
+    for name in PRESET_NAMES:
+        try:
+            other = build_preset_for(name, preset.config.method, preset.config.model_id, preset.config.dataset)
+            estimated = run_time_estimate(other.config)
+        except Exception:  # noqa: BLE001  (a label must never break the step: the model's config may be missing)
+            estimated = None
+        choices.append((f"{name} · about {duration_text(estimated[0].total_seconds)}" if estimated else name, name))
+    return gr.update(info=preset_caption_for(preset), choices=choices)
