@@ -56,7 +56,7 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
 
     # Chat: the newest fine-tuned result is preselected; a streamed answer appears under the question.
     picked = page.locator("#chat-model input").input_value()
-    assert run_id in picked, picked
+    assert picked.startswith("json-extraction · tiny-random-llama · ") and "final, step 4" in picked, picked
     page.locator("#chat-message textarea").fill("Ada Lovelace, 36, lives in London.")
     page.locator("#chat-send").click()
     wait_for(lambda: len(chat_messages(page, "bot")) == 1, what="the assistant's bubble")
@@ -71,7 +71,7 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
     # Side by side: base vs fine-tuned, both columns fill.
     open_tab(page, "Side by side")
     assert page.locator("#sbs-model-a input").input_value() == "Base model: tiny-random-llama"
-    assert run_id in page.locator("#sbs-model-b input").input_value()
+    assert "final, step" in page.locator("#sbs-model-b input").input_value()
     page.locator("#sbs-prompt textarea").fill("Grace Hopper, 85, lives in Arlington.")
     page.locator("#sbs-compare").click()
     page.locator("#sbs-answer-b").get_by_text("new tokens").wait_for(timeout=180000)

@@ -22,7 +22,7 @@ from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
 from ui.toasts import inform, refusal, warn
-from ui.train_views import render_diagnosis, render_result, render_samples, render_status, run_label
+from ui.train_views import render_diagnosis, render_result, render_samples, render_status, run_choices
 
 POLL_SECONDS = 1.0
 EXTRA_METRICS = [
@@ -235,9 +235,7 @@ class TrainEvents:
             gr.Button(interactive=can_resume),
             gr.Button(interactive=bool(suggestion and suggestion[0])),
             f"*Suggested:* {suggestion[1]}" if suggestion else "",
-            gr.Dropdown(
-                choices=[(run_label(s), s.run_id) for s in own_runs], value=snapshot.run_id if snapshot else None
-            ),
+            gr.Dropdown(choices=run_choices(own_runs), value=snapshot.run_id if snapshot else None),
             key,
         ]
 
