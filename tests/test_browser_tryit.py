@@ -12,7 +12,7 @@ import json
 import pytest
 
 from core.models.catalog import TINY_MODEL_ID
-from tests.browser import app_errors, chromium_page, open_tab, run_phase, set_slider, shot, wait_for
+from tests.browser import app_errors, chromium_page, open_tab, set_slider, shot, train_demo_run, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +27,7 @@ def trained(launch_app):
     app = launch_app(name="tryit")
     with chromium_page() as (page, errors):
         page.goto(app.url)
-        open_tab(page, "3 · Settings")
-        steps = page.locator("#max-steps input[type=number]")
-        steps.fill("4")
-        steps.press("Enter")
-        open_tab(page, "4 · Train")
-        page.locator("#train-summary").get_by_text("4 steps").wait_for()
-        page.locator("#start-training").click()
-        wait_for(lambda: run_phase(page) == "Finished", timeout=300, what="the run to finish")
-        run_id = page.locator("#run-status .coach-run-id").inner_text().removeprefix("run ").strip()
+        run_id = train_demo_run(page)
         page.locator("#next-tryit").click()
         yield app, page, errors, run_id, app.data_dir / "runs" / run_id
 

@@ -109,6 +109,8 @@ class TryItEvents:
     def _follow(self, prompt: str, shown_for: TrainedPrompt | None, picked: list, who: str) -> list:
         """The system prompt box, its note, the restore button and the prompt's run, once ``picked`` are shown."""
         trained = self.ctx.trained_prompt(picked, who)
+        if trained is None:  # a base model or a typed one: what the person has in the box stays as it is
+            return [gr.skip(), *prompt_state(None, "")]
         prompt = prompt_after_pick(trained, shown_for, prompt or "")
         return [prompt, *prompt_state(trained, prompt)]
 
@@ -293,7 +295,7 @@ def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> TryIt
     settings_inputs.append(thinking)
 
     with gr.Tabs():
-        with gr.Tab("Chat", id="tryit-chat") as chat_tab:
+        with gr.Tab("Chat", id="tryit-chat"):
             chat_model = model_picker("Model", "chat-model")
             chatbot = gr.Chatbot(
                 label="Conversation", elem_id="chat-window", height=340, buttons=["copy"], feedback_options=None
@@ -363,11 +365,13 @@ def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> TryIt
     if opened is not None:
         opened.select(events.refresh_lists, refresh_inputs, refresh_outputs, show_progress="hidden")
 
-    for tab, shown in ((chat_tab, [chat_model]), (sbs_tab, [sbs_a, sbs_b]), (ab_tab, [ab_1, ab_2])):
+    # Chat's own model is followed by the refresh that runs when the step opens; a comparison's when its tab does.
+    for tab, shown in ((None, [chat_model]), (sbs_tab, [sbs_a, sbs_b]), (ab_tab, [ab_1, ab_2])):
         follow = events.follow_one if len(shown) == 1 else events.follow_pair
         for picker in shown:
             picker.input(follow, [system_prompt, prompt_for, *shown], prompt_outputs, show_progress="hidden")
-        tab.select(follow, [system_prompt, prompt_for, *shown], prompt_outputs, show_progress="hidden")
+        if tab is not None:
+            tab.select(follow, [system_prompt, prompt_for, *shown], prompt_outputs, show_progress="hidden")
     edited = dict(show_progress="hidden", trigger_mode="always_last")
     system_prompt.input(prompt_edited, [system_prompt, prompt_for], prompt_outputs[1:], **edited)
     restore.click(restore_prompt, [prompt_for], prompt_outputs)
