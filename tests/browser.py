@@ -126,6 +126,19 @@ def run_phase(page) -> str:
     return page.locator("#run-status .coach-badge").inner_text(timeout=5000)
 
 
+def train_demo_run(page, steps: int = 4) -> str:
+    """Train the default demo for ``steps`` steps through the Settings and Train tabs; returns the run id."""
+    open_tab(page, "3 · Settings")
+    box = page.locator("#max-steps input[type=number]")
+    box.fill(str(steps))
+    box.press("Enter")
+    open_tab(page, "4 · Train")
+    page.locator("#train-summary").get_by_text(f"{steps} steps").wait_for()
+    page.locator("#start-training").click()
+    wait_for(lambda: run_phase(page) == "Finished", timeout=300, what="the run to finish")
+    return page.locator("#run-status .coach-run-id").inner_text().removeprefix("run ").strip()
+
+
 # Every visible form control and button, with the name a screen reader would announce (a simplified version of
 # the accessible-name computation: aria-labelledby, aria-label, <label>, then a button's own text or title).
 ACCESSIBLE_NAMES_JS = """() => {

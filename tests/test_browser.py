@@ -159,7 +159,7 @@ def tryit_chat_and_side_by_side(page, run_id: str) -> None:
                      {subtree: true, childList: true, characterData: true}); }"""
     )
     picked = page.locator("#chat-model input").input_value()
-    assert run_id in picked and "final" in picked, picked  # the run just trained is preselected
+    assert " · tiny-random-llama · " in picked and "final" in picked, picked  # the run just trained is preselected
     page.locator("#chat-message textarea").fill("Tom has 3 apples and buys 4 more. How many apples does he have?")
     page.locator("#chat-send").click()
     bot = page.locator("#chat-window .bot-row")
@@ -173,7 +173,7 @@ def tryit_chat_and_side_by_side(page, run_id: str) -> None:
 
     open_tab(page, "Side by side")
     assert page.locator("#sbs-model-a input").input_value() == "Base model: tiny-random-llama"
-    assert run_id in page.locator("#sbs-model-b input").input_value()
+    assert "final, step" in page.locator("#sbs-model-b input").input_value()
     page.locator("#sbs-prompt textarea").fill("Ann reads 5 pages a day. How many pages in 3 days?")
     page.locator("#sbs-compare").click()
     page.locator("#sbs-answer-b").get_by_text("new tokens").wait_for(timeout=180_000)

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from core.models.catalog import TINY_MODEL_ID
-from tests.browser import app_errors, chromium_page, open_tab, run_phase, set_slider, shot, wait_for
+from tests.browser import app_errors, chromium_page, open_tab, set_slider, shot, train_demo_run, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +27,7 @@ def trained(launch_app):
     app = launch_app(name="tryit")
     with chromium_page() as (page, errors):
         page.goto(app.url)
-        open_tab(page, "3 · Settings")
-        steps = page.locator("#max-steps input[type=number]")
-        steps.fill("4")
-        steps.press("Enter")
-        open_tab(page, "4 · Train")
-        page.locator("#train-summary").get_by_text("4 steps").wait_for()
-        page.locator("#start-training").click()
-        wait_for(lambda: run_phase(page) == "Finished", timeout=300, what="the run to finish")
-        run_id = page.locator("#run-status .coach-run-id").inner_text().removeprefix("run ").strip()
+        run_id = train_demo_run(page)
         page.locator("#next-tryit").click()
         yield app, page, errors, run_id, app.data_dir / "runs" / run_id
 
@@ -56,7 +48,7 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
 
     # Chat: the newest fine-tuned result is preselected; a streamed answer appears under the question.
     picked = page.locator("#chat-model input").input_value()
-    assert run_id in picked, picked
+    assert picked.startswith("json-extraction · tiny-random-llama · ") and "final, step 4" in picked, picked
     page.locator("#chat-message textarea").fill("Ada Lovelace, 36, lives in London.")
     page.locator("#chat-send").click()
     wait_for(lambda: len(chat_messages(page, "bot")) == 1, what="the assistant's bubble")
@@ -71,7 +63,7 @@ def test_chat_compare_vote_and_probe_a_trained_run(trained):
     # Side by side: base vs fine-tuned, both columns fill.
     open_tab(page, "Side by side")
     assert page.locator("#sbs-model-a input").input_value() == "Base model: tiny-random-llama"
-    assert run_id in page.locator("#sbs-model-b input").input_value()
+    assert "final, step" in page.locator("#sbs-model-b input").input_value()
     page.locator("#sbs-prompt textarea").fill("Grace Hopper, 85, lives in Arlington.")
     page.locator("#sbs-compare").click()
     page.locator("#sbs-answer-b").get_by_text("new tokens").wait_for(timeout=180000)

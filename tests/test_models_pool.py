@@ -122,7 +122,8 @@ def test_the_picker_lists_bases_results_and_checkpoints_with_eval_loss(tmp_path,
     assert final.ref == str(run_dir / "final") and final.is_adapter and final.step == 4
     assert [c.step for c in by_kind["checkpoint"]] == [4, 2]
     assert by_kind["checkpoint"][1].eval_loss == pytest.approx(1.234)
-    assert "eval loss 1.234" in by_kind["checkpoint"][1].label and "LoRA adapter" in final.label
+    assert by_kind["checkpoint"][1].label.endswith("· checkpoint, step 2, eval loss 1.234")
+    assert final.label.startswith("json-extraction · tiny-random-llama · ") and "final, step 4" in final.label
     assert default_pair(refs) == (str(tiny_model_path), str(run_dir / "final"))
 
 

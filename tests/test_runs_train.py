@@ -31,6 +31,8 @@ def test_tiny_model_trains_on_the_json_demo_and_records_everything(tmp_path, tin
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
     assert (job.run_dir / "final" / "adapter_config.json").is_file()
     assert snap.load_check.startswith("Reloaded from disk")
+    trained_with = json.loads((job.run_dir / "trained-with.json").read_text())  # what Try it fills in
+    assert trained_with == {"system_prompt": "Extract the facts from the text as a JSON object."}
 
 
 def test_own_probe_prompts_are_answered_next_to_the_held_out_ones(tmp_path, tiny_model_path):

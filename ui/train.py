@@ -28,7 +28,7 @@ from ui.train_views import (
     render_result,
     render_samples,
     render_status,
-    run_label,
+    run_choices,
 )
 
 POLL_SECONDS = 1.0
@@ -253,9 +253,7 @@ class TrainEvents:
             gr.Button(interactive=can_resume),
             gr.Button(interactive=bool(suggestion and suggestion[0])),
             f"*Suggested:* {suggestion[1]}" if suggestion else "",
-            gr.Dropdown(
-                choices=[(run_label(s), s.run_id) for s in own_runs], value=snapshot.run_id if snapshot else None
-            ),
+            gr.Dropdown(choices=run_choices(own_runs), value=snapshot.run_id if snapshot else None),
             key,
         ]
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from core.glossary import explain_terms_html
+from core.runs.names import distinct_names, readable_run_name
 from core.runs.progress import format_duration, measure_progress
 from core.runs.record import RunSnapshot, RunSummary
 from core.runs.store import RunFolder
@@ -240,6 +241,14 @@ def render_checkpoints(run_dir: Path, best: str | None = None) -> str:
 
 
 def run_label(run: RunSummary) -> str:
-    """One line for the run picker."""
+    """One line for the run picker: the run's readable name (dataset · model · start time) and its phase."""
     label, _ = PHASE_LABELS.get(run.phase, (run.phase, ""))
-    return f"{run.run_id} · {label} · {run.model_id.split('/')[-1]} · {run.dataset}"
+    return f"{readable_run_name(run.dataset, run.model_id, run.created_at)} · {label}"
+
+
+def run_choices(runs: list[RunSummary]) -> list[tuple[str, str]]:
+    """(label, run id) for a run picker; two runs of the same data and model started the same minute get a number.
+
+    The run id stays the value: the page sends it back and the server checks it is the person's run.
+    """
+    return list(zip(distinct_names([run_label(run) for run in runs]), [run.run_id for run in runs], strict=True))

@@ -22,15 +22,25 @@ from core.models.refs import default_pair
 from core.runs.manager import RunManager
 from ui.identity import request_owner
 from ui.toasts import warn
-from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker
+from ui.tryit_context import (
+    EXPECTED_ERRORS,
+    TryItContext,
+    model_picker,
+    prompt_edited,
+    prompt_state,
+    restore_prompt,
+)
 from ui.tryit_results import build_probe_set_tab, build_scores_tab, build_share_tab, hub_note_text
 from ui.tryit_views import (
     THINKING_CHOICES,
     VOTE_LABELS,
+    TrainedPrompt,
     chat_display,
+    comparison_note,
     default_chat_ref,
     keep_or_default,
     picker_choices,
+    prompt_after_pick,
     render_answer,
     render_reveal,
     render_tally,
@@ -67,8 +77,13 @@ class TryItEvents:
     def __init__(self, ctx: TryItContext) -> None:
         self.ctx = ctx
 
-    def refresh_lists(self, chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v, score_v, share_v, request: gr.Request):
-        """Fill every model and run list with this person's choices, keeping what each list shows if still there."""
+    def refresh_lists(
+        self, chat_v, a_v, b_v, ab1_v, ab2_v, base_v, tuned_v, score_v, share_v, prompt, shown_for, request: gr.Request
+    ):
+        """Fill every model and run list with this person's choices, keeping what each list shows if still there.
+
+        The system prompt follows the model Chat shows: a run's model newly shown brings its training prompt.
+        """
         ctx = self.ctx
         who = request_owner(request)
         refs = ctx.refs_for(who)
@@ -87,7 +102,25 @@ class TryItEvents:
             gr.Dropdown(choices=runs, value=value if value in run_ids else (run_ids[0] if run_ids else None))
             for value in (score_v, share_v)
         ]
-        return [*updates, *run_updates, ctx.describe_device(), hub_note_text()]
+        chat_ref = keep_or_default(chat_v, default_chat_ref(refs))
+        prompt_parts = self._follow(prompt, shown_for, [chat_ref], who)
+        return [*updates, *run_updates, ctx.describe_device(), hub_note_text(), *prompt_parts]
+
+    def _follow(self, prompt: str, shown_for: TrainedPrompt | None, picked: list, who: str) -> list:
+        """The system prompt box, its note, the restore button and the prompt's run, once ``picked`` are shown."""
+        trained = self.ctx.trained_prompt(picked, who)
+        if trained is None:  # a base model or a typed one: what the person has in the box stays as it is
+            return [gr.skip(), *prompt_state(None, "")]
+        prompt = prompt_after_pick(trained, shown_for, prompt or "")
+        return [prompt, *prompt_state(trained, prompt)]
+
+    def follow_one(self, prompt, shown_for, ref, request: gr.Request) -> list:
+        """Chat's model was picked (or the Chat tab opened): fill in the system prompt its run trained with."""
+        return self._follow(prompt, shown_for, [ref], request_owner(request))
+
+    def follow_pair(self, prompt, shown_for, first, second, request: gr.Request) -> list:
+        """A comparison's model was picked: the run's system prompt (the second side's run first) goes to both."""
+        return self._follow(prompt, shown_for, [second, first], request_owner(request))
 
     def chat_event(self, text, history, ref, sp, temp, tp, new, rep, sd, det, think, request: gr.Request):
         """Answer a chat message, streaming the tokens; on a problem the message goes back into the box."""
@@ -139,8 +172,7 @@ class TryItEvents:
             return
         if settings.seed is None and not settings.deterministic:
             settings = settings.with_seed(secrets.randbelow(2**31))  # one seed for both sides, shown to the user
-        how = "greedy" if settings.deterministic else f"seed {settings.seed}, temperature {settings.temperature:g}"
-        note = f"Same settings on both sides: {how}, at most {settings.max_new_tokens} new tokens."
+        note = comparison_note(settings, ctx.trained_prompt([ref_b, ref_a], who))
         names = ctx.names_for(ctx.refs_for(who))
         title_a, title_b = names.get(ref_a, ref_a), names.get(ref_b, ref_b)
         stop_event = ctx.stops.fresh(request, "sbs")
@@ -227,15 +259,23 @@ def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> TryIt
     with gr.Row(equal_height=True):
         device_note = gr.Markdown(elem_id="tryit-device")
         refresh = gr.Button("↻ Refresh model list", size="sm", scale=0, min_width=180, elem_id="tryit-refresh")
+    with gr.Row(equal_height=True):
+        system_prompt = gr.Textbox(
+            label="System prompt (Chat, Side by side and Blind A/B)",
+            lines=2,
+            scale=5,
+            elem_id="tryit-system-prompt",
+            placeholder="Optional, e.g. 'Extract the facts from the text as a JSON object.'",
+            info="Sent as the first message, to every model alike. Picking a run's model fills in the one it was "
+            "trained with: the format it learned comes with that prompt.",
+        )
+        restore = gr.Button(
+            "Use the run's system prompt", size="sm", scale=0, min_width=200, visible=False, elem_id="prompt-restore"
+        )
+    prompt_note = gr.HTML(elem_id="system-prompt-note")
     with gr.Accordion(
         "Generation settings (shared by Chat, Side by side and Blind A/B)", open=False, elem_id="gen-settings"
     ):
-        system_prompt = gr.Textbox(
-            label="System prompt",
-            lines=2,
-            placeholder="Optional, e.g. 'Extract the facts from the text as a JSON object.'",
-            info="Sent as the first message. Use the one you trained with to see the trained behaviour.",
-        )
         with gr.Row():
             temperature = gr.Slider(0.05, 2, value=0.6, step=0.05, label="Temperature", info="Higher = more varied.")
             top_p = gr.Slider(0.05, 1, value=0.95, step=0.05, label="Top-p", info="0.95 keeps the likely tokens.")
@@ -267,7 +307,7 @@ def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> TryIt
                 send = gr.Button("Send", variant="primary", scale=0, min_width=90, elem_id="chat-send")
                 chat_stop = gr.Button("Stop generating", variant="stop", scale=0, min_width=180, elem_id="chat-stop")
                 clear = gr.Button("Clear", scale=0, min_width=80, elem_id="chat-clear")
-        with gr.Tab("Side by side", id="tryit-sbs"):
+        with gr.Tab("Side by side", id="tryit-sbs") as sbs_tab:
             gr.Markdown(
                 "One prompt, two models, the very same settings and seed: any difference comes from the weights."
             )
@@ -281,7 +321,7 @@ def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> TryIt
             with gr.Row(equal_height=False):
                 sbs_out_a = gr.HTML(render_answer("Left model", None), elem_id="sbs-answer-a")
                 sbs_out_b = gr.HTML(render_answer("Right model", None), elem_id="sbs-answer-b")
-        with gr.Tab("Blind A/B", id="tryit-ab"):
+        with gr.Tab("Blind A/B", id="tryit-ab") as ab_tab:
             gr.Markdown(
                 "The two answers appear as **A** and **B** in a random order. Vote first, then see which model "
                 "wrote which. Votes are saved with the run, so the tally survives a restart and goes into the "
@@ -313,15 +353,28 @@ def build_tryit_step(manager: RunManager, opened: gr.Tab | None = None) -> TryIt
 
     chat_history = gr.State([])
     ab_state = gr.State(None)
+    prompt_for = gr.State(None)  # the TrainedPrompt the box was filled from: set on the server only
 
     events = TryItEvents(ctx)
     pickers = [chat_model, sbs_a, sbs_b, ab_1, ab_2, probes.base, probes.tuned]
     run_pickers = [scores.run, share.run]
-    refresh_outputs = [*pickers, *run_pickers, device_note, share.hub_note]
-    refresh_inputs = [*pickers, *run_pickers]
+    prompt_outputs = [system_prompt, prompt_note, restore, prompt_for]
+    refresh_outputs = [*pickers, *run_pickers, device_note, share.hub_note, *prompt_outputs]
+    refresh_inputs = [*pickers, *run_pickers, system_prompt, prompt_for]
     refresh.click(events.refresh_lists, refresh_inputs, refresh_outputs)
     if opened is not None:
         opened.select(events.refresh_lists, refresh_inputs, refresh_outputs, show_progress="hidden")
+
+    # Chat's own model is followed by the refresh that runs when the step opens; a comparison's when its tab does.
+    for tab, shown in ((None, [chat_model]), (sbs_tab, [sbs_a, sbs_b]), (ab_tab, [ab_1, ab_2])):
+        follow = events.follow_one if len(shown) == 1 else events.follow_pair
+        for picker in shown:
+            picker.input(follow, [system_prompt, prompt_for, *shown], prompt_outputs, show_progress="hidden")
+        if tab is not None:
+            tab.select(follow, [system_prompt, prompt_for, *shown], prompt_outputs, show_progress="hidden")
+    edited = dict(show_progress="hidden", trigger_mode="always_last")
+    system_prompt.input(prompt_edited, [system_prompt, prompt_for], prompt_outputs[1:], **edited)
+    restore.click(restore_prompt, [prompt_for], prompt_outputs)
 
     chat_inputs = [message, chat_history, chat_model, *settings_inputs]
     chat_outputs = [chatbot, chat_history, message, device_note]

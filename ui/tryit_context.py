@@ -14,11 +14,14 @@ import gradio as gr
 from core.file_access import check_model_choice
 from core.models.catalog import ModelUnavailableError, list_models
 from core.models.pool import ModelPool, device_for_chat
-from core.models.refs import ModelRef, model_refs_for
+from core.models.refs import ModelRef, model_refs_for, run_name
 from core.paths import data_dir
 from core.runs.manager import RunManager
+from core.runs.store import RunFolder
+from core.runs.trained_with import trained_system_prompt
 from core.share import ShareError
 from ui.identity import request_owner
+from ui.tryit_views import TrainedPrompt, system_prompt_note
 
 # What a user can cause by picking or typing something wrong: shown as a warning, the page keeps its state.
 # (ChatError and EvaluationError are ValueErrors.)
@@ -93,6 +96,27 @@ def model_picker(label: str, elem_id: str) -> gr.Dropdown:
     )
 
 
+# -- the system prompt shared by Chat, Side by side and Blind A/B ----------------------------------------
+def prompt_state(trained: TrainedPrompt | None, prompt: str) -> list:
+    """The note under the system prompt, the restore button (shown when the prompt differs) and the prompt's run."""
+    differs = trained is not None and bool(trained.system_prompt) and prompt.strip() != trained.system_prompt.strip()
+    return [system_prompt_note(trained, prompt), gr.Button(visible=differs), trained]
+
+
+def prompt_edited(prompt: str, shown_for: TrainedPrompt | None) -> list:
+    """The person typed in or cleared the system prompt: say whether it is still the one the run trained with.
+
+    ``shown_for`` is server-side state, set by the handlers that checked the run is this person's.
+    """
+    return prompt_state(shown_for, prompt or "")
+
+
+def restore_prompt(shown_for: TrainedPrompt | None) -> list:
+    """Put the run's training system prompt back into the box."""
+    prompt = shown_for.system_prompt if shown_for is not None else ""
+    return [prompt, *prompt_state(shown_for, prompt)]
+
+
 class TryItContext:
     """The run manager and model pool seen by one person: their own runs only (runs started by scripts too)."""
 
@@ -117,6 +141,20 @@ class TryItContext:
         known = (m.model_id for m in list_models())
         return check_model_choice(ref, who, data_dir(), self.manager.run_dirs(who), known)
 
+    def trained_prompt(self, picked: list[str | None], who: str) -> TrainedPrompt | None:
+        """The system prompt the first of ``picked`` that is one of this person's runs' models was trained with.
+
+        The values come back from the page: a run of someone else (a forged path or id) is not among this
+        person's models, so nothing of it is read or shown.
+        """
+        own = {ref.ref: ref for ref in self.refs_for(who) if ref.run_id}
+        for value in picked:
+            model = own.get((value or "").strip())
+            if model is not None:
+                folder = RunFolder(self.manager.runs_dir / model.run_id)
+                return TrainedPrompt(model.ref, run_name(folder), trained_system_prompt(folder))
+        return None
+
     @staticmethod
     def names_for(refs: list[ModelRef]) -> dict[str, str]:
         return {ref.ref: ref.label for ref in refs}
@@ -140,6 +178,6 @@ class TryItContext:
 
     def run_choices(self, who: str) -> list[tuple[str, str]]:
         """(label, run id) of this person's runs that have a trained model, newest first."""
-        from ui.train_views import run_label
+        from ui.train_views import run_choices
 
-        return [(run_label(s), s.run_id) for s in self.manager.summaries(owner=who) if s.result_dir]
+        return run_choices([s for s in self.manager.summaries(owner=who) if s.result_dir])

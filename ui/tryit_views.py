@@ -7,6 +7,7 @@ of user or model text goes through ``html.escape``.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from core.ab_test import ABRound, ABTally
 from core.chat import GenerationSettings
@@ -23,14 +24,28 @@ CELL_STYLE = "max-height: 14em; overflow-y: auto; overflow-wrap: anywhere"
 VOTE_LABELS = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both bad"}
 
 
+@dataclass(frozen=True)
+class TrainedPrompt:
+    """The system prompt a picked run's model was trained with (looked up on the server for its owner only)."""
+
+    ref: str
+    """The picked model (a run's result or checkpoint) it was looked up for."""
+    run_name: str
+    system_prompt: str
+    """"" when the run's rows had no system prompt in common."""
+
+
 def picker_choices(refs: list[ModelRef]) -> list[tuple[str, str]]:
     """(label, ref) pairs for a gradio Dropdown."""
     return [(ref.label, ref.ref) for ref in refs]
 
 
 def default_chat_ref(refs: list[ModelRef]) -> str | None:
-    """What Chat preselects: the newest fine-tuned result, else the first base model."""
-    finals = [ref.ref for ref in refs if ref.kind == "final"]
+    """What Chat preselects: the newest result of a run that has stopped training, else the first base model.
+
+    A run that trains again (resumed) still holds its earlier result: it is listed, never preselected.
+    """
+    finals = [ref.ref for ref in refs if ref.kind == "final" and not ref.training]
     return finals[0] if finals else (refs[0].ref if refs else None)
 
 
@@ -73,6 +88,69 @@ def settings_from_inputs(
         system_prompt=system_prompt or "",
         thinking=None if thinking in (None, "", "default") else thinking,
     )
+
+
+def prompt_after_pick(trained: TrainedPrompt | None, shown_for: TrainedPrompt | None, current: str) -> str:
+    """What the system prompt box holds once a model is picked.
+
+    A run's model newly picked brings the prompt its run trained with; the same model again keeps what the person
+    typed or cleared; a base model or a typed one leaves the box alone.
+
+    >>> run = TrainedPrompt("/r/final", "demo · m · 14:05", "Be JSON.")
+    >>> prompt_after_pick(run, None, ""), prompt_after_pick(run, run, "mine"), prompt_after_pick(None, run, "mine")
+    ('Be JSON.', 'mine', 'mine')
+    """
+    if trained is None or not trained.system_prompt:
+        return current
+    if shown_for is not None and shown_for.ref == trained.ref:
+        return current
+    return trained.system_prompt
+
+
+def _quoted(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def system_prompt_note(trained: TrainedPrompt | None, current: str) -> str:
+    """The line under the system prompt box: whether it is the one the picked run was trained with.
+
+    >>> run = TrainedPrompt("/r/final", "demo · m · 14:05", "Be JSON.")
+    >>> "answers without it may not follow the format" in system_prompt_note(run, "")
+    True
+    >>> system_prompt_note(None, "anything")
+    ''
+    """
+    if trained is None or not trained.system_prompt:
+        return ""
+    name, prompt = html.escape(trained.run_name), _quoted(trained.system_prompt)
+    if (current or "").strip() == trained.system_prompt.strip():
+        return (
+            f"<p class='coach-muted' id='system-prompt-matches'>✓ The system prompt run <b>{name}</b> was trained "
+            "with. In Side by side and Blind A/B both models get it, the base model too: a fair comparison.</p>"
+        )
+    without = "without it" if not (current or "").strip() else "with another one"
+    return (
+        f"<div class='coach-card' role='status' id='system-prompt-differs'>⚠ This run was trained with the system "
+        f"prompt “{prompt}”; answers {without} may not follow the format. Press <b>Use the run's system prompt</b> "
+        "to put it back.</div>"
+    )
+
+
+def comparison_note(settings: GenerationSettings, trained: TrainedPrompt | None) -> str:
+    """Under both answers of a comparison: what was the same on both sides, the system prompt included.
+
+    >>> comparison_note(GenerationSettings(deterministic=True, max_new_tokens=64), None)
+    'Same settings on both sides: greedy, at most 64 new tokens, no system prompt.'
+    """
+    how = "greedy" if settings.deterministic else f"seed {settings.seed}, temperature {settings.temperature:g}"
+    note = f"Same settings on both sides: {how}, at most {settings.max_new_tokens} new tokens"
+    prompt = settings.system_prompt.strip()
+    if not prompt:
+        return note + ", no system prompt."
+    if trained is not None and prompt == trained.system_prompt.strip():
+        return note + f", and the system prompt run {trained.run_name} was trained with, for both models alike."
+    return note + ", and the same system prompt."
 
 
 def chat_display(history: list[dict]) -> list[dict]:

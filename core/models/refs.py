@@ -23,6 +23,7 @@ from core.models.catalog import (
     resolve_model,
     tiny_model_enabled,
 )
+from core.runs.names import distinct_names, readable_run_name
 from core.runs.store import RunFolder, run_folders
 
 Progress = Callable[[str], None]
@@ -42,6 +43,8 @@ class ModelRef:
     step: int | None = None
     eval_loss: float | None = None
     is_adapter: bool = False
+    training: bool = False
+    """The run is still training: a checkpoint is from the step named, not the run's final result."""
 
 
 @dataclass(frozen=True)
@@ -125,32 +128,45 @@ def _final_eval_loss(run: RunFolder, step: int) -> float | None:
     return None
 
 
-def _describe(kind: str, run_id: str, step: int | None, adapter: bool, eval_loss: float | None) -> str:
-    what = "LoRA adapter" if adapter else "full model"
-    where = "final" if kind == "final" else "checkpoint"
-    parts = [f"step {step}"] if step is not None else []
-    parts.append(what)
-    if eval_loss is not None:
-        parts.append(f"eval loss {eval_loss:.3f}")
-    return f"Run {run_id} · {where} ({', '.join(parts)})"
+def _describe(name: str, kind: str, step: int | None, eval_loss: float | None, training: bool) -> str:
+    """What the picker shows for a run's model: the run's readable name, then which of its models.
+
+    A run still training is said so: its checkpoints are from the step named, its result (if any) from an
+    earlier part of the run, before it was resumed.
+    """
+    what = ("earlier result" if training else "final") if kind == "final" else "checkpoint"
+    where = f"step {step}" if step is not None else "step unknown"
+    extra = f", eval loss {eval_loss:.3f}" if eval_loss is not None else ""
+    if training:
+        extra = " (training still running)"
+    return f"{name} · {what}, {where}{extra}"
 
 
-def _run_refs(run: RunFolder, include_checkpoints: bool) -> list[ModelRef]:
+def _resumed_at(state: dict) -> int | None:
+    """The step a resumed run went on from (its result, if any, was saved there); None when not resumed."""
+    name = Path(str(state.get("resume_from") or "")).name
+    return int(name.removeprefix("checkpoint-")) if name.startswith("checkpoint-") and name[11:].isdigit() else None
+
+
+def _run_refs(run: RunFolder, name: str, include_checkpoints: bool) -> list[ModelRef]:
+    from core.runs.record import ACTIVE_PHASES
+
     state = run.read_state() or {}
+    training = state.get("phase") in ACTIVE_PHASES
     refs = []
     result = state.get("result_dir")
     if result and Path(result).is_dir():
-        step = state.get("step")
+        # While a resumed run trains, state.json's step is where training is now, not where the result was saved.
+        step = _resumed_at(state) if training else state.get("step")
         adapter = is_adapter_folder(result)
-        loss = _final_eval_loss(run, step) if step is not None else None
-        label = _describe("final", run.run_id, step, adapter, loss)
-        refs.append(ModelRef(str(result), label, "final", run.run_id, step, loss, adapter))
+        loss = _final_eval_loss(run, step) if step is not None and not training else None
+        label = _describe(name, "final", step, loss, training)
+        refs.append(ModelRef(str(result), label, "final", run.run_id, step, loss, adapter, training))
     if include_checkpoints:
         for checkpoint in reversed([c for c in run.checkpoints() if c.complete]):
             path, step, loss = str(checkpoint.path), checkpoint.step, checkpoint.eval_loss
-            adapter = is_adapter_folder(path)
-            label = _describe("checkpoint", run.run_id, step, adapter, loss)
-            refs.append(ModelRef(path, label, "checkpoint", run.run_id, step, loss, adapter))
+            label = _describe(name, "checkpoint", step, loss, training)
+            refs.append(ModelRef(path, label, "checkpoint", run.run_id, step, loss, is_adapter_folder(path), training))
     return refs
 
 
@@ -169,16 +185,24 @@ def list_model_refs(
     if run_ids is not None:
         wanted = set(run_ids)
         runs = [run for run in runs if run.run_id in wanted]
-    run_refs: list[ModelRef] = []
-    model_ids: list[str] = []
+    readable: list[tuple[RunFolder, dict]] = []
     for run in runs:
-        config = run.read_config()
-        if config is None or run.read_state() is None:
-            continue
-        if config.get("model_id"):
-            model_ids.append(str(config["model_id"]))
-        run_refs += _run_refs(run, include_checkpoints)
+        config, state = run.read_config(), run.read_state()
+        if config is not None and state is not None:
+            readable.append((run, config))
+    names = distinct_names([run_name(run, config) for run, config in readable])
+    run_refs: list[ModelRef] = []
+    model_ids = [str(config["model_id"]) for _, config in readable if config.get("model_id")]
+    for (run, _), name in zip(readable, names, strict=True):
+        run_refs += _run_refs(run, name, include_checkpoints)
     return _base_refs(model_ids) + run_refs
+
+
+def run_name(run: RunFolder, config: dict | None = None) -> str:
+    """The run's readable name (core/runs/names.py) from its folder: dataset · model · start time."""
+    config = config if config is not None else (run.read_config() or {})
+    created = (run.read_state() or {}).get("created_at")
+    return readable_run_name(str(config.get("dataset", "")), str(config.get("model_id", "")), created)
 
 
 def model_refs_for(owner: str, manager) -> list[ModelRef]:
@@ -189,9 +213,9 @@ def model_refs_for(owner: str, manager) -> list[ModelRef]:
 
 
 def default_pair(refs: list[ModelRef]) -> tuple[str, str] | None:
-    """The side-by-side default: the newest run's result against the base model it was trained from."""
+    """The side-by-side default: the newest result of a run no longer training, against its base model."""
     for ref in refs:
-        if ref.kind == "final" and ref.run_id:
+        if ref.kind == "final" and ref.run_id and not ref.training:
             run = RunFolder.holding(ref.ref)
             base = (run.read_config() or {}).get("model_id") if run else None
             if base:

@@ -6,6 +6,7 @@
     <run id>/eval.jsonl        one line per evaluation on the validation split
     <run id>/samples.jsonl     one line per round of probe generations
     <run id>/probes.json       the held-out prompts followed during training
+    <run id>/trained-with.json the system prompt of the training rows          the run's one writer
     <run id>/checkpoints/      TRL checkpoints (checkpoint-<step>/)           the trainer
     <run id>/final/            the trained adapter or model                   the trainer
     <run id>/stop-requested    present once Stop was pressed                  the app, read by the worker
@@ -40,6 +41,7 @@ METRICS = "metrics.jsonl"
 EVALS = "eval.jsonl"
 SAMPLES = "samples.jsonl"
 PROBES = "probes.json"
+TRAINED_WITH = "trained-with.json"
 VOTES = "votes.jsonl"
 EVALUATION = "evaluation.json"
 ESTIMATE = "estimate.json"
@@ -237,6 +239,14 @@ class RunFolder:
 
     def write_probes(self, probes: list[dict[str, str]]) -> None:
         _write_json(self.path / PROBES, {"probes": probes})
+
+    def write_trained_with(self, payload: dict[str, Any]) -> None:
+        _write_json(self.path / TRAINED_WITH, payload)
+
+    def read_trained_with(self) -> dict[str, Any] | None:
+        """What the run recorded of its training rows (core/runs/trained_with.py); None for older runs."""
+        payload = _read_json(self.path / TRAINED_WITH)
+        return payload if isinstance(payload, dict) else None
 
     def stamps(self) -> tuple:
         """(mtime, size) of the config and metrics, None where missing: a cache key that changes with the run."""

@@ -157,6 +157,7 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
     from core.device import detect_device
     from core.models.catalog import remote_code_allowed, resolve_model
     from core.runs.sft_trainer import CoachSFTTrainer
+    from core.runs.trained_with import record_trained_with
     from core.trl_args import build_lora_config, build_sft_config
 
     config = run.config
@@ -166,6 +167,8 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
     model_path = resolve_model(config.model_id, progress=run.set_message)
     run.set_message("Preparing the dataset...")
     data = prepare_training_data(config.dataset, num_probes=config.num_probe_prompts, seed=config.seed)
+    if run.writes:  # Try it repeats this system prompt for the run's model (core/runs/trained_with.py)
+        record_trained_with(run.folder, data.train_rows)
     probes = data.probes + own_probes(config.probe_prompts)
     run.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
     train_dataset, eval_dataset = data.to_datasets()
