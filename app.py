@@ -38,7 +38,7 @@ The default model (SmolLM2-135M-Instruct) and the demo datasets work offline.
 **In a hurry?** Open **4 · Train** and press *Start training*: the defaults are a quick demo that runs on a CPU.
 """
 
-STEPS = ("checklist", "data", "settings", "train", "tryit")  # the step tabs' ids, in order (remembered per person)
+STEPS = ("checklist", "data", "settings", "train", "tryit")  # the step tabs' ids, in their order (ui/remember.py)
 
 
 def create_app(manager: RunManager | None = None) -> gr.Blocks:
@@ -60,17 +60,18 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
         if oauth_enabled():  # only on a Space with Hugging Face login: runs then follow the account
             gr.LoginButton(elem_id="hf-login")
         banner = gr.HTML(elem_id="verdict-banner")
-        with gr.Tabs(selected="checklist", elem_id="steps") as tabs:
-            with gr.Tab("1 · Should I fine-tune?", id="checklist") as checklist_tab:
+        # "wrap": on a phone the five steps wrap onto a second row, every one labelled (not folded into "•••")
+        with gr.Tabs(selected="checklist", overflow_behavior="wrap", elem_id="steps") as tabs:
+            with gr.Tab("1 · Should I fine-tune?", id="checklist"):
                 checklist = build_checklist_step(dataset_rows, banner)
                 _next_button(tabs, "data", "Next: 2 · Data", memory)
-            with gr.Tab("2 · Data", id="data") as data_tab:
+            with gr.Tab("2 · Data", id="data"):
                 build_data_step(config_state, dataset_rows, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings", memory)
-            with gr.Tab("3 · Settings", id="settings") as settings_tab:
+            with gr.Tab("3 · Settings", id="settings"):
                 build_settings_step(config_state, manager, restored)
                 _next_button(tabs, "train", "Next: 4 · Train", memory)
-            with gr.Tab("4 · Train", id="train") as train_tab:
+            with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state, trackio_dir=os.environ["TRACKIO_DIR"])
                 _next_button(tabs, "tryit", "Next: 5 · Try it", memory)
             with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
@@ -78,8 +79,7 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
             if admin_password():  # no password set: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)
-        step_tabs = dict(zip(STEPS, (checklist_tab, data_tab, settings_tab, train_tab, tryit_tab), strict=True))
-        wire_page_memory(memory, config_state, dataset_rows, checklist.radios, tabs, step_tabs, restored, demo)
+        wire_page_memory(memory, config_state, dataset_rows, checklist.radios, tabs, restored, demo)
     _keep_page_events_private(demo, train.api_names)
     demo.manager = manager  # tests and scripts reach the runs through the app
     demo.script_api_names = train.api_names  # the only endpoints served by name (main, NamedEndpointsGuard)

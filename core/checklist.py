@@ -159,7 +159,7 @@ def judge(answers: dict[str, str | None], dataset_rows: int | None = None) -> Ve
     elif unsure >= 3 or yes + no <= 1:
         decision, title = "find-out-first", "Too much is unknown yet: find out the 'not sure' answers first."
     else:
-        decision, title = "borderline", "Borderline: fine-tuning may help; look at the answers against it first."
+        decision, title = "borderline", "Borderline: fine-tuning may help; check what the answers below point to."
     if unsure and decision in ("fine-tune", "borderline", "try-prompting-first"):
         title += f" {unsure} answer{'s are' if unsure > 1 else ' is'} still 'not sure': see how to find out below."
     return Verdict(decision, title, reasons, yes + no + unsure)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +53,12 @@ def remembered_folder(owner: str, data_root: Path) -> Path:
 def _write(path: Path, payload: Any) -> None:
     """Write atomically: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(path)
+    # A temporary name of its own per write: two events of one person (two tabs, a quick second click) may save
+    # the same file at once, in threads of one process.
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w") as file:
+        file.write(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
 
 
 def _read(path: Path) -> Any:

@@ -60,8 +60,14 @@ class PageMemory:
             except (ConfigError, TypeError, ValueError):
                 pass  # the Settings step already says what is wrong with them; the last good ones stay
 
+    def keep_opened_step(self, opened: gr.SelectData, request: gr.Request) -> None:
+        """The person clicked a step's tab: keep it (the tabs are in ``steps``' order; the admin tab is not kept)."""
+        index = opened.index if isinstance(opened.index, int) else -1
+        if 0 <= index < len(self.steps):
+            remember_step(request_owner(request), data_dir(), self.steps[index], self.steps)
+
     def step_keeper(self, step: str):
-        """A handler that keeps ``step`` as the one this person is on (a tab opened, a Next button pressed)."""
+        """A handler that keeps ``step`` as the one this person is on (a Next button pressed)."""
 
         def keep_step(request: gr.Request) -> None:
             remember_step(request_owner(request), data_dir(), step, self.steps)
@@ -76,7 +82,6 @@ def wire_page_memory(
     dataset_rows: gr.State,
     radios: tuple[gr.Radio, ...],
     tabs: gr.Tabs,
-    step_tabs: dict[str, gr.Tab],
     restored: gr.State,
     demo: gr.Blocks,
 ) -> None:
@@ -90,7 +95,8 @@ def wire_page_memory(
         None,
         show_progress="hidden",
     )
-    for step, tab in step_tabs.items():
-        tab.select(memory.step_keeper(step), None, None, show_progress="hidden")
+    # The step tabs' own select event also fires when a page opens and when an event switches tabs; the Tabs'
+    # select fires only for a click, so opening the page on step 1 never overwrites where the person was.
+    tabs.select(memory.keep_opened_step, None, None, show_progress="hidden")
     outputs = [config_state, dataset_rows, *radios, tabs, restored]
     demo.load(memory.restore, None, outputs, show_progress="hidden")

@@ -33,6 +33,8 @@ EXTRA_METRICS = [
     ("tokens_per_second", "Throughput", "tokens / s"),
     ("memory_gb", "Memory in use", "GB"),
 ]
+# After Start, the run's status card comes into view: on a phone it sits below the buttons and prompts.
+SHOW_STATUS = "() => document.getElementById('run-status')?.scrollIntoView({block: 'nearest', behavior: 'smooth'})"
 # What ``TrainEvents.refresh`` returns, in this order: the chosen run, the page's parts, then its render key.
 REFRESH_OUTPUTS = (
     "run_id", "status", "diagnosis", "loss_plot", *(f"plot_{key}" for key, _, _ in EXTRA_METRICS), "samples",
@@ -323,7 +325,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     config_state.change(describe_config, config_state, summary, show_progress="hidden")
     start.click(events.start_run, [config_state, own_prompts], [run_id, render_key]).then(
         refresh, poll_inputs, outputs
-    )
+    ).then(None, js=SHOW_STATUS)
     stop.click(events.stop_run, [run_id], None).then(refresh, poll_inputs, outputs)
     resume.click(events.resume_run, [run_id], render_key).then(refresh, poll_inputs, outputs)
     retry.click(events.retry_run, [run_id], [run_id, render_key]).then(refresh, poll_inputs, outputs)
