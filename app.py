@@ -25,6 +25,7 @@ from ui.admin import admin_password, build_admin_view
 from ui.checklist import build_checklist_step
 from ui.data import build_data_step
 from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware
+from ui.remember import PageMemory, wire_page_memory
 from ui.settings import build_settings_step
 from ui.style import CSS, TICKER_JS, theme
 from ui.train import build_train_step
@@ -36,6 +37,8 @@ Fine-tune a small language model step by step, and see exactly what changes.
 The default model (SmolLM2-135M-Instruct) and the demo datasets work offline.
 **In a hurry?** Open **4 · Train** and press *Start training*: the defaults are a quick demo that runs on a CPU.
 """
+
+STEPS = ("checklist", "data", "settings", "train", "tryit")  # the step tabs' ids, in their order (ui/remember.py)
 
 
 def create_app(manager: RunManager | None = None) -> gr.Blocks:
@@ -51,28 +54,32 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
     with gr.Blocks(title="SFT Coach", delete_cache=(3600, 86400)) as demo:
         config_state = gr.State(RunConfig(model_id=default_model_id()).to_dict())
         dataset_rows = gr.State(None)
+        restored = gr.State(None)  # changes once the page has what it remembers for this person (ui/remember.py)
+        memory = PageMemory(manager, STEPS)
         gr.Markdown(INTRO, elem_id="intro")
         if oauth_enabled():  # only on a Space with Hugging Face login: runs then follow the account
             gr.LoginButton(elem_id="hf-login")
         banner = gr.HTML(elem_id="verdict-banner")
-        with gr.Tabs(selected="checklist") as tabs:
+        # "wrap": on a phone the five steps wrap onto a second row, every one labelled (not folded into "•••")
+        with gr.Tabs(selected="checklist", overflow_behavior="wrap", elem_id="steps") as tabs:
             with gr.Tab("1 · Should I fine-tune?", id="checklist"):
-                build_checklist_step(dataset_rows, banner)
-                _next_button(tabs, "data", "Next: 2 · Data")
+                checklist = build_checklist_step(dataset_rows, banner)
+                _next_button(tabs, "data", "Next: 2 · Data", memory)
             with gr.Tab("2 · Data", id="data"):
                 build_data_step(config_state, dataset_rows, manager)
-                _next_button(tabs, "settings", "Next: 3 · Settings")
+                _next_button(tabs, "settings", "Next: 3 · Settings", memory)
             with gr.Tab("3 · Settings", id="settings"):
-                build_settings_step(config_state, manager)
-                _next_button(tabs, "train", "Next: 4 · Train")
+                build_settings_step(config_state, manager, restored)
+                _next_button(tabs, "train", "Next: 4 · Train", memory)
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state, trackio_dir=os.environ["TRACKIO_DIR"])
-                _next_button(tabs, "tryit", "Next: 5 · Try it")
+                _next_button(tabs, "tryit", "Next: 5 · Try it", memory)
             with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
                 build_tryit_step(manager, opened=tryit_tab)
             if admin_password():  # no password set: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)
+        wire_page_memory(memory, config_state, dataset_rows, checklist.radios, tabs, restored, demo)
     _keep_page_events_private(demo, train.api_names)
     demo.manager = manager  # tests and scripts reach the runs through the app
     demo.script_api_names = train.api_names  # the only endpoints served by name (main, NamedEndpointsGuard)
@@ -93,10 +100,10 @@ def _keep_page_events_private(demo: gr.Blocks, api_names: tuple[str, ...]) -> No
             fn.api_visibility = "private"
 
 
-def _next_button(tabs: gr.Tabs, target: str, label: str) -> None:
-    """A button to the next step: on narrow screens the step tabs fold into a menu."""
+def _next_button(tabs: gr.Tabs, target: str, label: str, memory: PageMemory) -> None:
+    """A button to the next step; the page remembers it as the step the person is on."""
     button = gr.Button(f"{label} →", elem_id=f"next-{target}", elem_classes=["coach-next"])
-    button.click(lambda: gr.Tabs(selected=target), None, tabs)
+    button.click(lambda: gr.Tabs(selected=target), None, tabs).then(memory.step_keeper(target), None, None)
 
 
 def warm_up() -> None:

@@ -1,4 +1,8 @@
-"""Step 1, "Should I fine-tune?": five questions and a verdict that stays visible in later steps."""
+"""Step 1, "Should I fine-tune?": five questions and a verdict that stays visible in later steps.
+
+A dataset in use (step 2's *Use this dataset*) answers the data question by its size: the radio then shows
+that answer, locked, with the row count, so the page shows the answer the verdict counts.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,16 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from core.checklist import QUESTIONS, judge
+from core.checklist import ANSWERS, MINIMUM_ROWS, QUESTIONS, data_answer, judge
 
-CHOICES = ["Yes", "No", "Not sure"]
-DECISION_COLOURS = {"fine-tune": "#16a34a", "borderline": "#d97706", "try-prompting-first": "#dc2626"}
+CHOICES = ["Yes", "No", "Not sure"]  # shown; core/checklist.py takes them lower-cased
+DECISION_COLOURS = {
+    "fine-tune": "#16a34a",
+    "borderline": "#d97706",
+    "try-prompting-first": "#dc2626",
+    "find-out-first": "#2563eb",
+}
+DATA_QUESTION = next(i for i, q in enumerate(QUESTIONS) if q.key == "has_data")
 
 
 @dataclass(frozen=True)
@@ -21,13 +31,23 @@ class ChecklistStep:
     radios: tuple[gr.Radio, ...]
 
 
-def _as_bool(choice: str | None) -> bool | None:
-    return {"Yes": True, "No": False}.get(choice or "")
+def as_answer(choice: str | None) -> str | None:
+    """A radio's choice as core/checklist.py's answer; anything else (a page can send anything) is no answer.
+
+    >>> as_answer("Not sure"), as_answer("Yes"), as_answer("maybe"), as_answer(None)
+    ('not sure', 'yes', None, None)
+    """
+    answer = str(choice or "").lower()
+    return answer if answer in ANSWERS else None
+
+
+def _verdict(choices: list[str | None], dataset_rows: int | None):
+    return judge({q.key: as_answer(c) for q, c in zip(QUESTIONS, choices, strict=True)}, dataset_rows)
 
 
 def render_verdict(choices: list[str | None], dataset_rows: int | None = None) -> str:
-    verdict = judge({q.key: _as_bool(c) for q, c in zip(QUESTIONS, choices, strict=True)}, dataset_rows)
-    colour = DECISION_COLOURS.get(verdict.decision, "#6b7280") if verdict.answered else "#6b7280"
+    verdict = _verdict(choices, dataset_rows)
+    colour = DECISION_COLOURS.get(verdict.decision, "#6b7280")
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in verdict.reasons)
     return (
         f"<div class='coach-card' style='border-left: 6px solid {colour}'>"
@@ -40,7 +60,7 @@ def render_verdict(choices: list[str | None], dataset_rows: int | None = None) -
 
 def render_verdict_line(choices: list[str | None], dataset_rows: int | None = None) -> str:
     """The verdict in one line, for the banner shown above every step."""
-    verdict = judge({q.key: _as_bool(c) for q, c in zip(QUESTIONS, choices, strict=True)}, dataset_rows)
+    verdict = _verdict(choices, dataset_rows)
     if not verdict.answered:
         return ""
     colour = DECISION_COLOURS.get(verdict.decision, "#6b7280")
@@ -53,7 +73,19 @@ def render_verdict_line(choices: list[str | None], dataset_rows: int | None = No
 def show_verdict(*values) -> tuple[str, str]:
     """The verdict and the banner's line for the answers so far; the last value is the dataset's row count."""
     *choices, rows = values
+    rows = rows if isinstance(rows, int) else None
     return render_verdict(list(choices), rows), render_verdict_line(list(choices), rows)
+
+
+def answer_data_question(rows: int | None, choice: str | None):
+    """The data question as the dataset in use answers it: its answer, locked, with the row count; else open."""
+    question = QUESTIONS[DATA_QUESTION]
+    answer = data_answer(rows if isinstance(rows, int) else None)
+    if answer is None:
+        return gr.Radio(value=choice, interactive=True, info=question.why)
+    mark = f"at least {MINIMUM_ROWS:,}" if answer == "yes" else f"fewer than {MINIMUM_ROWS:,}"
+    info = f"Answered from the dataset in use: {rows:,} training rows, {mark}. Choose another dataset in step 2."
+    return gr.Radio(value=answer.capitalize(), interactive=False, info=info)
 
 
 def build_checklist_step(dataset_rows: gr.State, banner: gr.HTML) -> ChecklistStep:
@@ -71,5 +103,8 @@ def build_checklist_step(dataset_rows: gr.State, banner: gr.HTML) -> ChecklistSt
 
     for radio in radios:
         radio.change(show_verdict, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
-    dataset_rows.change(show_verdict, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
+    data_radio = radios[DATA_QUESTION]
+    dataset_rows.change(answer_data_question, [dataset_rows, data_radio], data_radio, show_progress="hidden").then(
+        show_verdict, [*radios, dataset_rows], [verdict, banner], show_progress="hidden"
+    )
     return ChecklistStep(verdict=verdict, radios=tuple(radios))

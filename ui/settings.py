@@ -252,8 +252,13 @@ def _choices(name: str) -> list[tuple[str, str]]:
     return [(label, value) for value, label in describe_field(name).choices.items()]
 
 
-def build_settings_step(config_state: gr.State, manager: RunManager | None = None) -> SettingsStep:
+def build_settings_step(
+    config_state: gr.State, manager: RunManager | None = None, restored: gr.State | None = None
+) -> SettingsStep:
     """Lay out the Settings step and wire its events; writes the chosen values into ``config_state``.
+
+    ``restored`` changes once a page has its remembered settings back (ui/remember.py): the starting cards
+    are drawn then, from those settings, not from the defaults the page opened with.
 
     A typed model is checked against what the person asking may open (``SettingsEvents``, core/file_access.py)
     before its config or tokenizer is read.
@@ -373,8 +378,10 @@ def build_settings_step(config_state: gr.State, manager: RunManager | None = Non
         component.change(events.edit_setting, edit_inputs, outputs, show_progress="hidden")
     apply_fix.click(apply_memory_fix, [config_state, preset_state], outputs)
     config_state.change(refresh_from_state, [config_state, preset_state], outputs, show_progress="hidden")
-    if Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
-        start_outputs = [cards, fit, lr_sources, preset_name]
+    start_outputs = [cards, fit, lr_sources, preset_name]
+    if restored is not None:
+        restored.change(show_start, [config_state], start_outputs, show_progress="hidden")
+    elif Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
         Context.root_block.load(show_start, [config_state], start_outputs, show_progress="hidden")
     return SettingsStep(model=model, method=method, preset=preset_name, steps=steps, fit=fit)
 

@@ -13,6 +13,10 @@ CSS = """
 .coach-stats {width: 100%; margin-top: 10px; border-collapse: collapse;}
 .coach-stats, .coach-stats tr, .coach-stats td {border: none !important; background: none !important;}
 .coach-stats td {padding: 4px 8px 0 0; vertical-align: top;}
+/* The stats wrap inside their card (a phone shows them in rows of three or four), never past its edge. */
+.coach-stats, .coach-stats tbody {display: block;}
+.coach-stats tr {display: flex; flex-wrap: wrap; row-gap: 6px;}
+.coach-stats td {flex: 1 0 auto; min-width: 76px;}
 .coach-stats small, .coach-muted {color: var(--body-text-color-subdued);}
 .coach-samples {overflow-x: auto;}
 .coach-samples table {border-collapse: collapse; width: 100%; font-size: 0.9em;}

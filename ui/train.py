@@ -40,10 +40,12 @@ EXTRA_METRICS = [
     ("tokens_per_second", "Throughput", "tokens / s"),
     ("memory_gb", "Memory in use", "GB"),
 ]
+# After Start, the run's status card comes into view: on a phone it sits below the buttons and prompts.
+SHOW_STATUS = "() => document.getElementById('run-status')?.scrollIntoView({block: 'nearest', behavior: 'smooth'})"
 # What ``TrainEvents.refresh`` returns, in this order: the chosen run, the page's parts, then its render key.
 REFRESH_OUTPUTS = (
     "run_id", "status", "diagnosis", "loss_plot", *(f"plot_{key}" for key, _, _ in EXTRA_METRICS), "samples",
-    "result", "stop", "resume", "retry", "retry_note", "runs", "render_key",
+    "result", "start", "stop", "resume", "retry", "retry_note", "runs", "render_key",
 )  # fmt: skip
 
 
@@ -108,6 +110,11 @@ def _shown_key(snapshot: RunSnapshot | None, smooth: float, axis: str) -> tuple:
     return (charts, rest)
 
 
+def _any_active(own_runs: list) -> bool:
+    """Whether one of the person's runs trains or waits: Start stays off until it ends (a reload included)."""
+    return any(summary.is_active for summary in own_runs)
+
+
 @dataclass(frozen=True)
 class TrainStep:
     """The Train step's parts other code reaches, and the names of the script endpoints it serves."""
@@ -158,12 +165,11 @@ class TrainEvents:
         self.manager = manager
         self.trackio_dir = trackio_dir
 
-    def open_page(self, values: dict, request: gr.Request) -> tuple:
-        """A page opened: ``?run=<id>`` picks one of this person's runs; say what Start would train."""
+    def open_page(self, request: gr.Request) -> str | None:
+        """A page opened: ``?run=<id>`` picks one of this person's runs (else the timer shows their newest)."""
         # this person: the account when logged in, else the session cookie's id (ui/identity.py)
         wanted = request.query_params.get("run") if request else None
-        run = wanted if wanted and self.manager.get(wanted, owner=request_owner(request)) else None
-        return run, describe_config(values)
+        return wanted if wanted and self.manager.get(wanted, owner=request_owner(request)) else None
 
     def start_run(self, values: dict | None, own_text: str, request: gr.Request):
         """Start (or queue) a run of the settings with this person's own test prompts."""
@@ -246,6 +252,7 @@ class TrainEvents:
             *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else _figures(snapshot, smooth, axis)),
             render_samples(snapshot),
             render_result(snapshot, self.trackio_dir),
+            gr.Button(interactive=not _any_active(own_runs)),
             gr.Button(
                 interactive=active and snapshot.phase != "stopping",
                 value="Cancel" if snapshot and snapshot.phase == "queued" else "Stop",
@@ -263,7 +270,8 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     limits_text = manager.limits.describe()
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            summary = gr.Markdown(elem_id="train-summary")
+            # What Start trains: the page's settings, redrawn whenever they change (a remembered one on load too).
+            summary = gr.Markdown(describe_config(config_state.value), elem_id="train-summary")
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", elem_id="start-training")
                 stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop-training")
@@ -323,7 +331,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     parts = {
         "run_id": run_id, "status": status, "diagnosis": diagnosis, "loss_plot": loss_plot,
         **{f"plot_{key}": plot for (key, _, _), plot in zip(EXTRA_METRICS, extra_plots, strict=True)},
-        "samples": samples, "result": result, "stop": stop, "resume": resume, "retry": retry,
+        "samples": samples, "result": result, "start": start, "stop": stop, "resume": resume, "retry": retry,
         "retry_note": retry_note, "runs": runs, "render_key": render_key,
     }  # fmt: skip
     outputs = [parts[name] for name in REFRESH_OUTPUTS]
@@ -334,7 +342,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     config_state.change(describe_config, config_state, summary, show_progress="hidden")
     start.click(events.start_run, [config_state, own_prompts], [run_id, render_key]).then(
         refresh, poll_inputs, outputs
-    )
+    ).then(None, js=SHOW_STATUS)
     stop.click(events.stop_run, [run_id], None).then(refresh, poll_inputs, outputs)
     resume.click(events.resume_run, [run_id], render_key).then(refresh, poll_inputs, outputs)
     retry.click(events.retry_run, [run_id], [run_id, render_key]).then(refresh, poll_inputs, outputs)
@@ -347,7 +355,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     for name in ScriptEndpoints.NAMES:
         gr.api(getattr(endpoints, name), api_name=name)
     if Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
-        Context.root_block.load(events.open_page, [config_state], [run_id, summary])
+        Context.root_block.load(events.open_page, None, run_id)
     return TrainStep(run_id=run_id, summary=summary, start=start, stop=stop, api_names=ScriptEndpoints.NAMES)
 
 
