@@ -143,8 +143,9 @@ def _card_names(run_dir: Path, config: dict) -> dict[str, str]:
 
 def _dataset_lines(dataset: str) -> list[str]:
     from core.demo_data import DEMO_DATASETS
+    from core.evaluate import task_for_dataset
 
-    demo = DEMO_DATASETS.get(dataset)
+    demo = DEMO_DATASETS.get(task_for_dataset(dataset) or "")  # by its rows: a committed demo is the demo too
     if demo is None:
         return [f"The uploader's own data (`{Path(dataset).name}`), in one of TRL's dataset formats."]
     lines = [
@@ -154,18 +155,18 @@ def _dataset_lines(dataset: str) -> list[str]:
     ]
     if demo.suggested_mapping:
         mapping = demo.suggested_mapping
-        lines.append(
-            "Conversion: columns mapped to TRL's conversational prompt-completion format: "
+        how = (
+            "columns mapped to TRL's conversational prompt-completion format: "
             f"prompt ← `{mapping['prompt']}`, completion ← `{mapping['completion']}`"
             + (
                 f", with `{mapping['reasoning']}` wrapped in `<think>…</think>` before the answer"
                 if "reasoning" in mapping
                 else ""
             )
-            + ". The loss falls on the completion only (TRL's default for prompt-completion data)."
         )
     else:
-        lines.append("Conversion: none needed; rows are already in TRL's conversational `messages` format.")
+        how = "each conversation split before its answer into TRL's conversational prompt-completion format"
+    lines.append(f"Conversion: {how}. The loss falls on the completion only (TRL's default for such data).")
     return lines
 
 
