@@ -184,18 +184,19 @@ def _config_rows(config: dict) -> list[str]:
 
 
 def _results_lines(run_dir: Path, image: str | None) -> list[str]:
+    from core.diagnosis.facts import loss_facts
+
     run = RunFolder(run_dir)
     state = run.read_state() or {}
-    train = _points(run.read_rows("metrics").rows, "loss")
-    evals = _points(run.read_rows("evals").rows, "eval_loss")
-    lines = [f"- Optimizer steps trained: {state.get('step', len(train))}"]
-    if train:
-        low = min(train, key=lambda p: p[1])
-        lines.append(f"- Final training loss: {train[-1][1]:.4f} (step {train[-1][0]:.0f})")
-        lines.append(f"- Lowest training loss: {low[1]:.4f} (step {low[0]:.0f})")
-    if evals:
-        low = min(evals, key=lambda p: p[1])
-        lines.append(f"- Final validation loss: {evals[-1][1]:.4f}; lowest {low[1]:.4f} (step {low[0]:.0f})")
+    facts = loss_facts(run.read_rows("metrics").rows, run.read_rows("evals").rows)  # the Train step's numbers
+    lines = [f"- Optimizer steps trained: {state.get('step', len(facts.train))}"]
+    if facts.latest and facts.lowest:
+        (step, last), (low_step, low) = facts.latest, facts.lowest
+        lines.append(f"- Final training loss: {last:.4f} (step {step:.0f})")
+        lines.append(f"- Lowest training loss: {low:.4f} (step {low_step:.0f})")
+    if facts.latest_eval and facts.best_eval:
+        (_, last), (low_step, low) = facts.latest_eval, facts.best_eval
+        lines.append(f"- Final validation loss: {last:.4f}; lowest {low:.4f} (step {low_step:.0f})")
     runtime = (state.get("summary") or {}).get("train_runtime")
     if runtime:
         lines.append(f"- Training time: {runtime / 60:.1f} minutes")
