@@ -4,7 +4,8 @@ Both are chosen so that a few minutes of fine-tuning visibly change what a
 tiny model (SmolLM2-135M-Instruct) does, where prompting alone does not:
 
 - ``json_extraction``: a sentence about a person, product or event in, a strict
-  JSON object with fixed keys out (TRL's conversational ``messages`` format).
+  JSON object with fixed keys out (TRL's conversational ``messages`` format;
+  trained as conversational prompt-completion, as the Data step converts it).
 - ``word_problems``: arithmetic word problems with ``Question``,
   ``Complex_CoT`` and ``Response`` columns, the shape of reasoning sets such as
   FreedomIntelligence/medical-o1-reasoning-SFT, so the user practises mapping
@@ -42,6 +43,9 @@ class DemoDataset:
     """'messages' (already in TRL's conversational format) or 'raw_columns' (needs a column mapping)."""
     suggested_mapping: dict[str, str] | None
     """For raw columns: which column plays prompt, reasoning and completion; None for 'messages'."""
+    templated: bool = True
+    """The answers follow a few fixed patterns filled in from the prompt (``core.demo_generators``), so a trained
+    model predicts nearly every answer token: a loss near 0 is expected here, not a sign of memorisation."""
 
 
 DEMO_DATASETS: dict[str, DemoDataset] = {

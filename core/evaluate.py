@@ -1,6 +1,7 @@
 """Quick scores before vs after fine-tuning, on held-out rows the model never trained on.
 
-- Built-in demos: greedy answers to the first N held-out rows, scored by
+- Built-in demos (by name, or committed in the Data step: the rows decide, see
+  ``task_for_dataset``): greedy answers to the first N held-out rows, scored by
   ``core.scoring`` (valid-JSON rate, exact match and field accuracy for JSON
   extraction; final-answer accuracy for the word problems).
 - Your own data: the validation loss on the answer tokens, and its
@@ -109,8 +110,19 @@ def _verdict(key: str, before: float, after: float) -> str:
 
 
 def task_for_dataset(dataset: str) -> str | None:
-    """The built-in task a dataset name stands for, or None for the user's own data."""
-    return dataset if dataset in SCORERS else None
+    """The built-in task a dataset's rows are, or None for the user's own data.
+
+    Decided by the rows, not the name: a demo committed in the Data step is a folder of the demo's rows and
+    gets the demo's task scores, as the demo trained by name does (``core.data.prepare.find_demo``).
+    """
+    from core.data.prepare import DataError, prepare_training_data
+
+    if dataset in SCORERS:
+        return dataset
+    try:
+        return prepare_training_data(dataset, num_probes=0).demo
+    except (DataError, OSError):
+        return None  # moved or unreadable since training: the validation loss reports that in its own words
 
 
 def held_out_rows(dataset: str, n: int) -> list[dict]:
@@ -163,7 +175,7 @@ def quick_scores(
     task = task_for_dataset(dataset)
     if task is None:
         raise EvaluationError(
-            f"Quick task scores exist for the built-in demos ({', '.join(SCORERS)}); "
+            f"Quick task scores exist for the built-in demos' rows ({', '.join(SCORERS)}); "
             f"for '{dataset}' use the validation loss instead."
         )
     start = time.perf_counter()

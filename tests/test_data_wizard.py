@@ -83,3 +83,46 @@ def test_the_validation_split_that_came_with_the_data_is_used_when_asked():
     assert len(provided.train) == 30 and len(provided.validation) == 5
     own = split_dataset(check, fraction=0.1, use_provided_validation=False)
     assert len(own.train) == 27 and len(own.validation) == 3
+
+
+@pytest.mark.parametrize("name", ["json_extraction", "word_problems"])
+def test_committing_a_demo_trains_the_same_rows_as_the_shortcut(tmp_path, data_tokenizer, name):
+    """The Data step's *Use this dataset* on a built-in demo writes the rows that training the demo by name trains.
+
+    They used to differ for the JSON demo: the shortcut trained ``messages`` rows (loss on the system prompt and
+    the question too: 2.26 at step 1 on SmolLM2), the guided path prompt-completion (loss on the answer: 1.01).
+    """
+    from core.data.export import export_jsonl
+
+    draft = draft_dataset(load_demo(name), name)  # as the Data step: load, convert, check with the tokenizer
+    split = split_dataset(check_dataset(draft, data_tokenizer), 0.05, 42, use_provided_validation=True)
+    committed = write_dataset(split, new_dataset_folder(tmp_path / "mine", name))
+    shortcut = prepare_training_data(name)
+    export_jsonl(shortcut.train_rows, tmp_path / "shortcut" / "train.jsonl")
+    export_jsonl(shortcut.eval_rows, tmp_path / "shortcut" / "test.jsonl")
+    for file in ("train.jsonl", "test.jsonl"):
+        assert (committed / file).read_bytes() == (tmp_path / "shortcut" / file).read_bytes(), file
+    guided = prepare_training_data(str(committed))
+    assert guided.train_rows == shortcut.train_rows and guided.eval_rows == shortcut.eval_rows
+    assert guided.probes == shortcut.probes and guided.demo == shortcut.demo == name
+    assert all("completion" in row for row in guided.train_rows)  # the loss on the answer only, both ways
+
+
+def test_rows_are_a_demo_by_what_they_hold_not_by_their_name(tmp_path):
+    from core.data.export import write_training_folder
+    from core.data.prepare import find_demo, load_demo_rows
+
+    train, test, _ = load_demo_rows("json_extraction")
+    assert find_demo(train[:50]) == "json_extraction"  # fewer rows, or split another way: still the demo
+    raw = load_demo("json_extraction", n_train=20, n_test=0).rows
+    assert find_demo(raw) == "json_extraction"  # the generated messages rows, unconverted
+    words = load_demo("word_problems", n_train=20, n_test=0).rows
+    mapped = draft_dataset(loaded_from_rows(words, "typed"), "w", mapping=ColumnMapping("Question", "Response"))
+    assert find_demo(mapped.conversion.rows) == "word_problems"  # mapped without its reasoning column
+    changed = [dict(row) for row in train[:50]]
+    changed[3] = {**changed[3], "completion": [{"role": "assistant", "content": '{"name": "someone else"}'}]}
+    assert find_demo(changed) is None  # one answer that is not the demo's: your own data
+    mine = [{"prompt": [{"role": "user", "content": f"q{i}"}], "completion": "a"} for i in range(30)]
+    assert find_demo(train[:30] + mine) is None
+    folder = write_training_folder(train[:40], test[:10], tmp_path / "renamed-anything")
+    assert prepare_training_data(str(folder)).demo == "json_extraction"

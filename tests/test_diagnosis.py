@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.config import RunConfig
-from core.diagnosis import diagnose
+from core.diagnosis import diagnose, diagnose_facts
+from core.diagnosis.facts import RunContext, loss_facts
 from core.diagnosis.thresholds import MEMORISATION_LOSS
 from core.diagnosis.verdict import STATUSES
 
@@ -97,7 +99,7 @@ def test_healthy_with_sparse_logging_and_warmup_raises_no_alarm():
 def test_a_real_smollm2_run_is_healthy_and_says_why_in_numbers():
     result = diagnose(curve(SMOLLM2_FIRST_40_STEPS), [{"step": 20, "eval_loss": 0.743}], total_steps=60)
     assert result.status == "healthy"
-    assert "2.201" in result.explanation  # where it started (median of the first five)
+    assert "fell from 2.262 at step 1" in result.explanation  # the first logged loss: what the card says too
     assert "0.743" in result.explanation
     assert result.actions == []
 
@@ -345,3 +347,205 @@ def test_diagnose_never_raises(metrics, validation, total, rate):
 @given(st.lists(st.floats(min_value=0.0, max_value=20.0), min_size=0, max_size=300), st.integers(1, 400))
 def test_diagnose_never_raises_on_plausible_losses(values, total):
     assert diagnose(curve(values), total_steps=total).status in STATUSES
+
+
+# ---------------------------------------------------------------- each rule's words match its numbers
+# Each test builds a curve, runs the diagnosis, reads the numbers back out of its sentence and checks them against
+# the facts (core/diagnosis/facts.py) and against each other: a percentage from the numbers printed beside it.
+
+FACTS_CONTEXT = RunContext(validation_split=True, eval_every=20)
+
+
+def quoted(pattern: str, text: str) -> list[float]:
+    """The numbers ``pattern``'s groups catch in ``text``; ``#`` is a number (a full stop after it left out)."""
+    found = re.search(pattern.replace("-#", r"(-\d+(?:\.\d+)?)").replace("#", r"(\d+(?:\.\d+)?)"), text)
+    assert found, f"{pattern!r} not in {text!r}"
+    return [float(group) for group in found.groups()]
+
+
+def test_broken_nan_counts_the_values_it_says():
+    values = noisy(level(30), 0) + [float("nan"), float("inf")]
+    (count,) = quoted(r"(\d+) logged loss value\(s\) are NaN", diagnose(curve(values)).explanation)
+    assert count == sum(not np.isfinite(v) for v in values)
+
+
+def test_broken_negative_names_the_lowest_loss():
+    values = noisy(level(30), 0) + [-0.5, -0.25]
+    (lowest,) = quoted(r"The loss reached -#", diagnose(curve(values)).explanation)
+    assert lowest == -0.5
+
+
+def test_broken_zeros_count_the_zeros_and_the_loss_before_them():
+    values = noisy(level(20), 0) + [0.0] * 4
+    length, before = quoted(
+        r"(\d+) logged steps in a row .* straight after a loss of #", diagnose(curve(values)).explanation
+    )
+    assert length == 4 and before == pytest.approx(np.median(values[15:20]), abs=5e-4)
+
+
+def test_too_early_counts_the_points_and_the_share_of_the_run():
+    count, share = quoted(
+        r"(\d+) loss value\(s\) so far \((\d+)% of the run\)",
+        diagnose(curve([3.0, 2.8, 2.7]), total_steps=100).explanation,
+    )
+    assert count == 3 and share == 3
+
+
+def test_a_spike_names_its_step_its_loss_and_the_median_it_is_3x_over():
+    values = noisy(level(40), 1)
+    values[-1] = 6.0
+    step, loss, median = quoted(
+        r"At step (\d+) the loss jumped to #, over 3x the median of #",
+        diagnose(curve(values), total_steps=100).explanation,
+    )
+    assert step == 40 and loss == 6.0 and loss > 3 * median
+    assert median == pytest.approx(np.median(values[19:39]), abs=5e-3)
+
+
+def test_exploding_gradients_quote_both_medians():
+    grads = noisy_grads(40, 4)
+    grads[-5:] = [20.0, 25.0, 30.0, 40.0, 60.0]
+    text = diagnose(curve(noisy(level(40), 4), grads=grads), total_steps=100).explanation
+    latest, earlier = quoted(r"median of #, over 10x the earlier median of #", text)
+    assert latest == 30.0 and latest > 10 * earlier and earlier == pytest.approx(np.median(grads[:-5]), abs=5e-3)
+
+
+def test_a_rising_loss_says_how_much_higher_from_the_numbers_it_prints():
+    clean = np.concatenate([level(60), np.linspace(0.9, 2.2, 60)])
+    text = diagnose(curve(noisy(clean, 7, noise=0.08)), total_steps=200).explanation
+    low, now, higher = quoted(r"rose from a low of # to # \((\d+)% higher\)", text)
+    assert higher == pytest.approx((now / low - 1) * 100, abs=1)
+
+
+def test_oscillation_quotes_a_swing_large_against_its_median():
+    clean = level(100)
+    swings = np.where(np.arange(100) % 2 == 0, 0.5, 2.5)
+    values = np.concatenate([noisy(clean[:60], 8, noise=0.05), clean[60:] * swings[60:]])
+    text = diagnose(curve(values), total_steps=100).explanation
+    points, swing, median = quoted(r"last (\d+) points the loss swings by about # .* median of #", text)
+    assert median == pytest.approx(np.median(values[-int(points) :]), abs=5e-3) and swing >= 0.2 * median
+
+
+def test_overfitting_quotes_the_best_and_last_validation_and_the_training_fall():
+    clean = level(120, start=3.0, end=0.5)
+    validation = validation_at([20, 40, 60, 80, 100, 120], [1.4, 1.1, 1.0, 1.05, 1.15, 1.25])
+    result = diagnose(curve(noisy(clean, 9, noise=0.05)), validation, total_steps=120)
+    assert result.status == "overfitting"
+    best, step, last, since, then, now = quoted(
+        r"best at # \(step (\d+)\) and has risen to # over the (\d+) evaluations since, while the "
+        r"smoothed training loss kept falling from # to #",
+        result.explanation,
+    )
+    assert (best, step, last, since) == (1.0, 60, 1.25, 3) and now < then
+
+
+def test_memorisation_quotes_the_loss_the_probability_and_the_next_validation_point():
+    values = noisy(level(100, start=2.5, end=0.03), 12, noise=0.1)
+    facts = loss_facts(curve(values), None, 100, FACTS_CONTEXT)
+    result = diagnose_facts(facts)
+    recent, window, chance = quoted(
+        r"recent training loss is # \(median of the last (\d+) .* about (\d+)% probability",
+        result.explanation,
+    )
+    assert recent == round(facts.recent_level, 3) < 0.1 and window == facts.window
+    assert chance == round(np.exp(-recent) * 100)
+    assert quoted(r"the first is at step (\d+)", result.explanation) == [20.0]
+
+
+def test_underfitting_quotes_where_it_started_and_is_and_the_drop_between():
+    values = noisy(np.full(50, 2.5), 13, noise=0.03)
+    facts = loss_facts(curve(values), None, 100)
+    result = diagnose_facts(facts)
+    assert result.status == "underfitting"
+    now, window, drop, start = quoted(
+        r"loss is # \(median of the last (\d+) logged values\), (\d+)% below the # it started at",
+        result.explanation,
+    )
+    assert (now, start) == (round(facts.recent_level, 3), round(facts.start_level, 3)) and window == facts.window
+    assert drop == round((start - now) / start * 100) and drop < 10
+
+
+def test_healthy_quotes_the_first_loss_the_card_shows_and_a_gap_that_adds_up():
+    facts = loss_facts(curve(SMOLLM2_FIRST_40_STEPS), [{"step": 20, "eval_loss": 1.2}], 60)
+    result = diagnose_facts(facts)
+    first, step, now, drop = quoted(r"fell from # at step (\d+) to # \(median .*\), (\d+)% lower", result.explanation)
+    assert (first, step) == (facts.first[1], facts.first[0]) == (2.262, 1)
+    assert drop == round((first - now) / first * 100)
+    value, at, above, train = quoted(
+        r"Validation loss # \(step (\d+)\) is (\d+)% above the training loss \(#\)",
+        result.explanation,
+    )
+    assert (value, at) == (1.2, 20) and train == round(facts.train_level_at(20), 3)
+    assert above == round((value - train) / train * 100)
+
+
+# ---------------------------------------------------------------- issue 19's contradictions, on the app's defaults
+
+
+def templated_demo_run(steps: int = 60, seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """A Quick demo run on the JSON demo: from ~1.0 to near 0 (the answers are templated), evaluated every 20 steps."""
+    rng = np.random.default_rng(seed)
+    clean = 0.006 + 1.0 * np.exp(-np.arange(steps) / 4)
+    values = (clean * np.exp(rng.normal(0, 0.1, steps))).tolist()
+    validation = validation_at(range(20, steps + 1, 20), [0.006] * (steps // 20))
+    return curve(values), validation
+
+
+DEMO_CONTEXT = RunContext(validation_split=True, eval_every=20, templated=True, task="json_extraction")
+
+
+@pytest.mark.parametrize("templated", [True, False])
+def test_no_verdict_on_unseen_rows_before_a_validation_point(templated):
+    metrics, _ = templated_demo_run()
+    context = dataclasses.replace(DEMO_CONTEXT, templated=templated)
+    for done in range(10, 20):  # enough points to judge, before the first validation point at step 20
+        result = diagnose(metrics[:done], [], 60, context=context)
+        assert "unseen rows too" not in result.title
+        assert "No validation point yet: the first is at step 20." in result.explanation
+        assert not any("Keep some rows for validation" in advice for advice in result.advice)
+
+
+def test_memorisation_advice_never_asks_for_validation_rows_a_run_already_has():
+    values = noisy(level(100, start=2.5, end=0.03), 12, noise=0.1)
+    with_split = diagnose(curve(values), [], 100, context=RunContext(validation_split=True, eval_every=20))
+    assert with_split.status == "memorisation"
+    assert not any("Keep some rows" in a for a in with_split.advice)
+    assert any("validation loss at step 20" in a for a in with_split.advice)
+    without = diagnose(curve(values), [], 100, context=RunContext(validation_split=False, eval_every=20))
+    assert any("Keep some rows for validation" in a for a in without.advice)
+    assert "There is no validation split" in without.explanation
+
+
+def test_a_validation_loss_below_the_training_loss_is_never_a_negative_percent_above():
+    metrics, validation = templated_demo_run()
+    result = diagnose(metrics, validation, 60, context=DEMO_CONTEXT)
+    assert not re.search(r"-\d+% above", result.explanation)
+    assert "Validation loss 0.006 (step 60) tracks the training loss" in result.explanation  # both near 0
+    lower = diagnose(curve(SMOLLM2_FIRST_40_STEPS), [{"step": 40, "eval_loss": 0.3}], 60)
+    (below,) = quoted(r"is (\d+)% below the training loss", lower.explanation)
+    assert below > 30 and not re.search(r"-\d+%", lower.explanation)
+
+
+def test_a_templated_demo_run_is_healthy_at_every_step_and_says_a_loss_near_0_is_expected():
+    metrics, validation = templated_demo_run()
+    for done in range(10, 61, 5):
+        evals = [e for e in validation if e["step"] <= done]
+        result = diagnose(metrics[:done], evals, 60, context=DEMO_CONTEXT)
+        assert result.status == "healthy", (done, result.title, result.explanation)
+        assert "this task is templated" in result.explanation
+    assert result.title == "Healthy: a loss near 0, as expected for this templated task."
+
+
+def test_a_templated_task_that_does_badly_on_unseen_rows_is_still_memorisation():
+    metrics, _ = templated_demo_run()
+    result = diagnose(metrics, validation_at([20, 40, 60], [0.9, 1.0, 1.1]), 60, context=DEMO_CONTEXT)
+    assert result.status in ("memorisation", "overfitting")
+    assert "1.100" in result.explanation
+
+
+def test_the_diagnosis_says_the_loss_fell_from_the_first_value_the_card_shows():
+    metrics, _ = templated_demo_run()
+    metrics[0]["loss"], metrics[2]["loss"] = 1.008, 0.825  # the issue's run: its first five had a median of 0.825
+    facts = loss_facts(metrics[:30], [], 60, DEMO_CONTEXT)
+    assert facts.first[1] == 1.008
+    assert "fell from 1.008 at step 1" in diagnose_facts(facts).explanation

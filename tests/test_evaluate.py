@@ -167,3 +167,21 @@ def test_the_quick_demo_run_on_json_extraction_makes_valid_json_more_common(tmp_
         print("\nQuick demo, json_extraction, 10 held-out rows:", *result.lines(), sep="\n  ")
     assert result.after["valid_json_rate"] > result.before["valid_json_rate"]
     assert result.after["field_accuracy"] > result.before["field_accuracy"]
+
+
+def test_a_run_on_the_committed_demo_gets_the_demos_task_scores(tmp_path, tiny_model_path):
+    """The task scores follow the rows: a demo committed in the Data step is a folder, and still the demo."""
+    from core.data.export import write_training_folder
+    from core.data.prepare import load_demo_rows
+    from core.evaluate import task_for_dataset
+
+    train, test, _ = load_demo_rows("json_extraction")
+    folder = write_training_folder(train, test, tmp_path / "datasets" / "json-extraction-20260101-120000-abc123")
+    assert task_for_dataset(str(folder)) == "json_extraction"
+    assert task_for_dataset(str(tmp_path / "gone")) is None  # moved since: no task, and no crash
+    run_dir = make_run(tmp_path / "runs", tiny_model_path)
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "dataset": str(folder)}))
+    result = evaluate_run(ModelPool(), run_dir, n=2)
+    assert result.kind == "task_scores" and "valid_json_rate" in result.before
+    assert result.examples[0]["reference"] == test[0]["completion"][0]["content"]

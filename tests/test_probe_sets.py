@@ -47,8 +47,8 @@ def test_run_probes_get_back_the_system_prompt_that_probes_json_leaves_out(tmp_p
     run_dir = make_run(tmp_path / "runs", tiny_model_path)
     _, held_out, _ = load_demo_rows("json_extraction")
     probes = [
-        {"prompt": row["messages"][1]["content"], "reference": row["messages"][2]["content"]} for row in held_out[:2]
-    ]
+        {"prompt": row["prompt"][-1]["content"], "reference": row["completion"][0]["content"]} for row in held_out[:2]
+    ]  # the demo's rows as trained: conversational prompt-completion
     probes.append({"prompt": "A prompt typed by hand.", "reference": ""})
     (run_dir / "probes.json").write_text(json.dumps({"probes": probes}))
     prompts = prompts_from_run(run_dir)

@@ -27,15 +27,19 @@ def _train(trainer_cls, model_path, dataset, tmp_path, **overrides):
     return [h for h in trainer.state.log_history if "loss" in h]
 
 
-@pytest.mark.parametrize("dataset_name", ["json_extraction", "word_problems"])
-def test_same_loss_and_metrics_as_trl(tmp_path, tiny_model_path, dataset_name):
+@pytest.mark.parametrize("rows_of", ["messages", "prompt_completion"])
+def test_same_loss_and_metrics_as_trl(tmp_path, tiny_model_path, rows_of):
     from datasets import Dataset
     from trl import SFTTrainer
 
     from core.data.prepare import prepare_training_data
+    from core.demo_data import generate_demo
     from core.runs.sft_trainer import CoachSFTTrainer
 
-    rows = prepare_training_data(dataset_name).train_rows[:64]  # messages, and prompt-completion
+    if rows_of == "messages":  # the JSON demo as generated; the app trains it as prompt-completion
+        rows = generate_demo("json_extraction", n_train=64, n_test=0)["train"]
+    else:
+        rows = prepare_training_data("word_problems").train_rows[:64]
     dataset = Dataset.from_list(rows)
     theirs = _train(SFTTrainer, tiny_model_path, dataset, tmp_path)
     ours = _train(CoachSFTTrainer, tiny_model_path, dataset, tmp_path)

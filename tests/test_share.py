@@ -122,7 +122,7 @@ def test_the_model_card_holds_the_runs_real_figures(run_dir, tmp_path, tiny_mode
     assert {"trl", "sft", "sft-coach"} <= set(meta["tags"]) and "datasets" not in meta  # the demo is not on the Hub
     for expected in (
         "JSON extraction",
-        "already in TRL's conversational `messages` format",
+        "split before its answer into TRL's conversational prompt-completion format. The loss falls",
         "| `learning_rate` | 0.001 |",
         "| `max_steps` | 4 |",
         "Optimizer steps trained: 4",

@@ -1,11 +1,13 @@
-"""The Train step's result panel lists every checkpoint with its step and validation loss."""
+"""The Train step's views: every checkpoint with its validation loss; a status card quoting the diagnosis' numbers."""
 
 from __future__ import annotations
 
 import json
 
+from core.config import RunConfig
+from core.runs.record import RunSnapshot
 from tests.run_folders import make_checkpoint
-from ui.train_views import render_checkpoints
+from ui.train_views import render_checkpoints, render_status
 
 
 def test_checkpoints_are_listed_newest_first_with_eval_loss_best_and_partial_ones_marked(tmp_path):
@@ -50,3 +52,31 @@ def test_the_status_card_counts_the_seconds_of_what_a_live_run_is_doing_and_stop
     assert re.search(r"id='coach-elapsed'><span data-coach-since='3\d\.\d'>3\d s</span>", card)
     run.set_phase("finished", "Finished 10 steps.")
     assert "data-coach-since" not in render_status(run.snapshot())  # an ended run's clocks stand still
+
+
+def _snapshot(metrics, evals, config) -> RunSnapshot:
+    return RunSnapshot(
+        run_id="r1", phase="training", message="Training.", error=None, error_detail=None, config=config,
+        run_dir="/tmp/r1", owner="me", created_at=0.0, started_at=0.0, finished_at=None, step=metrics[-1]["step"],
+        total_steps=60, metrics=metrics, eval_metrics=evals, samples=[], probes=[], result_dir=None,
+        load_check=None, best_checkpoint=None, summary={},
+    )  # fmt: skip
+
+
+def test_the_card_and_the_diagnosis_quote_the_same_losses():
+    """The issue's run: the card said "from 1.008", the diagnosis "fell from 0.825"; validation "—" and a verdict."""
+    from ui.train import _diagnosis
+
+    losses = [1.008, 0.95, 0.825, 0.6, 0.41, 0.3, 0.2, 0.12, 0.08, 0.05, 0.03, 0.02, 0.012, 0.01]
+    metrics = [{"step": s, "time": float(s), "loss": v} for s, v in enumerate(losses, start=1)]
+    snapshot = _snapshot(metrics, [], RunConfig().to_dict())  # the defaults: the JSON demo, evaluated every 20 steps
+    card, reading = render_status(snapshot), _diagnosis(snapshot)
+    assert "(from 1.008)" in card and "fell from 1.008 at step 1" in reading.explanation
+    assert "<b>—</b> <small" in card and "(first at step 20)" in card
+    assert "No validation point yet: the first is at step 20." in reading.explanation
+    assert "unseen rows" not in reading.title and "this task is templated" in reading.explanation
+    evaluated = _snapshot(metrics + [{"step": 20, "time": 20.0, "loss": 0.009}], [{"step": 20, "eval_loss": 0.006}],
+                          RunConfig().to_dict())  # fmt: skip
+    card, reading = render_status(evaluated), _diagnosis(evaluated)
+    assert "<b>0.006</b> <small>(step 20)</small>" in card and "Validation loss 0.006 (step 20)" in reading.explanation
+    assert "-" not in reading.explanation.split("Validation loss")[1].split("%")[0]

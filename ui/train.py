@@ -15,6 +15,7 @@ import gradio as gr
 from gradio.context import Context
 
 from core.config import MAX_OWN_PROBES, ConfigError, RunConfig
+from core.diagnosis.facts import LossFacts, run_facts
 from core.oom_retry import retry_settings_after_oom
 from core.owners import SCRIPT_OWNER
 from core.runs.manager import RunManager, RunQueueFull
@@ -77,21 +78,23 @@ def _figures(snapshot: RunSnapshot | None, smoothing: float, x_axis: str) -> lis
     return _CHARTS.put(chart_key, [loss, *extra])
 
 
-def _diagnosis(snapshot: RunSnapshot | None):
+def _diagnosis(snapshot: RunSnapshot | None, facts: LossFacts | None = None):
+    """The reading of the run's curves, from the facts its status card shows (computed here when not given)."""
     if snapshot is None or not snapshot.metrics:
         return None
-    from core.diagnosis import diagnose
+    from core.diagnosis import diagnose_facts
 
-    return diagnose(snapshot.metrics, snapshot.eval_metrics, snapshot.total_steps or None)
+    rate = snapshot.config.get("learning_rate")  # the configured peak: what a suggested restart scales
+    return diagnose_facts(facts or run_facts(snapshot), learning_rate=rate if isinstance(rate, int | float) else None)
 
 
-def _retry_changes(snapshot: RunSnapshot | None) -> tuple[dict, str] | None:
+def _retry_changes(snapshot: RunSnapshot | None, facts: LossFacts | None = None) -> tuple[dict, str] | None:
     """What a one-click retry would change: less memory after an OOM, or the diagnosis' restart advice."""
     if snapshot is None:
         return None
     if snapshot.phase == "failed" and snapshot.error and "out of memory" in snapshot.error:
         return retry_settings_after_oom(RunConfig.from_dict(snapshot.config))
-    diagnosis = _diagnosis(snapshot)
+    diagnosis = _diagnosis(snapshot, facts)
     for action in getattr(diagnosis, "actions", []) or []:
         if action.get("kind") == "restart" and action.get("changes"):
             changes = action["changes"]
@@ -241,13 +244,14 @@ class TrainEvents:
             return [gr.skip()] * (len(REFRESH_OUTPUTS) - 1) + [last_key]
         own_runs = self.manager.summaries(owner=who)
         active = bool(snapshot and snapshot.is_active)
-        suggestion = _retry_changes(snapshot) if snapshot and not active else None
+        facts = run_facts(snapshot) if snapshot else None  # one set of numbers: the card, the diagnosis, the retry
+        suggestion = _retry_changes(snapshot, facts) if snapshot and not active else None
         can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
-        diagnosis_html = render_diagnosis(_diagnosis(snapshot)) if snapshot and snapshot.metrics else ""
+        diagnosis_html = render_diagnosis(_diagnosis(snapshot, facts)) if snapshot and snapshot.metrics else ""
         charts_shown = last_key is not None and last_key[0] == key[0]  # e.g. only the message changed
         return [
             snapshot.run_id if snapshot else current,
-            render_status(snapshot, self.manager.queue_length()),
+            render_status(snapshot, self.manager.queue_length(), facts),
             diagnosis_html,
             *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else _figures(snapshot, smooth, axis)),
             render_samples(snapshot),

@@ -9,6 +9,8 @@ import html
 import time
 from pathlib import Path
 
+from core.diagnosis.facts import LossFacts, run_facts
+from core.diagnosis.validation import no_point_yet
 from core.glossary import explain_terms_html
 from core.runs.names import distinct_names, readable_run_name
 from core.runs.progress import format_duration, measure_progress
@@ -38,8 +40,25 @@ DIAGNOSIS_COLOURS = {
 }
 
 
-def render_status(snapshot: RunSnapshot | None, queue_length: int = 0) -> str:
-    """The status card: phase, message, progress bar and the numbers that matter."""
+def _validation_cell(facts: LossFacts) -> str:
+    """The latest validation loss, or "—" with why there is none (the diagnosis says the same, in full)."""
+    if facts.latest_eval:
+        return f"<b>{facts.latest_eval[1]:.3f}</b> <small>(step {facts.latest_eval[0]:g})</small>"
+    if facts.context.validation_split is False:
+        why = "no validation rows"
+    elif facts.context.eval_every == 0:
+        why = "off"
+    else:
+        why = f"first at step {facts.next_eval_step}" if facts.next_eval_step else ""
+    return "<b>—</b>" + (f" <small title='{html.escape(no_point_yet(facts))}'>({why})</small>" if why else "")
+
+
+def render_status(snapshot: RunSnapshot | None, queue_length: int = 0, facts: LossFacts | None = None) -> str:
+    """The status card: phase, message, progress bar and the numbers that matter.
+
+    The losses come from ``facts`` (core/diagnosis/facts.py), the numbers the diagnosis quotes; computed from the
+    snapshot when not given.
+    """
     if snapshot is None:
         waiting = f" {queue_length} run(s) are waiting for the trainer." if queue_length else ""
         return (
@@ -48,14 +67,13 @@ def render_status(snapshot: RunSnapshot | None, queue_length: int = 0) -> str:
         )
     label, colour = PHASE_LABELS.get(snapshot.phase, (snapshot.phase, "#6b7280"))
     progress = measure_progress(snapshot)
+    facts = facts or run_facts(snapshot)
     percent = int(progress.fraction * 100)
-    loss = "—" if progress.latest_loss is None else f"{progress.latest_loss:.3f}"
-    first = "" if progress.first_loss is None else f" <small>(from {progress.first_loss:.3f})</small>"
+    loss = "—" if facts.latest is None else f"{facts.latest[1]:.3f}"
+    first = "" if facts.first is None else f" <small>(from {facts.first[1]:.3f})</small>"
     speed = "—" if progress.tokens_per_second is None else f"{progress.tokens_per_second:,.0f}"
     step_time = "—" if progress.seconds_per_step is None else f"{progress.seconds_per_step:.2f} s"
     total = progress.total_steps or snapshot.config.get("max_steps") or "?"
-    evals = snapshot.eval_metrics
-    val = "—" if not evals else f"{evals[-1]['eval_loss']:.3f}"
     live = snapshot.is_active and snapshot.phase != "queued"
     elapsed = format_duration(progress.elapsed_seconds)
     if live and snapshot.started_at is not None:  # the page counts on between redraws (ui/style.py TICKER_JS)
@@ -83,7 +101,7 @@ def render_status(snapshot: RunSnapshot | None, queue_length: int = 0) -> str:
   <table class='coach-stats'><tr>
     <td><small>Step</small><br><b id='coach-step'>{progress.step} / {total}</b></td>
     <td><small>Training loss</small><br><b>{loss}</b>{first}</td>
-    <td><small>Validation loss</small><br><b>{val}</b></td>
+    <td><small>Validation loss</small><br>{_validation_cell(facts)}</td>
     <td><small>Elapsed</small><br><b id='coach-elapsed'>{elapsed}</b></td>
     <td><small>Time left</small><br><b>{format_duration(progress.eta_seconds)}</b></td>
     <td><small>Tokens / s</small><br><b>{speed}</b></td>

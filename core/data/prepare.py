@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from core.data.errors import DataError
 from core.data.readers.json_files import read_jsonl
-from core.data.to_trl import ColumnMapping, prompt_messages, reference_answer, to_conversational_prompt_completion
+from core.data.to_trl import prompt_messages, reference_answer
 
-__all__ = ["DataError", "PreparedData", "load_demo_rows", "own_probes", "prepare_training_data"]
+__all__ = ["DataError", "PreparedData", "find_demo", "load_demo_rows", "own_probes", "prepare_training_data"]
 
 
 @dataclass
@@ -20,6 +21,8 @@ class PreparedData:
     eval_rows: list[dict]
     probes: list[dict] = field(default_factory=list)  # {"messages": [...prompt...], "reference": str}
     description: str = ""
+    demo: str | None = None
+    """The built-in demo these rows are (``find_demo``), whichever way they came: its name, or a committed folder."""
 
     def to_datasets(self):
         from datasets import Dataset
@@ -51,17 +54,63 @@ def _probes_from(rows: list[dict], count: int) -> list[dict]:
 
 
 def load_demo_rows(name: str) -> tuple[list[dict], list[dict], str]:
-    """Rows of a built-in demo, converted to a TRL format with the demo's suggested mapping."""
-    from core.demo_data import DEMO_DATASETS, generate_demo
+    """A built-in demo's training and validation rows, exactly as the Data step's *Use this dataset* writes them.
 
-    demo = DEMO_DATASETS[name]
-    splits = generate_demo(name, seed=0)
-    train, test = splits["train"], splits["test"]
-    if demo.suggested_mapping:
-        mapping = ColumnMapping(**demo.suggested_mapping)
-        train = [to_conversational_prompt_completion(r, mapping) for r in train]
-        test = [to_conversational_prompt_completion(r, mapping) for r in test]
-    return train, test, demo.title
+    The same wizard functions read, convert and split them (core/data/wizard.py), so the shortcut (training the
+    demo by name) and the guided path (committing it in the Data step) train the same rows: conversational
+    prompt-completion, with the loss on the answer only, and the demo's own 100 test rows as the validation set.
+    """
+    from core.data.load import load_demo
+    from core.data.wizard import check_dataset, draft_dataset, split_dataset
+    from core.demo_data import DEMO_DATASETS
+
+    split = split_dataset(check_dataset(draft_dataset(load_demo(name), name)), use_provided_validation=True)
+    return split.train, split.validation, DEMO_DATASETS[name].title
+
+
+def _asked_and_answered(row: dict) -> tuple[str, str] | None:
+    """(what the user asks, the expected answer) of a row, or None when it has no user prompt.
+
+    >>> _asked_and_answered({"prompt": [{"role": "user", "content": "2+2?"}], "completion": "4"})
+    ('2+2?', '4')
+    """
+    prompt = row.get("prompt") if "messages" not in row else None
+    if isinstance(prompt, str):
+        return prompt, reference_answer(row)
+    try:
+        asked = [m.get("content") for m in prompt_messages(row) if isinstance(m, dict) and m.get("role") == "user"]
+    except (DataError, TypeError, KeyError, AttributeError):
+        return None
+    return (asked[-1], reference_answer(row)) if asked and isinstance(asked[-1], str) else None
+
+
+@cache
+def _demo_answers(name: str) -> dict[str, str]:
+    """Every row of a built-in demo (training and test) as {user prompt: expected answer}; prompts are unique."""
+    train, test, _ = load_demo_rows(name)
+    return dict(pair for pair in map(_asked_and_answered, train + test) if pair)
+
+
+def find_demo(rows: list[dict]) -> str | None:
+    """The built-in demo whose rows these all are, or None: the task follows the data, not the way it came.
+
+    A row is a demo row when it asks one of the demo's prompts and its answer is the demo's answer or its final
+    part (a word problem mapped without its reasoning column still ends with "The answer is N."). Rows of the
+    demo with some left out, or split another way, are still the demo; one row of other data makes it not.
+
+    >>> find_demo(load_demo_rows("word_problems")[1][:3]), find_demo([{"text": "hello"}]), find_demo([])
+    ('word_problems', None, None)
+    """
+    from core.demo_data import DEMO_DATASETS
+
+    pairs = [_asked_and_answered(row) for row in rows]
+    if not pairs or None in pairs:
+        return None
+    for name in DEMO_DATASETS:
+        answers = _demo_answers(name)
+        if all(answer and answers.get(asked, "").endswith(answer) for asked, answer in pairs):
+            return name
+    return None
 
 
 def prepare_training_data(
@@ -77,7 +126,7 @@ def prepare_training_data(
 
     if source in DEMO_DATASETS:
         train, held_out, title = load_demo_rows(source)
-        return PreparedData(train, held_out, _probes_from(held_out, num_probes), f"Built-in demo: {title}")
+        return PreparedData(train, held_out, _probes_from(held_out, num_probes), f"Built-in demo: {title}", source)
     path = Path(source).expanduser()
     if path.is_dir():
         train_file, test_file = path / "train.jsonl", path / "test.jsonl"
@@ -103,4 +152,5 @@ def prepare_training_data(
         held_out = [train[i] for i in sorted(held)]
         train = [row for i, row in enumerate(train) if i not in held]
     conversational = [r for r in held_out if "messages" in r or isinstance(r.get("prompt"), list)]
-    return PreparedData(train, held_out, _probes_from(conversational, num_probes), f"File: {path.name}")
+    probes = _probes_from(conversational, num_probes)
+    return PreparedData(train, held_out, probes, f"File: {path.name}", find_demo(train + held_out))

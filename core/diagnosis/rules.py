@@ -1,21 +1,25 @@
 """The other rules (broken, too early, overfitting, memorisation, underfitting) and the healthy reading.
 
-Each rule returns a ``Diagnosis`` or None; healthy is what is left when none applies.
+Each rule returns a ``Diagnosis`` or None; healthy is what is left when none applies. They read one
+``LossFacts`` (core/diagnosis/facts.py), the numbers the Train step's card shows too, and print each number they
+quote once, with what it is (the first logged value, or a median of the last few), and every percentage from the
+numbers as printed.
 """
 
 from __future__ import annotations
 
 import math
 
-from core.diagnosis.curves import level, window_size, zero_runs
+from core.diagnosis.curves import level, zero_runs
+from core.diagnosis.facts import LossFacts
 from core.diagnosis.thresholds import (
     HEALTHY_END,
-    HEALTHY_GAP,
     HEALTHY_START,
     MEMORISATION_LOSS,
     MIN_POINTS,
     MIN_PROGRESS,
     OVERFIT_EVALS,
+    OVERFIT_MIN_RISE,
     OVERFIT_RISE,
     OVERFIT_TRAIN_FALL,
     START_WINDOW,
@@ -23,8 +27,11 @@ from core.diagnosis.thresholds import (
     UNDERFIT_PROGRESS,
     ZERO_RUN,
 )
+from core.diagnosis.validation import no_point_yet, percent_apart, shown, versus_training
 from core.diagnosis.verdict import SOURCE, Diagnosis, restart_with_learning_rate
 from core.sources import cite
+
+TEMPLATED = "this task is templated (its answers follow a few fixed patterns), so a loss near 0 is expected"
 
 
 def diagnose_broken(losses: list[float], evals: list[float], rate: float | None) -> Diagnosis | None:
@@ -73,7 +80,8 @@ def diagnose_broken(losses: list[float], evals: list[float], rate: float | None)
     return None
 
 
-def diagnose_too_early(losses: list[float], progress: float | None) -> Diagnosis | None:
+def diagnose_too_early(facts: LossFacts) -> Diagnosis | None:
+    losses, progress = facts.losses, facts.progress
     if len(losses) >= MIN_POINTS and (progress is None or progress >= MIN_PROGRESS):
         return None
     share = f" ({progress:.0%} of the run)" if progress is not None else ""
@@ -85,26 +93,26 @@ def diagnose_too_early(losses: list[float], progress: float | None) -> Diagnosis
     )
 
 
-def diagnose_overfitting(train: list[tuple[float, float]], evals: list[tuple[float, float]]) -> Diagnosis | None:
+def diagnose_overfitting(facts: LossFacts) -> Diagnosis | None:
+    evals = facts.evals
     if len(evals) < OVERFIT_EVALS + 1:
         return None
     best_index = min(range(len(evals)), key=lambda i: evals[i][1])
     best_step, best = evals[best_index]
     after = [v for _, v in evals[best_index + 1 :]]
     last = evals[-1][1]
-    if len(after) < OVERFIT_EVALS or not all(v > best for v in after) or last < best * (1 + OVERFIT_RISE):
+    risen = last >= best * (1 + OVERFIT_RISE) and last - best >= OVERFIT_MIN_RISE
+    if len(after) < OVERFIT_EVALS or not all(v > best for v in after) or not risen:
         return None
-    w = window_size(len(train))
-    then = [v for s, v in train if s <= best_step][-w:]
-    now = level([v for _, v in train[-w:]])
-    if not then or now > level(then) * (1 - OVERFIT_TRAIN_FALL):
+    then, now = facts.train_level_at(best_step), facts.recent_level
+    if then is None or now > then * (1 - OVERFIT_TRAIN_FALL):
         return None
     return Diagnosis(
         "overfitting",
         "Overfitting: validation loss is rising while training loss falls.",
         f"Validation loss was best at {best:.3f} (step {best_step:g}) and has risen to {last:.3f} over the "
-        f"{len(after)} evaluations since, while the training loss kept falling from {level(then):.3f} to {now:.3f}. "
-        "The model is learning the training rows rather than the task.",
+        f"{len(after)} evaluations since, while the smoothed training loss kept falling from {then:.3f} to "
+        f"{now:.3f}. The model is learning the training rows rather than the task.",
         [
             f"Stop now and keep the best checkpoint (step {best_step:g}).",
             "Train for fewer steps or epochs next time.",
@@ -119,46 +127,74 @@ def diagnose_overfitting(train: list[tuple[float, float]], evals: list[tuple[flo
     )
 
 
-def diagnose_memorisation(losses: list[float], evals: list[float], total_steps: int | None) -> Diagnosis | None:
-    recent = level(losses[-max(MIN_POINTS, 2 * window_size(len(losses))) :])
-    if recent >= MEMORISATION_LOSS or (evals and evals[-1] < 2 * MEMORISATION_LOSS):
+def _validation_advice(facts: LossFacts) -> str:
+    """What to do about validation when the training loss alone can't tell copying from an easy task."""
+    context = facts.context
+    if context.validation_split is False:
+        return "Keep some rows for validation (step 2) so the app can measure how well learning carries over."
+    if context.eval_every == 0:
+        return "Turn on evaluation (Eval steps above 0, step 3): the validation rows measure how well it carries over."
+    if facts.next_eval_step:
+        return (
+            f"Read the validation loss at step {facts.next_eval_step}: close to the training loss means an easy, "
+            "predictable task; far above it means copying."
+        )
+    return "Compare with the validation loss: close to the training loss means a predictable task, far above, copying."
+
+
+def diagnose_memorisation(facts: LossFacts) -> Diagnosis | None:
+    recent, latest_eval = shown(facts.recent_level), facts.latest_eval
+    if recent >= MEMORISATION_LOSS:
         return None
-    gap = (
-        f" The validation loss is {evals[-1]:.3f}, far higher: it does not carry over to unseen rows."
-        if evals
-        else " There is no validation loss to show whether this carries over to unseen rows."
-    )
-    shorter = [{"kind": "restart", "changes": {"max_steps": max(1, int(total_steps) // 2)}}] if total_steps else []
+    if latest_eval and latest_eval[1] < 2 * MEMORISATION_LOSS:
+        return None  # as low on unseen rows: a predictable task, not copying (healthy says so)
+    if facts.context.templated and not latest_eval:
+        return None  # expected for a templated task until a validation point says otherwise (healthy says so)
+    if latest_eval:
+        step, value = latest_eval
+        gap = f" The validation loss is {value:.3f} (step {step:g}), far higher: this does not carry over to new rows."
+        if facts.context.templated:
+            gap += " Even on a templated task, unseen rows should come out nearly as low."
+        advice = []
+    else:
+        gap = " " + no_point_yet(facts)
+        advice = [_validation_advice(facts)]
+    total = facts.total_steps
+    shorter = [{"kind": "restart", "changes": {"max_steps": max(1, int(total) // 2)}}] if total else []
     return Diagnosis(
         "memorisation",
         "Possible memorisation: the training loss is extremely low.",
-        f"The recent training loss is {recent:.3f}, below {MEMORISATION_LOSS:g} (a healthy run settles around "
-        f"0.5-1.5): on average the model puts about {math.exp(-recent):.0%} probability on the right next token.{gap}",
+        f"The recent training loss is {recent:.3f} (median of the last {facts.window} logged values), below "
+        f"{MEMORISATION_LOSS:g} (a healthy run settles around 0.5-1.5): on average the model puts about "
+        f"{math.exp(-recent):.0%} probability on the right next token.{gap}",
         [
             "Compare the answers to held-out prompts: do they copy training rows, lack variety, fail on new prompts?",
             "Train for fewer steps or epochs (e.g. half), or add more varied data.",
-            "Keep some rows for validation so the app can measure how well learning carries over.",
+            *advice,
         ],
         [{"kind": "compare_samples"}, {"kind": "stop"}, *shorter],
         SOURCE + ": memorisation",
     )
 
 
-def diagnose_underfitting(losses: list[float], progress: float | None, rate: float | None) -> Diagnosis | None:
+def diagnose_underfitting(facts: LossFacts, rate: float | None) -> Diagnosis | None:
     """A Diagnosis (underfitting, or too early to judge a flat start), else None."""
-    start, now = level(losses[:START_WINDOW]), level(losses[-window_size(len(losses)) :])
-    if start <= 0 or (start - now) / start >= UNDERFIT_DROP:
+    start, now, progress = facts.start_level, facts.recent_level, facts.progress
+    drop = -percent_apart(now, start)  # as printed, so "9% lower" never comes with "it fell 10%"
+    if shown(start) <= 0 or round(drop) >= UNDERFIT_DROP * 100:
         return None
-    drop = (start - now) / start * 100
-    enough = progress >= UNDERFIT_PROGRESS if progress is not None else len(losses) >= 3 * MIN_POINTS
+    both = (
+        f"{shown(now):.3f} (median of the last {facts.window} logged values), {drop:.0f}% below the "
+        f"{shown(start):.3f} it started at (median of the first {min(START_WINDOW, len(facts.train))})"
+    )
+    enough = progress >= UNDERFIT_PROGRESS if progress is not None else len(facts.train) >= 3 * MIN_POINTS
     if not enough:
         share = f" at {progress:.0%} of the run" if progress is not None else ""
         return Diagnosis(
             "too_early",
             "Too early to tell: the loss has barely moved yet.",
-            f"The loss went from {start:.3f} to {now:.3f} ({drop:.0f}% lower){share}. Warmup can keep it flat for a "
-            f"while; if it still hasn't fallen {UNDERFIT_DROP:.0%} by {UNDERFIT_PROGRESS:.0%} of the run, the model "
-            "is underfitting.",
+            f"The loss is {both}{share}. Warmup can keep it flat for a while; if it still hasn't fallen "
+            f"{UNDERFIT_DROP:.0%} by {UNDERFIT_PROGRESS:.0%} of the run, the model is underfitting.",
         )
     if now <= HEALTHY_END[1]:
         context = (
@@ -175,8 +211,8 @@ def diagnose_underfitting(losses: list[float], progress: float | None, rate: flo
     return Diagnosis(
         "underfitting",
         "Underfitting: the loss is barely moving.",
-        f"After {len(losses)} logged steps the smoothed loss went from {start:.3f} to {now:.3f}, only {drop:.0f}% "
-        f"lower (under {UNDERFIT_DROP:.0%}): the model is learning very slowly.{context}",
+        f"After {len(facts.train)} logged steps the loss is {both}: under {UNDERFIT_DROP:.0%} lower, the model is "
+        f"learning very slowly.{context}",
         [
             "Raise the learning rate (2x is a good first try).",
             "Check data quality in step 2: are the answers consistent and the loss on the right tokens?",
@@ -187,36 +223,45 @@ def diagnose_underfitting(losses: list[float], progress: float | None, rate: flo
     )
 
 
-def diagnose_healthy(train: list[tuple[float, float]], evals: list[tuple[float, float]], old_spikes: int) -> Diagnosis:
-    losses = [v for _, v in train]
-    start, now = level(losses[:START_WINDOW]), level(losses[-window_size(len(losses)) :])
-    drop = (1 - now / start) * 100 if start > 0 else 0.0
-    if now > HEALTHY_END[1]:
-        where = f"still above the usual {HEALTHY_END[0]}-{HEALTHY_END[1]} where it settles; more steps may help"
-    elif now < HEALTHY_END[0]:
-        where = f"below the usual {HEALTHY_END[0]}-{HEALTHY_END[1]}; watch the samples for copied training rows"
+def _where_it_settles(now: float, templated: bool) -> str:
+    low, high = HEALTHY_END
+    if now > high:
+        return f"still above the usual {low}-{high} where it settles; more steps may help"
+    if now < low and templated:
+        return f"below the usual {low}-{high}, as it should be: {TEMPLATED}"
+    if now < low:
+        return f"below the usual {low}-{high}; watch the samples for copied training rows"
+    return f"in the usual {low}-{high} range"
+
+
+def diagnose_healthy(facts: LossFacts, old_spikes: int) -> Diagnosis:
+    (first_step, first), now = facts.first, shown(facts.recent_level)
+    templated, latest_eval = facts.context.templated, facts.latest_eval
+    change, smoothed = percent_apart(now, first), f"(median of the last {facts.window} logged values)"
+    started = f"{shown(first):.3f} at step {first_step:g}"
+    if change < 0:
+        text = f"The loss fell from {started} to {now:.3f} {smoothed}, {-change:.0f}% lower"
     else:
-        where = f"in the usual {HEALTHY_END[0]}-{HEALTHY_END[1]} range"
-    text = f"The loss fell from {start:.3f} to {now:.3f} ({drop:.0f}% lower), {where}."
-    if evals:
-        eval_step, last = evals[-1]
-        then = level([v for s, v in train if s <= eval_step][-window_size(len(train)) :] or [now])
-        gap = (last - then) / then if then > 0 else 0.0
-        text += f" Validation loss {last:.3f} (step {eval_step:g}) " + (
-            "tracks the training loss closely."
-            if abs(gap) <= HEALTHY_GAP
-            else f"is {gap:.0%} above the training loss at that step: a gap to keep an eye on."
-        )
+        text = f"The loss is {now:.3f} {smoothed}, no lower than the {started} where it started"
+    validation = versus_training(facts) if latest_eval else no_point_yet(facts)
+    text += f", {_where_it_settles(now, templated)}. {validation}"
     if old_spikes:
         text += f" {old_spikes} earlier spike(s) recovered."
-    low_and_generalising = now < MEMORISATION_LOSS
+    if now < MEMORISATION_LOSS and templated:
+        title = "Healthy: a loss near 0, as expected for this templated task."
+    elif now < MEMORISATION_LOSS:  # memorisation would have fired without a validation loss this low
+        title = "Healthy: very low loss on unseen rows too."
+    else:
+        title = "Healthy: the loss is falling." if change < 0 else "Healthy: the loss is steady."
+    stop = (
+        "Stop when the validation loss stops improving."
+        if facts.validation_planned
+        else "Keep some rows for validation next time: its loss shows when to stop."
+    )
     return Diagnosis(
         "healthy",
-        "Healthy: very low loss on unseen rows too." if low_and_generalising else "Healthy: the loss is falling.",
+        title,
         text,
-        [
-            "Keep an eye on the answers to held-out prompts: the format should settle before the loss flattens.",
-            "Stop when the validation loss stops improving.",
-        ],
+        ["Keep an eye on the answers to held-out prompts: the format should settle before the loss flattens.", stop],
         [],
     )

@@ -1,4 +1,7 @@
-"""Plain numbers about a run's progress, computed from a run snapshot (for the page and for tests)."""
+"""Plain numbers about a run's progress, computed from a run snapshot (for the page and for tests).
+
+Its losses are not here: they are ``core.diagnosis.facts.LossFacts``, which the card and the diagnosis share.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,6 @@ class Progress:
     eta_seconds: float | None
     seconds_per_step: float | None
     tokens_per_second: float | None
-    latest_loss: float | None
-    first_loss: float | None
 
     @property
     def fraction(self) -> float:
@@ -69,6 +70,4 @@ def measure_progress(snapshot: RunSnapshot, window: int = 10) -> Progress:
         eta_seconds=eta,
         seconds_per_step=seconds_per_step,
         tokens_per_second=tokens_per_second,
-        latest_loss=metrics[-1]["loss"] if metrics else None,
-        first_loss=metrics[0]["loss"] if metrics else None,
     )

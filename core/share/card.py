@@ -143,8 +143,9 @@ def _card_names(run_dir: Path, config: dict) -> dict[str, str]:
 
 def _dataset_lines(dataset: str) -> list[str]:
     from core.demo_data import DEMO_DATASETS
+    from core.evaluate import task_for_dataset
 
-    demo = DEMO_DATASETS.get(dataset)
+    demo = DEMO_DATASETS.get(task_for_dataset(dataset) or "")  # by its rows: a committed demo is the demo too
     if demo is None:
         return [f"The uploader's own data (`{Path(dataset).name}`), in one of TRL's dataset formats."]
     lines = [
@@ -154,18 +155,18 @@ def _dataset_lines(dataset: str) -> list[str]:
     ]
     if demo.suggested_mapping:
         mapping = demo.suggested_mapping
-        lines.append(
-            "Conversion: columns mapped to TRL's conversational prompt-completion format: "
+        how = (
+            "columns mapped to TRL's conversational prompt-completion format: "
             f"prompt ← `{mapping['prompt']}`, completion ← `{mapping['completion']}`"
             + (
                 f", with `{mapping['reasoning']}` wrapped in `<think>…</think>` before the answer"
                 if "reasoning" in mapping
                 else ""
             )
-            + ". The loss falls on the completion only (TRL's default for prompt-completion data)."
         )
     else:
-        lines.append("Conversion: none needed; rows are already in TRL's conversational `messages` format.")
+        how = "each conversation split before its answer into TRL's conversational prompt-completion format"
+    lines.append(f"Conversion: {how}. The loss falls on the completion only (TRL's default for such data).")
     return lines
 
 
@@ -183,18 +184,19 @@ def _config_rows(config: dict) -> list[str]:
 
 
 def _results_lines(run_dir: Path, image: str | None) -> list[str]:
+    from core.diagnosis.facts import loss_facts
+
     run = RunFolder(run_dir)
     state = run.read_state() or {}
-    train = _points(run.read_rows("metrics").rows, "loss")
-    evals = _points(run.read_rows("evals").rows, "eval_loss")
-    lines = [f"- Optimizer steps trained: {state.get('step', len(train))}"]
-    if train:
-        low = min(train, key=lambda p: p[1])
-        lines.append(f"- Final training loss: {train[-1][1]:.4f} (step {train[-1][0]:.0f})")
-        lines.append(f"- Lowest training loss: {low[1]:.4f} (step {low[0]:.0f})")
-    if evals:
-        low = min(evals, key=lambda p: p[1])
-        lines.append(f"- Final validation loss: {evals[-1][1]:.4f}; lowest {low[1]:.4f} (step {low[0]:.0f})")
+    facts = loss_facts(run.read_rows("metrics").rows, run.read_rows("evals").rows)  # the Train step's numbers
+    lines = [f"- Optimizer steps trained: {state.get('step', len(facts.train))}"]
+    if facts.latest and facts.lowest:
+        (step, last), (low_step, low) = facts.latest, facts.lowest
+        lines.append(f"- Final training loss: {last:.4f} (step {step:.0f})")
+        lines.append(f"- Lowest training loss: {low:.4f} (step {low_step:.0f})")
+    if facts.latest_eval and facts.best_eval:
+        (_, last), (low_step, low) = facts.latest_eval, facts.best_eval
+        lines.append(f"- Final validation loss: {last:.4f}; lowest {low:.4f} (step {low_step:.0f})")
     runtime = (state.get("summary") or {}).get("train_runtime")
     if runtime:
         lines.append(f"- Training time: {runtime / 60:.1f} minutes")
