@@ -139,7 +139,7 @@ def _write_downloads(check: DataCheck) -> tuple[str, str]:
 
 def check_updates(check: DataCheck, tokenizer) -> list:
     """Updates for the check state, report, downloads, preview, advice and lengths (``tokenizer`` None: not loaded)."""
-    from core.data.preview import pad_eos_check, render_preview_html, render_training_preview
+    from core.data.preview import Check, pad_eos_check, render_preview_html, render_training_preview
     from core.data.stats import length_histogram
     from core.data.templates import assistant_only_loss_support
 
@@ -155,7 +155,8 @@ def check_updates(check: DataCheck, tokenizer) -> list:
             rendered = render_training_preview(
                 rows, tokenizer, n=3, row_numbers=check.trained_row_numbers(), max_length=check.max_length
             )
-            preview = render_preview_html(rendered, extra_checks=[pad_eos_check(tokenizer)])
+            notes = [Check(False, "warning", check.tools_note)] if check.tools_note else []  # said before training
+            preview = render_preview_html(rendered, extra_checks=[*notes, pad_eos_check(tokenizer)])
         else:
             preview = render_message("Every row is left out, so there is nothing to preview.", "error")
         advice = render_loss_advice(draft.target_format, assistant_only_loss_support(tokenizer))
@@ -164,6 +165,8 @@ def check_updates(check: DataCheck, tokenizer) -> list:
             f"**Model:** `{check.model_id}` (change it in step 3; this preview follows). The first rows that will "
             "be trained, rendered with this model's chat template by TRL's own code."
         )
+        if check.tools_note:
+            model_note += f"\n\n**Tools:** {check.tools_note}"
     return [
         check,
         render_report(check.report),
