@@ -227,3 +227,11 @@ def test_the_demo_is_deterministic_and_balanced():
             for call in message.get("tool_calls", []):
                 text = json.dumps({"name": call["function"]["name"], "arguments": call["function"]["arguments"]})
                 assert check_tool_call(text, row["tools"])[0] is not None
+
+
+def test_a_probe_set_from_the_demo_shows_the_model_its_tools():
+    from core.probe_sets import prompts_from_demo
+
+    first = prompts_from_demo("tool_calling", limit=1)[0]
+    assert first.messages[0][0] == "system" and "<tools>" in first.messages[0][1]
+    assert first.reference.startswith("<tool_call>\n{")
