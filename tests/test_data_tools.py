@@ -235,3 +235,16 @@ def test_a_probe_set_from_the_demo_shows_the_model_its_tools():
     first = prompts_from_demo("tool_calling", limit=1)[0]
     assert first.messages[0][0] == "system" and "<tools>" in first.messages[0][1]
     assert first.reference.startswith("<tool_call>\n{")
+
+
+def test_lengths_count_the_tool_list_a_capable_template_renders(data_tokenizer):
+    import copy
+
+    from core.data.stats import measure_lengths
+
+    capable = copy.copy(data_tokenizer)
+    capable.chat_template = TOOLS_TEMPLATE
+    row = generate_demo("tool_calling", n_train=1, n_test=0)["train"][0]
+    with_tools = measure_lengths([row], "messages", capable).lengths[0]
+    without = measure_lengths([{"messages": row["messages"]}], "messages", capable).lengths[0]
+    assert with_tools > without + 50  # the JSON schemas are in the measured text
