@@ -248,3 +248,15 @@ def test_lengths_count_the_tool_list_a_capable_template_renders(data_tokenizer):
     with_tools = measure_lengths([row], "messages", capable).lengths[0]
     without = measure_lengths([{"messages": row["messages"]}], "messages", capable).lengths[0]
     assert with_tools > without + 50  # the JSON schemas are in the measured text
+
+
+def test_conversational_prompt_completion_rows_keep_their_calls_and_tools():
+    call = {"function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    row = {
+        "prompt": [{"role": "user", "content": "Oslo?"}],
+        "completion": [{"role": "assistant", "content": None, "tool_calls": [call]}],
+        "tools": [WEATHER],
+    }
+    out = convert_row(row, "conversational_prompt_completion", "conversational_prompt_completion")
+    assert out["completion"][0]["tool_calls"][0]["function"]["arguments"] == {"city": "Oslo"}
+    assert out["tools"][0]["function"]["name"] == "get_weather"

@@ -196,6 +196,14 @@ def _turn(turn: object, role_key: str, content_key: str) -> object:
     return out
 
 
+def _turns(turns: list, role_key: str, content_key: str, first: int = 1) -> list:
+    """Each turn with its role mapped; tool calls and results in TRL's shape (core/data/tools.py)."""
+    return [
+        tool_turn(turn, role_key, content_key, number) or _turn(turn, role_key, content_key)
+        for number, turn in enumerate(turns, start=first)
+    ]
+
+
 def conversation_turns(row: dict, source_format: str) -> list:
     """The turns of a conversational row, with speaker names mapped to template roles.
 
@@ -213,10 +221,7 @@ def conversation_turns(row: dict, source_format: str) -> list:
             "Leave it out or fix its columns.",
             field=key,
         )
-    out = [
-        tool_turn(turn, role_key, content_key, number) or _turn(turn, role_key, content_key)
-        for number, turn in enumerate(turns, start=1)
-    ]
+    out = _turns(turns, role_key, content_key)
     system = row.get("system")
     if source_format == SHAREGPT and isinstance(system, str) and system.strip():
         if not (out and isinstance(out[0], dict) and out[0].get("role") == "system"):
@@ -252,7 +257,7 @@ def _conversation(row: dict, source_format: str, mapping: ColumnMapping | None) 
                 raise DataError(
                     f"The {name} is {type_name(value)}, not a list of messages like in the other rows.", field=name
                 )
-        return [_turn(t, "role", "content") for t in prompt], [_turn(t, "role", "content") for t in completion]
+        return _turns(prompt, "role", "content"), _turns(completion, "role", "content", first=len(prompt) + 1)
     if source_format == ALPACA:
         return alpaca_parts(row)
     if source_format == PROMPT_COMPLETION:
@@ -291,7 +296,11 @@ def convert_row(row: dict, source_format: str, target_format: str, mapping: Colu
             return {"prompt": prompt, "completion": completion}
         return {"text": f"{column_text(row, 'prompt', 'prompt')}{column_text(row, 'completion', 'completion')}"}
     turns, completion = _conversation(row, source_format, mapping)
-    tools = row_tools(row) if source_format in (MESSAGES, SHAREGPT, OPENAI_CHAT) else None
+    tools = (
+        row_tools(row)
+        if source_format in (MESSAGES, SHAREGPT, OPENAI_CHAT, CONVERSATIONAL_PROMPT_COMPLETION)
+        else None
+    )
     extra = {"tools": tools} if tools else {}  # TRL passes this column to the chat template (core/data/tools.py)
     if target_format == MESSAGES:
         return {"messages": turns + (completion or []), **extra}
