@@ -1,7 +1,7 @@
 """Rows of the built-in tool-calling demo: pure Python, seeded, no downloads.
 
 Four functions with JSON schemas (weather, unit conversion, timer,
-calculator). Each row offers two to four of them in a ``tools`` column and
+calculator). Each row offers one or two of them in a ``tools`` column and
 is one of four kinds, in turn by ``position`` so every split is balanced:
 
 - a request one tool fits, answered with one call (correct arguments; optional
@@ -195,9 +195,13 @@ CALL_KINDS = (_weather, _convert, _timer, _calculate)
 
 
 def _offered(rng: random.Random, needed: str | None) -> list[dict]:
-    """Two to four of the demo tools in a random order, always with the one the request needs."""
+    """One or two of the demo tools in a random order, always with the one the request needs.
+
+    Two at most keeps every row under 512 tokens with SmolLM2's tokenizer (the app's default max length), so
+    no call is cut off at the end of a row: each tool's schema is 60-90 tokens of the system message.
+    """
     others = [t for t in DEMO_TOOLS if t["function"]["name"] != needed]
-    chosen = rng.sample(others, rng.randint(1 if needed else 2, len(others)))
+    chosen = rng.sample(others, rng.randint(0, 1) if needed else rng.randint(1, 2))
     if needed:
         chosen.insert(rng.randrange(len(chosen) + 1), _BY_NAME[needed])
     return chosen

@@ -260,3 +260,12 @@ def test_conversational_prompt_completion_rows_keep_their_calls_and_tools():
     out = convert_row(row, "conversational_prompt_completion", "conversational_prompt_completion")
     assert out["completion"][0]["tool_calls"][0]["function"]["arguments"] == {"city": "Oslo"}
     assert out["tools"][0]["function"]["name"] == "get_weather"
+
+
+def test_every_demo_row_fits_the_default_max_length_as_text(data_tokenizer):
+    """A row cut at 512 tokens (RunConfig's default) would lose its call, which sits at the end."""
+    from core.data.load import load_demo
+
+    draft = draft_dataset(load_demo("tool_calling"), "tool_calling")
+    check = check_dataset(draft, data_tokenizer, model_id=MODEL, max_length=512)
+    assert check.stats.max < 512 and check.report.problems == []
