@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.demo_generators import json_extraction_example, word_problem_example
+from core.demo_tool_calls import tool_call_example
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class DemoDataset:
     description: str
     """One or two sentences for a beginner: what it teaches and why fine-tuning helps."""
     format: str
-    """'messages' (already in TRL's conversational format) or 'raw_columns' (needs a column mapping)."""
+    """'messages' (TRL's conversational format), 'openai_chat' (with tools) or 'raw_columns' (needs a mapping)."""
     suggested_mapping: dict[str, str] | None
     """For raw columns: which column plays prompt, reasoning and completion; None for 'messages'."""
     templated: bool = True
@@ -71,11 +72,23 @@ DEMO_DATASETS: dict[str, DemoDataset] = {
         format="raw_columns",
         suggested_mapping={"prompt": "Question", "reasoning": "Complex_CoT", "completion": "Response"},
     ),
+    "tool_calling": DemoDataset(
+        name="tool_calling",
+        title="Tool calling (weather, units, timer, calculator)",
+        description=(
+            "Answer a request with a call to the right function and correct JSON arguments, read the tool's result, "
+            "or answer directly when no offered tool fits. Small models rarely produce a valid call from the tool "
+            "list alone; fine-tuning teaches the exact call format."
+        ),
+        format="openai_chat",
+        suggested_mapping=None,
+    ),
 }
 
 _ROW_GENERATORS: dict[str, Callable[[random.Random, int], dict]] = {
     "json_extraction": json_extraction_example,
     "word_problems": word_problem_example,
+    "tool_calling": tool_call_example,
 }
 
 

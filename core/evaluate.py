@@ -30,20 +30,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.demo_tool_calls import DEMO_TOOLS
 from core.ml_stack import import_training_stack
 from core.runs.store import RunFolder
-from core.scoring import score_json_extraction, score_word_problems
+from core.scoring import score_json_extraction, score_tool_calls, score_word_problems
 
 Progress = Callable[[str], None]
 
 SCORERS: dict[str, Callable[[list[str], list[str]], dict]] = {
     "json_extraction": score_json_extraction,
     "word_problems": score_word_problems,
+    "tool_calling": lambda predictions, references: score_tool_calls(predictions, references, DEMO_TOOLS),
 }
 # Answer budgets: the longest held-out reference is 45 tokens (JSON object) and 53 tokens (<think> reasoning plus
 # "The answer is N.") with SmolLM2's tokenizer. Room to finish, little time spent on rambling: greedy decoding of a
 # batch runs until its longest answer ends, and an untrained base model rarely stops early.
-MAX_NEW_TOKENS = {"json_extraction": 64, "word_problems": 96}
+MAX_NEW_TOKENS = {"json_extraction": 64, "word_problems": 96, "tool_calling": 64}  # the longest demo call: 40
 # 20 rows: a 135M model answers them in about a minute on a laptop CPU; each row is 5 points of a rate,
 # enough to see a jump from fine-tuning, not a 2-point change.
 DEFAULT_ROWS = 20
@@ -54,6 +56,9 @@ METRIC_NAMES = {
     "exact_match_rate": "Exact match",
     "field_accuracy": "Field accuracy",
     "answer_accuracy": "Final-answer accuracy",
+    "valid_tool_call_rate": "Valid tool call",
+    "right_call_rate": "Right call (function and arguments)",
+    "direct_answer_rate": "Answers directly when no tool fits",
     "loss": "Validation loss (answer tokens)",
     "perplexity": "Perplexity",
 }
@@ -150,8 +155,10 @@ def score_answers(task: str, predictions: list[str], references: list[str]) -> d
 def generate_for_rows(loaded, rows: list[dict], max_new_tokens: int, batch_size: int = 8) -> list[str]:
     """Greedy answers to conversational rows, in batches (the same generator the training samples use)."""
     from core.data.to_trl import prompt_messages
+    from core.data.tool_templates import rows_for_template
     from core.generation import generate_answers
 
+    rows, _ = rows_for_template(rows, loaded.tokenizer)  # tools as text where the template can't render them
     prompts = [prompt_messages(row) for row in rows]
     answers: list[str] = []
     for start in range(0, len(prompts), batch_size):

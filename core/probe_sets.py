@@ -65,11 +65,14 @@ def prompts_from_text(text: str) -> list[ProbePrompt]:
 def prompts_from_rows(rows: list[dict], limit: int) -> list[ProbePrompt]:
     """Prompts and reference answers from conversational rows (``messages`` or prompt-completion)."""
     from core.data.to_trl import prompt_messages, reference_answer
+    from core.data.tool_templates import hermes_text_row, needs_tool_template
 
     prompts = []
     for row in rows:
         if len(prompts) >= limit:
             break
+        # A probe prompt is (role, text) pairs: a tool list can only reach the model as text in the system message.
+        row = hermes_text_row(row) if needs_tool_template(row) else row
         try:
             prompts.append(ProbePrompt.from_messages(prompt_messages(row), reference_answer(row) or None))
         except (ValueError, KeyError, StopIteration):

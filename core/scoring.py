@@ -166,3 +166,159 @@ def score_word_problems(predictions: list[str], references: list[str]) -> dict:
         correct += predicted is not None and abs(predicted - reference) <= _TOLERANCE
     n = len(references)
     return {"n": n, "answer_accuracy": correct / n if n else 0.0}
+
+
+# -- tool calls -------------------------------------------------------------------------------------------------
+_TOOL_CALL_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+_JSON_TYPES = {
+    "string": str,
+    "integer": int,
+    "number": int | float,
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+    "null": type(None),
+}
+
+
+def parse_tool_call(text: str) -> tuple[dict | None, str]:
+    """The first tool call in an answer as ``{"name", "arguments"}``, or None and why there is none.
+
+    Reads the Hermes / Qwen ``<tool_call>{json}</tool_call>`` style, a bare JSON object with a name and
+    arguments (or parameters), and OpenAI's ``{"function": {"name", "arguments": "<json>"}}``.
+
+    >>> parse_tool_call('<tool_call>\\n{"name": "now", "arguments": {"tz": "UTC"}}\\n</tool_call>')
+    ({'name': 'now', 'arguments': {'tz': 'UTC'}}, '')
+    >>> parse_tool_call("It is sunny.")
+    (None, 'no tool call in the answer')
+    """
+    text = strip_thinking(text)
+    block = _TOOL_CALL_BLOCK.search(text)
+    found = extract_json_object(block.group(1) if block else text)
+    if found is None:
+        return None, "the <tool_call> holds no valid JSON object" if block else "no tool call in the answer"
+    if isinstance(found.get("tool_calls"), list) and found["tool_calls"]:
+        found = found["tool_calls"][0] if isinstance(found["tool_calls"][0], dict) else {}
+    spec = found.get("function", found) if isinstance(found.get("function"), dict) else found
+    name = spec.get("name")
+    if not isinstance(name, str) or not ("arguments" in spec or "parameters" in spec):
+        not_a_call = "the JSON is not a call (it needs a name and arguments)"
+        return None, not_a_call if block else "no tool call in the answer"
+    arguments = spec.get("arguments", spec.get("parameters"))
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return None, f"the arguments of '{name}' are not valid JSON"
+    if not isinstance(arguments, dict):
+        return None, f"the arguments of '{name}' are not a JSON object"
+    return {"name": name, "arguments": arguments}, ""
+
+
+def schema_problems(value: object, schema: dict, path: str = "arguments") -> list[str]:
+    """Where ``value`` breaks a JSON schema: type, enum, required, properties, items, min/max (a common subset).
+
+    >>> schema = {"type": "object", "properties": {"unit": {"enum": ["c", "f"]}, "n": {"type": "integer"}},
+    ...           "required": ["n"]}
+    >>> schema_problems({"unit": "k"}, schema)
+    ["arguments: 'n' is required", "arguments.unit: must be one of 'c', 'f'"]
+    >>> schema_problems({"n": 3, "unit": "c"}, schema)
+    []
+    """
+    if not isinstance(schema, dict):
+        return []
+    wanted = schema.get("type")
+    if wanted is not None:
+        names = wanted if isinstance(wanted, list) else [wanted]
+        types = tuple(t for n in names if (t := _JSON_TYPES.get(n)) is not None)
+        is_bool = isinstance(value, bool)
+        matches = any(isinstance(value, t) and (not is_bool or t is bool) for t in types)
+        if "number" in names and isinstance(value, int | float) and not is_bool:
+            matches = True
+        if "integer" in names and isinstance(value, float) and value.is_integer():
+            matches = True
+        if types and not matches:
+            return [f"{path}: must be {' or '.join(names)}, not {type(value).__name__}"]
+    problems = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{path}: must be one of {', '.join(repr(v) for v in schema['enum'])}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            problems.append(f"{path}: must be at least {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            problems.append(f"{path}: must be at most {schema['maximum']}")
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        problems += [f"{path}: {key!r} is required" for key in schema.get("required", []) if key not in value]
+        for key, item in value.items():
+            if key in properties:
+                problems += schema_problems(item, properties[key], f"{path}.{key}")
+            elif schema.get("additionalProperties") is False:
+                problems.append(f"{path}: {key!r} is not a parameter")
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            problems += schema_problems(item, schema["items"], f"{path}[{index}]")
+    return problems
+
+
+def check_tool_call(text: str, tools: list[dict]) -> tuple[dict | None, str]:
+    """The call in ``text`` if it is valid for ``tools`` (declared name, arguments fit its schema), and why not.
+
+    >>> tools = [{"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}]
+    >>> check_tool_call('{"name": "later", "arguments": {}}', tools)
+    (None, "calls 'later', which is not one of the tools offered (now)")
+    """
+    call, reason = parse_tool_call(text)
+    if call is None:
+        return None, reason
+    specs = {t.get("function", t).get("name"): t.get("function", t) for t in tools}
+    if call["name"] not in specs:
+        return None, f"calls '{call['name']}', which is not one of the tools offered ({', '.join(map(str, specs))})"
+    problems = schema_problems(call["arguments"], specs[call["name"]].get("parameters") or {})
+    return (None, "; ".join(problems)) if problems else (call, "")
+
+
+def score_tool_calls(predictions: list[str], references: list[str], tools: list) -> dict:
+    """How well answers call the offered tools, against reference answers (a call, or a direct answer).
+
+    ``tools`` is one list of tools for every row, or one list per row. Returns ``n``,
+    ``valid_tool_call_rate`` (rows whose reference is a call: the answer has a call to a declared function
+    whose arguments fit its schema), ``right_call_rate`` (that call also has the reference's name and
+    argument values), ``direct_answer_rate`` (rows whose reference is not a call: the answer calls nothing)
+    and ``reasons``, one sentence per row.
+
+    >>> tools = [{"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}]
+    >>> ref = '<tool_call>{"name": "now", "arguments": {}}</tool_call>'
+    >>> score = score_tool_calls([ref, "It is noon.", "Hi!"], [ref, ref, "Hello!"], tools)
+    >>> score["valid_tool_call_rate"], score["direct_answer_rate"], score["reasons"][1]
+    (0.5, 1.0, 'no tool call in the answer')
+    """
+    _check_lengths(predictions, references)
+    per_row = tools if tools and isinstance(tools[0], list) else [tools] * len(references)
+    calls_expected = valid = right = direct_expected = direct = 0
+    reasons = []
+    for prediction, reference_text, offered in zip(predictions, references, per_row, strict=True):
+        expected, _ = parse_tool_call(reference_text)
+        call, reason = check_tool_call(prediction, offered)
+        if expected is None:
+            attempted, _ = parse_tool_call(prediction)
+            direct_expected += 1
+            direct += attempted is None
+            reasons.append("answers directly, as expected" if attempted is None else "calls a tool where none fits")
+            continue
+        calls_expected += 1
+        if call is None:
+            reasons.append(reason)
+            continue
+        valid += 1
+        same = call["name"] == expected["name"] and call["arguments"].keys() == expected["arguments"].keys()
+        same = same and all(_values_match(call["arguments"][k], v) for k, v in expected["arguments"].items())
+        right += same
+        reasons.append("the expected call" if same else f"a valid call, but not the expected {expected['name']}(…)")
+    return {
+        "n": len(references),
+        "valid_tool_call_rate": valid / calls_expected if calls_expected else 0.0,
+        "right_call_rate": right / calls_expected if calls_expected else 0.0,
+        "direct_answer_rate": direct / direct_expected if direct_expected else 0.0,
+        "reasons": reasons,
+    }

@@ -98,19 +98,24 @@ def test_impossible_targets_are_explained():
         convert_rows([{"text": "x"}], "text", "sharegpt")
 
 
-def test_openai_tool_calls_are_refused_by_row_and_extras_reported():
+def test_openai_tool_calls_are_converted_by_row_and_extras_reported():
     rows = [
         {"messages": [{"role": "developer", "content": "Be brief."}, {"role": "user", "content": "Hi", "name": "bo"},
                       {"role": "assistant", "content": "Yo", "weight": 1}]},
         {"messages": [{"role": "user", "content": "Weather?"},
                       {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]}]},
+        {"messages": [{"role": "user", "content": "Time?"},
+                      {"role": "assistant", "tool_calls": [{"function": {"name": "now", "arguments": "{}"}}]}]},
     ]  # fmt: skip
     result = convert_rows(rows, "openai_chat", "messages")
     assert result.rows[0]["messages"] == [
         {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
         {"role": "assistant", "content": "Yo"},
     ]  # fmt: skip
-    assert result.rows[1] is None and "tool calls" in result.failures[1]
+    assert result.rows[1] is None and "Turn 2: a tool call has no function name" in result.failures[1]
+    assert result.rows[2]["messages"][1]["tool_calls"] == [
+        {"type": "function", "function": {"name": "now", "arguments": {}}}
+    ]
     assert any("'name' in 1 turns" in note for note in result.notes)
     assert "row 2" in result.summary()
 

@@ -38,8 +38,8 @@ def _question(row: dict) -> str:
     return row["messages"][1]["content"] if "messages" in row else row["Question"]
 
 
-def test_registry_describes_both_demos():
-    assert set(DEMO_DATASETS) == {"json_extraction", "word_problems"}
+def test_registry_describes_every_demo():
+    assert set(DEMO_DATASETS) == {"json_extraction", "word_problems", "tool_calling"}
     for name, demo in DEMO_DATASETS.items():
         assert demo.name == name and demo.title and demo.description
     assert DEMO_DATASETS["json_extraction"].format == "messages"
@@ -52,7 +52,7 @@ def test_registry_describes_both_demos():
     }
 
 
-@pytest.mark.parametrize("name", ["json_extraction", "word_problems"])
+@pytest.mark.parametrize("name", ["json_extraction", "word_problems", "tool_calling"])
 def test_same_seed_same_rows_and_other_seed_other_rows(name):
     assert generate_demo(name, seed=3) == generate_demo(name, seed=3)
     assert generate_demo(name, seed=3)["train"] != generate_demo(name, seed=4)["train"]

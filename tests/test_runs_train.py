@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -160,3 +161,22 @@ def test_validation_loss_is_measured_during_training(tmp_path, tiny_model_path):
     assert [e["step"] for e in snap.eval_metrics] == [2, 4]
     assert all(e["eval_loss"] > 0 for e in snap.eval_metrics)
     assert (job.run_dir / "eval.jsonl").is_file()
+
+
+@pytest.mark.slow
+def test_offline_smollm2_trains_on_the_tool_calling_demo(tmp_path, offline_model_path):
+    """Tool rows train on SmolLM2 (its template can't render tools: they go in as Hermes-style text)."""
+    _, _, snap = _train(
+        tmp_path,
+        model_id=OFFLINE_MODEL_ID,
+        dataset="tool_calling",
+        max_steps=10,
+        sample_every=0,
+        num_probe_prompts=1,
+        sample_max_new_tokens=8,
+    )
+    assert snap.phase == "finished", snap.error_detail
+    losses = [m["loss"] for m in snap.metrics]
+    assert len(losses) == 10 and all(math.isfinite(loss) for loss in losses)
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, losses
+    assert snap.probes[0]["reference"].startswith("<tool_call>\n{")

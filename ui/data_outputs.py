@@ -202,7 +202,8 @@ def check_updates(check: DataCheck, tokenizer) -> list:
             rendered = render_training_preview(
                 rows, tokenizer, n=3, row_numbers=check.trained_row_numbers(), max_length=check.max_length
             )
-            preview = render_preview_html(rendered, extra_checks=[pad_eos_check(tokenizer)])
+            notes = [Check(False, "warning", check.tools_note)] if check.tools_note else []  # said before training
+            preview = render_preview_html(rendered, extra_checks=[*notes, pad_eos_check(tokenizer)])
         else:
             preview = render_message("Every row is left out, so there is nothing to preview.", "error")
         packed_block = check.max_length if draft.packed else None
@@ -213,6 +214,8 @@ def check_updates(check: DataCheck, tokenizer) -> list:
             f"**Model:** `{check.model_id}` (change it in step 3; this preview follows). The first {what} that "
             "will be trained, by TRL's own code."
         )
+        if check.tools_note:
+            model_note += f"\n\n**Tools:** {check.tools_note}"
     return [
         check,
         render_report(check.report),

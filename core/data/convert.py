@@ -79,7 +79,7 @@ def _tally_changes(source: dict, source_format: str, renamed: Counter) -> None:
                 if isinstance(role, str) and new != role:
                     renamed[(role, new)] += 1
                 for extra in _DROPPED_OPENAI_KEYS:
-                    if extra in turn:
+                    if extra in turn and not (extra == "name" and new == "tool"):  # a tool result keeps its name
                         renamed[("field", extra)] += 1
 
 

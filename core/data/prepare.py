@@ -25,10 +25,10 @@ class PreparedData:
     """The built-in demo these rows are (``find_demo``), whichever way they came: its name, or a committed folder."""
 
     def to_datasets(self):
-        from datasets import Dataset
+        from core.data.tool_templates import dataset_from_rows
 
-        train = Dataset.from_list(self.train_rows)
-        evaluation = Dataset.from_list(self.eval_rows) if self.eval_rows else None
+        train = dataset_from_rows(self.train_rows)
+        evaluation = dataset_from_rows(self.eval_rows) if self.eval_rows else None
         return train, evaluation
 
 
@@ -114,19 +114,23 @@ def find_demo(rows: list[dict]) -> str | None:
 
 
 def prepare_training_data(
-    source: str, num_probes: int = 3, eval_fraction: float = 0.05, seed: int = 42
+    source: str, num_probes: int = 3, eval_fraction: float = 0.05, seed: int = 42, tokenizer=None, model_name: str = ""
 ) -> PreparedData:
     """Load ``source`` (a demo name, a JSONL file, or a folder with train.jsonl [+ test.jsonl]).
 
     Demos come with a held-out test split: it becomes the validation set and
     supplies the probe prompts. Other data gets a seeded ``eval_fraction``
-    split (~5%) and probes from it.
+    split (~5%) and probes from it. With the model's ``tokenizer``, tool rows its chat template can't render
+    are written as text, as the Data step showed them (core/data/tool_templates.py); the note says so.
     """
     from core.demo_data import DEMO_DATASETS
 
     if source in DEMO_DATASETS:
         train, held_out, title = load_demo_rows(source)
-        return PreparedData(train, held_out, _probes_from(held_out, num_probes), f"Built-in demo: {title}", source)
+        train, held_out, note = _for_template(train, held_out, tokenizer, model_name)
+        return PreparedData(
+            train, held_out, _probes_from(held_out, num_probes), f"Built-in demo: {title}{note}", source
+        )
     path = Path(source).expanduser()
     if path.is_dir():
         train_file, test_file = path / "train.jsonl", path / "test.jsonl"
@@ -151,6 +155,18 @@ def prepare_training_data(
         held = set(order[:n_eval])
         held_out = [train[i] for i in sorted(held)]
         train = [row for i, row in enumerate(train) if i not in held]
+    demo = find_demo(train + held_out)  # before tool rows may be written as text
+    train, held_out, note = _for_template(train, held_out, tokenizer, model_name)
     conversational = [r for r in held_out if "messages" in r or isinstance(r.get("prompt"), list)]
     probes = _probes_from(conversational, num_probes)
-    return PreparedData(train, held_out, probes, f"File: {path.name}", find_demo(train + held_out))
+    return PreparedData(train, held_out, probes, f"File: {path.name}{note}", demo)
+
+
+def _for_template(train: list[dict], held_out: list[dict], tokenizer, model_name: str):
+    if tokenizer is None:
+        return train, held_out, ""
+    from core.data.tool_templates import rows_for_template
+
+    train, note = rows_for_template(train, tokenizer, model_name or "This model")
+    held_out, _ = rows_for_template(held_out, tokenizer, model_name or "This model")
+    return train, held_out, f". {note}" if note else ""

@@ -21,6 +21,7 @@ from core.data.formats import CONVERSATIONAL_FORMATS, MESSAGES
 from core.data.limits import PREVIEW_ROW_CHARS
 from core.data.reasoning import describe_row_mode
 from core.data.templates import assistant_only_loss_support, default_system_prompt
+from core.data.tool_templates import dataset_from_rows
 from core.glossary import explain_terms_html
 from core.ml_stack import import_training_stack, import_transformers
 
@@ -116,7 +117,6 @@ def prepare_like_trainer(
     prepared row keeps its position in ``rows`` in the ``sft_coach_row``
     column; rows the trainer drops are missing.
     """
-    from datasets import Dataset
     from datasets.utils.logging import disable_progress_bar, enable_progress_bar, is_progress_bar_enabled
 
     import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
@@ -153,7 +153,7 @@ def prepare_like_trainer(
         ),
     )
     args = _sft_args(max_length, assistant_only_loss, completion_only_loss)
-    dataset = Dataset.from_list([{**row, ROW_COLUMN: i} for i, row in enumerate(rows)])
+    dataset = dataset_from_rows([{**row, ROW_COLUMN: i} for i, row in enumerate(rows)])  # tool rows kept exact
     bars = is_progress_bar_enabled()
     disable_progress_bar()
     try:

@@ -19,6 +19,7 @@ row left with no token that carries loss (its prompt alone fills
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,20 +57,32 @@ class LengthStats:
     mean: float
 
 
-def _render(tokenizer, conversations: list[list[dict]], chat_template: str | None, generation_prompt: bool):
-    """Render many conversations at once; on a template error, render one by one to find the rows that fail."""
-    try:
-        return tokenizer.apply_chat_template(
-            conversations, tokenize=False, add_generation_prompt=generation_prompt, chat_template=chat_template
-        ), {}
-    except Exception:  # jinja TemplateError, TypeError on non-text content, ValueError...: located below
-        pass
+def _render(
+    tokenizer, conversations: list[list[dict]], chat_template: str | None, generation_prompt: bool, tools=None
+):
+    """Render many conversations at once; on a template error, render one by one to find the rows that fail.
+
+    ``tools`` holds each row's tool list (or None), passed to the template as TRL does; rows with tools are
+    rendered one by one, since ``apply_chat_template`` takes one tool list per call.
+    """
+    tools = tools or [None] * len(conversations)
+    if not any(tools):
+        try:
+            return tokenizer.apply_chat_template(
+                conversations, tokenize=False, add_generation_prompt=generation_prompt, chat_template=chat_template
+            ), {}
+        except Exception:  # jinja TemplateError, TypeError on non-text content, ValueError...: located below
+            pass
     texts, errors = [], {}
     for position, conversation in enumerate(conversations):
         try:
             texts.append(
                 tokenizer.apply_chat_template(
-                    conversation, tokenize=False, add_generation_prompt=generation_prompt, chat_template=chat_template
+                    conversation,
+                    tokenize=False,
+                    add_generation_prompt=generation_prompt,
+                    chat_template=chat_template,
+                    tools=tools[position] or None,
                 )
             )
         except Exception as err:  # the template's own message (e.g. "roles must alternate") is the useful part
@@ -142,12 +155,14 @@ def measure_lengths(
             else:
                 conversations = [r["prompt"] + r["completion"] for r in batch]
                 heads = [r["prompt"] for r in batch]
-            texts, errors = _render(tokenizer, conversations, chat_template, False)
+            # What TRL passes to the template with each row (it reads a JSON string too).
+            tools = [json.loads(r["tools"]) if isinstance(r.get("tools"), str) else r.get("tools") for r in batch]
+            texts, errors = _render(tokenizer, conversations, chat_template, False, tools)
             for position, message in errors.items():
                 result.errors[indices[position]] = message
             full = _count(tokenizer, texts, False)
             if heads is not None:
-                head_texts, _ = _render(tokenizer, heads, chat_template, True)
+                head_texts, _ = _render(tokenizer, heads, chat_template, True, tools)
                 prompts = _count(tokenizer, head_texts, False)
         for position, index in enumerate(indices):
             result.lengths[index] = full[position]

@@ -26,6 +26,7 @@ from core.data.formats import (
     SHAREGPT,
     TEXT,
 )
+from core.data.tools import RESULT_ROLES, TOOL_ROLE, row_tools, tool_turn
 
 # Speaker names seen in ShareGPT-style and other exports, mapped to the roles chat templates know.
 ROLE_ALIASES = {
@@ -40,8 +41,9 @@ ROLE_ALIASES = {
     "ai": "assistant",
     "system": "system",
     "developer": "system",  # OpenAI's newer name for the system message
+    **dict.fromkeys(RESULT_ROLES, TOOL_ROLE),  # a tool's result (core/data/tools.py)
 }
-KNOWN_ROLES = ("system", "user", "assistant")
+KNOWN_ROLES = ("system", "user", "assistant", TOOL_ROLE)
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,14 @@ def _turn(turn: object, role_key: str, content_key: str) -> object:
     return out
 
 
+def _turns(turns: list, role_key: str, content_key: str, first: int = 1) -> list:
+    """Each turn with its role mapped; tool calls and results in TRL's shape (core/data/tools.py)."""
+    return [
+        tool_turn(turn, role_key, content_key, number) or _turn(turn, role_key, content_key)
+        for number, turn in enumerate(turns, start=first)
+    ]
+
+
 def conversation_turns(row: dict, source_format: str) -> list:
     """The turns of a conversational row, with speaker names mapped to template roles.
 
@@ -211,17 +221,7 @@ def conversation_turns(row: dict, source_format: str) -> list:
             "Leave it out or fix its columns.",
             field=key,
         )
-    if source_format == OPENAI_CHAT:
-        for turn in turns:
-            if isinstance(turn, dict) and (
-                turn.get("tool_calls") or turn.get("function_call") or turn.get("role") in ("tool", "function")
-            ):
-                raise DataError(
-                    "This conversation uses tool calls, which the wizard can't convert yet. Leave it out, or train "
-                    "it with your own script.",
-                    field=key,
-                )
-    out = [_turn(turn, role_key, content_key) for turn in turns]
+    out = _turns(turns, role_key, content_key)
     system = row.get("system")
     if source_format == SHAREGPT and isinstance(system, str) and system.strip():
         if not (out and isinstance(out[0], dict) and out[0].get("role") == "system"):
@@ -257,7 +257,7 @@ def _conversation(row: dict, source_format: str, mapping: ColumnMapping | None) 
                 raise DataError(
                     f"The {name} is {type_name(value)}, not a list of messages like in the other rows.", field=name
                 )
-        return [_turn(t, "role", "content") for t in prompt], [_turn(t, "role", "content") for t in completion]
+        return _turns(prompt, "role", "content"), _turns(completion, "role", "content", first=len(prompt) + 1)
     if source_format == ALPACA:
         return alpaca_parts(row)
     if source_format == PROMPT_COMPLETION:
@@ -296,12 +296,18 @@ def convert_row(row: dict, source_format: str, target_format: str, mapping: Colu
             return {"prompt": prompt, "completion": completion}
         return {"text": f"{column_text(row, 'prompt', 'prompt')}{column_text(row, 'completion', 'completion')}"}
     turns, completion = _conversation(row, source_format, mapping)
+    tools = (
+        row_tools(row)
+        if source_format in (MESSAGES, SHAREGPT, OPENAI_CHAT, CONVERSATIONAL_PROMPT_COMPLETION)
+        else None
+    )
+    extra = {"tools": tools} if tools else {}  # TRL passes this column to the chat template (core/data/tools.py)
     if target_format == MESSAGES:
-        return {"messages": turns + (completion or [])}
+        return {"messages": turns + (completion or []), **extra}
     if target_format == CONVERSATIONAL_PROMPT_COMPLETION:
         if completion is None:
             turns, completion = split_at_last_answer(turns)
-        return {"prompt": turns, "completion": completion}
+        return {"prompt": turns, "completion": completion, **extra}
     if completion is None or source_format == CONVERSATIONAL_PROMPT_COMPLETION:
         raise DataError(
             "Conversations need the model's chat template: pick 'messages' or conversational prompt-completion "
@@ -337,6 +343,10 @@ def reference_answer(row: dict) -> str:
     """The answer the training data expects for a conversational row."""
     if "messages" in row:
         assistant = [m for m in row["messages"] if m["role"] == "assistant"]
+        if assistant and assistant[-1].get("tool_calls"):  # a call: the answer is the call, written as text
+            from core.data.tool_templates import tool_call_text
+
+            return "\n".join(tool_call_text(call) for call in assistant[-1]["tool_calls"])
         return assistant[-1]["content"] if assistant else ""
     if "completion" in row:
         completion = row["completion"]

@@ -56,6 +56,8 @@ def _check_turn(turn: object, label: str, part: str) -> tuple[list[Finding], str
         known = role
     name = f"{label} ({role})" if known else label
     content = turn.get("content")
+    if known == "assistant" and turn.get("tool_calls") and not content:
+        return findings, known  # a tool call needs no text: the call is the answer (core/data/tools.py)
     if "content" not in turn:
         findings.append(("missing_field", "content", f"{name} has no content."))
     elif content is None:
@@ -77,7 +79,7 @@ def _check_order(roles: list[str | None], part: str) -> list[Finding]:
             findings.append(
                 ("role_order", "role", f"{part} turn {number} is a system message; most templates expect it first.")
             )
-        if number > 1 and role and role == roles[number - 2] and role != "system":
+        if number > 1 and role and role == roles[number - 2] and role not in ("system", "tool"):
             findings.append(
                 (
                     "role_order",
@@ -156,7 +158,7 @@ def _control_tokens(tokenizer) -> re.Pattern | None:
 
 def _contents(row: dict, fmt: str) -> list[str]:
     turns = row.get("messages", []) if fmt == MESSAGES else row.get("prompt", []) + row.get("completion", [])
-    return [t["content"] for t in turns]
+    return [t.get("content") or "" for t in turns]  # a tool call turn may have no content
 
 
 def validate_rows(

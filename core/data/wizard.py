@@ -47,6 +47,7 @@ from core.data.stats import (
     truncation_summary,
 )
 from core.data.to_trl import ColumnMapping
+from core.data.tool_templates import hermes_text_row, needs_tool_template, rows_for_template
 from core.data.validate import validate_rows
 
 _CONVERSATION_SOURCES = (MESSAGES, SHAREGPT, OPENAI_CHAT, CONVERSATIONAL_PROMPT_COMPLETION, PREFERENCE)
@@ -215,13 +216,17 @@ class DataCheck:
     """Why the tokenizer checks were not run, when they were not (e.g. the model can't be loaded offline)."""
     length_outliers: list[int] = field(default_factory=list)
     """0-based rows far longer than the rest, left out of the recommendation (``stats.find_length_outliers``)."""
+    rows: list[dict | None] | None = None
+    """The converted rows as this model's template gets them, when they differ from the draft's (tools as text)."""
+    tools_note: str = ""
+    """Why the rows differ: the template can't render tools, so they are written as text (core/data/tool_templates)."""
 
     def __deepcopy__(self, memo: dict) -> DataCheck:
         return self
 
     def trained_rows(self) -> list[dict]:
         """The converted rows that will be trained, in order."""
-        return self.report.trained_rows(self.draft.conversion.rows)
+        return self.report.trained_rows(self.rows if self.rows is not None else self.draft.conversion.rows)
 
     def trained_row_numbers(self) -> list[int]:
         """The user's 1-based row number of each trained row."""
@@ -249,7 +254,9 @@ def check_dataset(
         raise DataError("Pick the prompt and answer columns first: these rows need a column mapping.")
     if tokenizer is None:
         return DataCheck(draft, None, draft.report, max_length or 1024)
-    rows = draft.conversion.rows
+    # Tools the template can't render become text here, so the lengths, the report, the preview and the written
+    # rows are all of the text that is trained.
+    rows, tools_note = rows_for_template(draft.conversion.rows, tokenizer, (model_id or "This model").split("/")[-1])
     if lengths is None:
         structurally_fine = set(draft.report.trained)
         lengths = measure_lengths(
@@ -289,6 +296,8 @@ def check_dataset(
         reason,
         packing_summary(lengths.measured(), chosen) if draft.packed else truncation_summary(lengths, chosen).message,
         length_outliers=outliers,
+        rows=rows if tools_note else None,
+        tools_note=tools_note,
     )
 
 
@@ -313,6 +322,8 @@ def split_dataset(
 ) -> Split:
     """Training and validation rows from the rows that will be trained (or the validation split that came along)."""
     provided = check.draft.validation_rows if use_provided_validation else None
+    if provided and check.tools_note:  # written as text like the training rows (see check_dataset)
+        provided = [hermes_text_row(row) if needs_tool_template(row) else row for row in provided]
     return split_train_validation(check.trained_rows(), fraction, seed, provided)
 
 

@@ -165,8 +165,17 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
     config.check_device(device)
     run.set_message("Loading the model...")
     model_path = resolve_model(config.model_id, progress=run.set_message)
+    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote_code_allowed())
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
     run.set_message("Preparing the dataset...")
-    data = prepare_training_data(config.dataset, num_probes=config.num_probe_prompts, seed=config.seed)
+    data = prepare_training_data(  # the tokenizer decides whether tool rows are written as text, as previewed
+        config.dataset,
+        num_probes=config.num_probe_prompts,
+        seed=config.seed,
+        tokenizer=tokenizer,
+        model_name=config.model_id.split("/")[-1],
+    )
     if run.writes:  # Try it repeats this system prompt for the run's model (core/runs/trained_with.py)
         record_trained_with(run.folder, data.train_rows)
     probes = data.probes + own_probes(config.probe_prompts)
@@ -174,9 +183,6 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
     train_dataset, eval_dataset = data.to_datasets()
     if eval_dataset is not None and config.max_eval_rows:
         eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
-    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote_code_allowed())
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
     args = build_sft_config(config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval)
