@@ -65,4 +65,18 @@ def test_a_preference_file_and_a_labelled_file_say_what_is_trained(server):
         assert "<image>" not in page.locator("#mapped-preview").inner_text()
         assert "you chose to drop the images" in page.locator("#column-fates").inner_text()
         shot(page, "02-shapes-images")
+
+        # Tool calls exported in OpenAI's format: trained, and the page says how SmolLM2 will see the tools.
+        upload(page, "openai_tools.jsonl")
+        page.locator("#data-validation").get_by_text("3 of 4 rows will be trained").wait_for()
+        assert "the tools each row offers" in page.locator("#column-fates").inner_text()
+        assert "can't be read as JSON" in page.locator("#data-validation").inner_text()
+        page.locator("#preview-model").get_by_text("can't render tools", exact=False).wait_for(timeout=120_000)
+        assert "Hermes" in page.locator("#preview-model").inner_text()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#training-preview .sft-loss')]"
+            ".some(s => s.textContent.includes('<tool_call>'))",
+            timeout=60_000,
+        )
+        shot(page, "02-shapes-tools")
         assert not errors, errors

@@ -175,3 +175,10 @@ def test_every_column_is_accounted_for_in_every_real_shape_file():
         assert [f.column for f in found] == [str(c) for c in draft.loaded.columns], path.name
         assert all(f.detail for f in found), path.name
         assert columns_summary(found).endswith("."), path.name
+
+
+def test_a_tools_column_is_named_as_the_tools_each_row_offers():
+    for name in ("openai_tools.jsonl", "sharegpt_function_call.jsonl", "tools_no_call.jsonl"):
+        draft = draft_of(name)
+        assert fates(draft)["tools"] == "used", name
+        assert "written as text in the system message" in detail(draft, "tools"), name

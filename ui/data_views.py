@@ -85,7 +85,7 @@ def render_columns(draft: DataDraft) -> str:
     )
     return (
         f"<details open id='column-fates' style='margin-top:8px'><summary><b>Every column:</b> "
-        f"{escape(columns_summary(fates))}</summary><table class='coach-stats'><thead><tr><th>column</th>"
+        f"{escape(columns_summary(fates))}</summary><table class='coach-columns'><thead><tr><th>column</th>"
         f"<th>becomes</th><th>what and why</th></tr></thead><tbody>{rows}{more_row}</tbody></table></details>"
     )
 

@@ -17,6 +17,9 @@ CSS = """
 .coach-stats, .coach-stats tbody {display: block;}
 .coach-stats tr {display: flex; flex-wrap: wrap; row-gap: 6px;}
 .coach-stats td {flex: 1 0 auto; min-width: 76px;}
+.coach-columns {width: 100%; margin-top: 6px; border-collapse: collapse; font-size: 0.95em; border: none !important;}
+.coach-columns th, .coach-columns td {padding: 3px 10px 3px 0; vertical-align: top; text-align: left;
+                                      border: none; border-bottom: 1px solid var(--border-color-primary);}
 .coach-stats small, .coach-muted {color: var(--body-text-color-subdued);}
 .coach-samples {overflow-x: auto;}
 .coach-samples table {border-collapse: collapse; width: 100%; font-size: 0.9em;}

@@ -168,6 +168,15 @@ def account_columns(draft: DataDraft) -> list[ColumnFate]:
             fates.append(_media_fate(column, choices.drop_media, codes.count(MEDIA_CODE)))
         elif source == PREFERENCE and column in ("prompt", "messages", "conversations") and whole:
             fates.append(ColumnFate(column, IGNORED, "a copy of what the 'chosen' conversation already holds."))
+        elif converted is not None and column in ("tools", "functions") and "tools" in converted:
+            fates.append(
+                ColumnFate(
+                    column,
+                    USED,
+                    "the tools each row offers: given to the chat template, or written as text in the system "
+                    "message when the model's template can't render tools (step 6 says which)",
+                )
+            )
         elif converted is not None and column in converted and column not in ("prompt", "completion", "messages"):
             fates.append(ColumnFate(column, USED, "passed on with each row"))
         else:
