@@ -87,6 +87,7 @@ def test_the_guided_path_ends_with_a_model_that_answers_in_json(offline_server):
         print(page.locator("#time-taken").inner_text())
         shot(page, "20-first-hour-finished")
         page.get_by_role("tab", name="1 · Should I fine-tune?").click()
+        shot(page, "20-first-hour-checklist-after-reload")
         for key, answer in answers.items():
             assert page.locator(f"#q-{key}").get_by_label(answer, exact=True).is_checked(), key
 

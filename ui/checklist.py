@@ -101,8 +101,16 @@ def build_checklist_step(dataset_rows: gr.State, banner: gr.HTML) -> ChecklistSt
         )
     verdict = gr.HTML(render_verdict([None] * len(QUESTIONS)), elem_id="checklist-verdict")
 
-    for radio in radios:
-        radio.change(show_verdict, [*radios, dataset_rows], [verdict, banner], show_progress="hidden")
+    # One listener for the five questions, not one each: quick clicks then run in order, the last with every
+    # answer (five listeners ran side by side, and an older verdict could be drawn last).
+    gr.on(
+        [radio.change for radio in radios],
+        show_verdict,
+        [*radios, dataset_rows],
+        [verdict, banner],
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
     data_radio = radios[DATA_QUESTION]
     dataset_rows.change(answer_data_question, [dataset_rows, data_radio], data_radio, show_progress="hidden").then(
         show_verdict, [*radios, dataset_rows], [verdict, banner], show_progress="hidden"

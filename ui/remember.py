@@ -86,14 +86,24 @@ def wire_page_memory(
     demo: gr.Blocks,
 ) -> None:
     """Keep what changes, and restore it when a page opens."""
-    for radio in radios:  # only the person's own clicks: a dataset's answer to the data question is not theirs
-        radio.input(memory.keep_answers, list(radios), None, show_progress="hidden")
+    # Only the person's own clicks (``input``): a dataset's answer to the data question is not theirs. One
+    # listener that keeps the last click: five listeners ran quick clicks side by side, and an older one could
+    # write last and lose the newest answer (seen in the browser: a "Not sure" gone after a reload).
+    gr.on(
+        [radio.input for radio in radios],
+        memory.keep_answers,
+        list(radios),
+        None,
+        show_progress="hidden",
+        trigger_mode="always_last",  # a click while one is being kept is kept after it, with every answer
+    )
     gr.on(
         [config_state.change, dataset_rows.change],
         memory.keep_settings,
         [config_state, dataset_rows],
         None,
         show_progress="hidden",
+        trigger_mode="always_last",
     )
     # The step tabs' own select event also fires when a page opens and when an event switches tabs; the Tabs'
     # select fires only for a click, so opening the page on step 1 never overwrites where the person was.
