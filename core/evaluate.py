@@ -152,8 +152,18 @@ def score_answers(task: str, predictions: list[str], references: list[str]) -> d
     return SCORERS[task](predictions, references)
 
 
-def generate_for_rows(loaded, rows: list[dict], max_new_tokens: int, batch_size: int = 8) -> list[str]:
-    """Greedy answers to conversational rows, in batches (the same generator the training samples use)."""
+def generate_for_rows(
+    loaded,
+    rows: list[dict],
+    max_new_tokens: int,
+    batch_size: int = 8,
+    progress: Progress | None = None,
+    what: str = "",
+) -> list[str]:
+    """Greedy answers to conversational rows, in batches (the same generator the training samples use).
+
+    ``progress`` hears, about once a second, which rows are being answered and how many tokens they have.
+    """
     from core.data.to_trl import prompt_messages
     from core.data.tool_templates import rows_for_template
     from core.generation import generate_answers
@@ -161,9 +171,20 @@ def generate_for_rows(loaded, rows: list[dict], max_new_tokens: int, batch_size:
     rows, _ = rows_for_template(rows, loaded.tokenizer)  # tools as text where the template can't render them
     prompts = [prompt_messages(row) for row in rows]
     answers: list[str] = []
+    said = [0.0]
     for start in range(0, len(prompts), batch_size):
         batch = prompts[start : start + batch_size]
-        answers += generate_answers(loaded.model, loaded.tokenizer, batch, max_new_tokens=max_new_tokens).answers
+        rows_now = f"rows {start + 1}-{start + len(batch)} of {len(prompts)}"
+
+        def tokens(done: int, total: int, rows_now: str = rows_now) -> None:
+            if progress and time.monotonic() - said[0] >= 1.0:
+                said[0] = time.monotonic()
+                progress(f"{what}{rows_now}, {done} of at most {total} tokens...")
+
+        result = generate_answers(
+            loaded.model, loaded.tokenizer, batch, max_new_tokens=max_new_tokens, progress=tokens
+        )
+        answers += result.answers
     return answers
 
 
@@ -196,7 +217,8 @@ def quick_scores(
                 f"Answering {len(rows)} held-out rows with the {'base' if side == 'before' else 'fine-tuned'} model..."
             )
         with pool.use(ref, progress=progress) as loaded:
-            answers[side] = generate_for_rows(loaded, rows, budget)
+            model = "base" if side == "before" else "fine-tuned"
+            answers[side] = generate_for_rows(loaded, rows, budget, progress=progress, what=f"The {model} model: ")
     examples = [
         {"prompt": prompt_messages(row)[-1]["content"], "reference": ref, "before": b, "after": a}
         for row, ref, b, a in list(zip(rows, references, answers["before"], answers["after"], strict=True))[:5]

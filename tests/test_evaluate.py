@@ -185,3 +185,44 @@ def test_a_run_on_the_committed_demo_gets_the_demos_task_scores(tmp_path, tiny_m
     result = evaluate_run(ModelPool(), run_dir, n=2)
     assert result.kind == "task_scores" and "valid_json_rate" in result.before
     assert result.examples[0]["reference"] == test[0]["completion"][0]["content"]
+
+
+def test_answering_rows_tells_which_rows_and_how_many_tokens_as_it_goes(tiny_model_path, tmp_path, monkeypatch):
+    """Quick scores used to stand at one message for minutes: now the text counts rows and tokens on."""
+    from types import SimpleNamespace
+
+    import core.evaluate
+    from core.evaluate import generate_for_rows
+    from core.models.catalog import load_trained_model
+    from tests.run_folders import make_adapter
+
+    model, tokenizer = load_trained_model(make_adapter(tiny_model_path, tmp_path / "adapter"))
+    clock = iter(range(0, 10_000, 1))  # each reading a "second" later than the last, half of them skipped below
+    monkeypatch.setattr(core.evaluate.time, "monotonic", lambda: next(clock) / 1.5)
+    heard = []
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": "A"}]}
+            for i in range(3)]  # fmt: skip
+    answers = generate_for_rows(
+        SimpleNamespace(model=model, tokenizer=tokenizer), rows, 4, batch_size=2, progress=heard.append, what="Base: "
+    )
+    assert len(answers) == 3
+    import re
+
+    said = [re.fullmatch(r"Base: (rows \d-\d of 3), (\d) of at most 4 tokens\.\.\.", m) for m in heard]
+    assert all(said) and {m.group(1) for m in said} == {"rows 1-2 of 3", "rows 3-3 of 3"}
+    assert len(heard) < 2 * 4  # at most once a "second", not once a token
+
+
+def test_the_score_bar_moves_a_step_per_batch_not_per_token_message():
+    from ui.tryit_context import progress_reporter
+
+    bars = []
+    report = progress_reporter(lambda fraction, desc: bars.append((round(fraction, 2), desc)), expected=4)
+    for message in (
+        "Loading the base model...",
+        "Base: rows 1-8 of 20, 1 of at most 96 tokens...",
+        "Base: rows 1-8 of 20, 2 of at most 96 tokens...",
+        "Base: rows 9-16 of 20, 1 of at most 96 tokens...",
+    ):
+        report(message)  # fmt: skip
+    assert [fraction for fraction, _ in bars] == [0.25, 0.5, 0.5, 0.75]

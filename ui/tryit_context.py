@@ -75,11 +75,19 @@ def _session(request: gr.Request | None) -> str:
 
 
 def progress_reporter(progress: gr.Progress, expected: int):
-    """A core progress callback that moves the bar one step per message (``expected`` messages ~ 95%)."""
+    """A core progress callback that moves the bar one step per new kind of message (``expected`` ~ 95%).
+
+    Messages that only count on ("rows 1-8 of 20, 31 of at most 96 tokens") update the text without moving
+    the bar a step: they come once a second, and would fill it long before the work is done.
+    """
     seen = [0]
+    last = [""]
 
     def report(message: str) -> None:
-        seen[0] += 1
+        kind = message.split(",")[0]
+        if kind != last[0]:
+            seen[0] += 1
+            last[0] = kind
         progress(min(seen[0] / max(expected, 1), 0.95), desc=message)
 
     return report

@@ -124,7 +124,8 @@ class ResultEvents:
         try:
             run_dir = ctx.run_dir(run_id, request_owner(request))
             progress(0, desc="Loading the base model...")
-            scores = evaluate_run(ctx.pool(), run_dir, int(row_count), progress=progress_reporter(progress, 5))
+            expected = 5 + 2 * -(-int(row_count) // 8)  # loading both models, then each batch of 8 rows, twice
+            scores = evaluate_run(ctx.pool(), run_dir, int(row_count), progress=progress_reporter(progress, expected))
         except EXPECTED_ERRORS as err:
             warn(str(err))
             return gr.skip()
@@ -201,7 +202,8 @@ def build_scores_tab(ctx: TryItContext) -> ScoresTab:
     gr.Markdown(
         "Before vs after on held-out rows the model never trained on. Built-in demos: valid-JSON rate, exact match "
         "and field accuracy (or final-answer accuracy). Your own data: validation loss and perplexity on the "
-        "answer tokens. 20 rows take about a minute for SmolLM2 on a CPU."
+        "answer tokens. 20 rows take about a minute for SmolLM2 on a quiet CPU, several while a run trains (they "
+        "share the processor); the bar counts the rows and tokens as they are answered."
     )
     with gr.Row():
         run_picker = gr.Dropdown(label="Run", choices=[], elem_id="score-run", scale=3)
