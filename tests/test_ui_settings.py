@@ -119,8 +119,8 @@ def test_a_new_dataset_keeps_numbers_edited_by_hand_and_offers_the_preset(tiny_m
 
 def test_the_page_opens_with_the_learning_rate_sources_filled(tiny_model_path):
     """The advanced view shows the recommended LR and the three sources from the first load, not after a click."""
-    cards, fit, lr_sources, caption = show_start(RunConfig(model_id=TINY_MODEL_ID).to_dict())
-    assert "Learning rate" in cards and "GB" in fit
+    cards, fit, lr_sources, caption, preset = show_start(RunConfig(model_id=TINY_MODEL_ID).to_dict())
+    assert "Learning rate" in cards and "GB" in fit and preset.name == "Quick demo"
     assert "recommended 7.4e-03" in lr_sources  # Tinker: 5e-5 x 10 x (2000 / 64) ^ 0.781 for the tiny Llama
     assert "SmolLM3 guide" in lr_sources and "Training Hub" in lr_sources
     assert "[Tinker's learning-rate guidance](https://tinker-docs.thinkingmachines.ai/" in lr_sources  # a link
@@ -128,6 +128,15 @@ def test_the_page_opens_with_the_learning_rate_sources_filled(tiny_model_path):
     # The Quick demo keeps 1.0e-3 against the tiny model's 7.4e-3: the sources panel says it departs, and why
     assert "**In effect: 1.0e-03**, not the recommendation" in lr_sources
     assert caption["info"].startswith("Quick demo: ") and "Suggests 60 optimizer steps" in caption["info"]
+
+
+def test_settings_brought_back_by_a_reload_show_the_preset_they_match(tiny_model_path):
+    """A reload restores the numbers (ui/remember.py); the preset shown is theirs, not the Quick demo's."""
+    balanced = _named(apply_preset("Balanced", "lora", TINY_MODEL_ID, RunConfig(model_id=TINY_MODEL_ID).to_dict()))
+    cards, _, _, choice, preset = show_start(balanced["config"])
+    assert preset.name == "Balanced" and choice["value"] == "Balanced"
+    assert "You changed this" not in cards
+    assert any(label.startswith("Balanced · about ") for label, _ in choice["choices"])  # its whole-run time
 
 
 def test_every_setting_on_the_page_is_labelled_and_explained_by_its_runconfig_field():

@@ -378,7 +378,7 @@ def build_settings_step(
         component.change(events.edit_setting, edit_inputs, outputs, show_progress="hidden")
     apply_fix.click(apply_memory_fix, [config_state, preset_state], outputs)
     config_state.change(refresh_from_state, [config_state, preset_state], outputs, show_progress="hidden")
-    start_outputs = [cards, fit, lr_sources, preset_name]
+    start_outputs = [cards, fit, lr_sources, preset_name, preset_state]
     if restored is not None:
         restored.change(show_start, [config_state], start_outputs, show_progress="hidden")
     elif Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
@@ -387,12 +387,23 @@ def build_settings_step(
 
 
 def show_start(values: dict | None) -> tuple:
-    """The Quick demo's cards, fit check, learning-rate sources and caption for the page's starting settings."""
+    """The cards, fit check, learning-rate sources and preset choice for the page's starting settings.
+
+    Settings a person left with (ui/remember.py) come back as numbers; the preset shown is the one they match,
+    so Balanced's numbers are never described as edits of the Quick demo.
+    """
+    from core.presets import PRESET_NAMES
+
     start = RunConfig.from_dict(values) if values else RunConfig(model_id=default_model_id())
-    preset = build_preset_for("Quick demo", start.method, start.model_id, start.dataset)
-    return (
-        render_cards(preset, start),
-        render_fit(start, start.model_id),
-        render_lr_sources(start),
-        preset_update(preset),
-    )
+    matching = ("learning_rate", "per_device_batch_size", "gradient_accumulation_steps", "max_steps", "lora_r")
+    preset = None
+    for name in PRESET_NAMES:
+        candidate = build_preset_for(name, start.method, start.model_id, start.dataset)
+        if all(getattr(candidate.config, f) == getattr(start, f) for f in matching):
+            preset = candidate
+            break
+    preset = preset or build_preset_for("Quick demo", start.method, start.model_id, start.dataset)
+    choice = preset_update(preset)
+    if isinstance(choice, dict):
+        choice["value"] = preset.name
+    return render_cards(preset, start), render_fit(start, start.model_id), render_lr_sources(start), choice, preset
