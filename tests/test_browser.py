@@ -81,12 +81,12 @@ def settings_preset_and_recipe(page) -> None:
     page.locator("#next-settings").click()
     cards = page.locator("#settings-cards")
     # Balanced explains its batch: Training Hub's 128 for 1,000 rows would be 24 steps, so 16 (4 x 4 on a CPU)...
-    page.locator("#preset-choice").get_by_text("Balanced", exact=True).click()
+    page.locator("#preset-choice").get_by_role("radio", name=re.compile(r"^Balanced")).click()
     cards.get_by_text("4 x 4", exact=True).wait_for(timeout=60_000)
     cards.get_by_text("under the 100 Tinker advises", exact=False).wait_for()
     assert "Tinker advises at least 100" not in cards.inner_text()  # a preset never warns against itself
     # ...and the Quick demo, picked for a quick run, says why for every number and where it comes from.
-    page.locator("#preset-choice").get_by_text("Quick demo", exact=True).click()
+    page.locator("#preset-choice").get_by_role("radio", name=re.compile(r"^Quick demo")).click()
     cards.get_by_text("4 x 1", exact=True).wait_for(timeout=60_000)
     for text in ("Learning rate", "1.0e-03", "Max length", "Source: Training Hub's hyperparameter guide"):
         cards.get_by_text(text, exact=False).first.wait_for()

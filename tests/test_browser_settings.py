@@ -6,6 +6,8 @@ Runs the launched app with the tiny model preselected; screenshots go to
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.models.catalog import TINY_MODEL_ID
@@ -37,7 +39,7 @@ def test_presets_fit_check_validation_and_recipe_export(server):
         # Balanced: Training Hub's batch for 1,000 rows (128) would be 24 steps, under Tinker's 100, so it takes 16
         # (4 x 4 on a CPU) and says why; no warning against itself, and the caption gives Balanced's own numbers.
         preset = page.locator("#preset-choice")
-        preset.get_by_text("Balanced", exact=True).click()
+        preset.get_by_role("radio", name=re.compile(r"^Balanced")).click()  # its label ends with its whole-run time
         cards.get_by_text("4 x 4", exact=True).wait_for(timeout=60_000)
         cards.get_by_text("under the 100 Tinker advises", exact=False).wait_for()
         assert "Tinker advises at least 100" not in cards.inner_text()
