@@ -34,8 +34,9 @@ TOOLS_TEMPLATE = (
 )
 
 
-def _check(name: str, tokenizer):
-    draft = draft_dataset(load_path(SHAPES / name), name)
+def _check(name: str, tokenizer, target: str | None = None):
+    """The file drafted as the Data step does (``target`` None: its recommended format) and checked."""
+    draft = draft_dataset(load_path(SHAPES / name), name, target_format=target)
     return draft, check_dataset(draft, tokenizer, model_id=MODEL)
 
 
@@ -120,7 +121,7 @@ def test_tool_rows_keep_their_own_arguments_in_a_dataset():
 
 # -- the corpus: shapes other tools export -------------------------------------------------------------------------
 def test_openai_fine_tuning_rows_with_tools(data_tokenizer):
-    draft, check = _check("openai_tools.jsonl", data_tokenizer)
+    draft, check = _check("openai_tools.jsonl", data_tokenizer, target="messages")  # every turn, to see them all
     assert draft.detection.format == "openai_chat" and draft.target_format == "messages"
     assert check.report.trained == [0, 1, 2]
     (problem,) = check.report.problems
@@ -133,8 +134,20 @@ def test_openai_fine_tuning_rows_with_tools(data_tokenizer):
     assert trained[2]["messages"][2]["content"].startswith("Checking both.\n<tool_call>")
 
 
+def test_rows_with_tool_results_are_recommended_as_prompt_completion_so_results_carry_no_loss(data_tokenizer):
+    """As 'messages' on SmolLM2 every token carries loss: the model would learn to write the tools' results."""
+    for name in ("openai_tools.jsonl", "sharegpt_function_call.jsonl"):
+        draft, check = _check(name, data_tokenizer, target=None)
+        assert draft.target_format == "conversational_prompt_completion", name
+        assert "tool results, which the model must read, not learn to write" in draft.recommendation_reason
+        for row in check.trained_rows():
+            assert [m["role"] for m in row["completion"]] == ["assistant"]  # results only ever in the prompt
+    draft, _ = _check("tools_no_call.jsonl", data_tokenizer, target=None)
+    assert "tool results" not in draft.recommendation_reason  # no results to protect: the usual rule
+
+
 def test_sharegpt_function_call_and_observation_turns(data_tokenizer):
-    draft, check = _check("sharegpt_function_call.jsonl", data_tokenizer)
+    draft, check = _check("sharegpt_function_call.jsonl", data_tokenizer, target="messages")
     assert draft.detection.format == "sharegpt"
     assert check.report.trained == [0, 1, 2] and check.report.problems == []
     assert "Renamed role 'observation' to 'tool' in 1 turns." in draft.conversion.notes
@@ -158,7 +171,7 @@ def test_hermes_rows_with_calls_already_in_text(data_tokenizer):
     assert draft.detection.format == "sharegpt"
     assert check.report.trained == [0, 1] and check.report.problems == []
     assert check.tools_note == ""  # nothing to rewrite: the rows are text already
-    assert check.trained_rows()[0]["messages"][3] == {
+    assert check.trained_rows()[0]["prompt"][3] == {
         "role": "tool",
         "content": '<tool_response>\n{"temperature": 12}\n</tool_response>',
     }

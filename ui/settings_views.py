@@ -223,7 +223,7 @@ def render_fit(config: RunConfig, model_id: str) -> str:
         f"<div class='coach-card' id='fit-verdict'><span class='coach-badge' style='background:{colour}'>"
         f"{estimate.verdict}</span> <b>{estimate.total_bytes / GB:.2f} GB</b> of "
         f"{estimate.available_bytes / GB:.0f} GB {estimate.where} ({device.describe()})."
-        f"<p>{html.escape(estimate.advice)}</p><table class='coach-stats'>{rows}</table>"
+        f"<p>{html.escape(estimate.advice)}</p><table class='coach-columns' style='width:auto'>{rows}</table>"
         f"<p>{time_line} <small>{html.escape(timing_note)}</small></p>"
         f"<details><summary>How this is estimated</summary><p><small>{html.escape(estimate.formula)}. "
         f"{html.escape(length_note)} {html.escape(estimate.ignores)}</small></p></details></div>"

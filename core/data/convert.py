@@ -30,6 +30,7 @@ from core.data.labels import LabelRule
 from core.data.parts import text_only
 from core.data.preference import to_prompt_completion
 from core.data.to_trl import ColumnMapping, check_mapping, convert_row, normalize_role
+from core.data.tools import is_tool_turn
 from core.data.weights import cut_at_last_trained, has_marks
 
 
@@ -231,6 +232,22 @@ def _marked_share(rows: Sequence[dict], source_format: str, sample_size: int = 2
     return marked / len(indices) if indices else 0.0
 
 
+def _has_tool_results(rows: Sequence[dict], source_format: str, sample_size: int = 200) -> bool:
+    """Whether sampled conversations hold tool results (a ``tool`` / ``observation`` turn)."""
+    key, role_key = ("conversations", "from") if source_format == SHAREGPT else ("messages", "role")
+    for i in sample_indices(len(rows), sample_size):
+        turns = rows[i].get(key) if isinstance(rows[i], dict) else None
+        if isinstance(turns, list) and any(
+            is_tool_turn(t, role_key)
+            and not (t.get("tool_calls") or t.get("function_call"))
+            and normalize_role(t.get(role_key, t.get("role"))) != "assistant"
+            for t in turns
+            if isinstance(t, dict)
+        ):
+            return True
+    return False
+
+
 def recommend_target_format(source_format: str, rows: Sequence[dict] | None = None) -> tuple[str, str]:
     """The TRL format to convert to, and one sentence saying why.
 
@@ -267,6 +284,13 @@ def recommend_target_format(source_format: str, rows: Sequence[dict] | None = No
             return CONVERSATIONAL_PROMPT_COMPLETION, (
                 "Conversational prompt-completion: the rows mark which answers to train (weight 0 = don't), and "
                 "this format trains each conversation's last answer marked for training and none marked 0."
+            )
+        if rows and _has_tool_results(rows, source_format):
+            return CONVERSATIONAL_PROMPT_COMPLETION, (
+                "Conversational prompt-completion: these conversations hold tool results, which the model must read, "
+                "not learn to write. This trains each row's last answer (a tool call or the reply) and keeps the tool "
+                "list and results as context; as 'messages' every token would carry loss, tool results included, "
+                "unless the chat template marks the assistant's turns."
             )
         share = _single_turn_share(rows, source_format) if rows else 0.0
         if share >= 0.95:
