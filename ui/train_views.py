@@ -74,6 +74,10 @@ def render_status(snapshot: RunSnapshot | None, queue_length: int = 0, facts: Lo
     speed = "—" if progress.tokens_per_second is None else f"{progress.tokens_per_second:,.0f}"
     step_time = "—" if progress.seconds_per_step is None else f"{progress.seconds_per_step:.2f} s"
     total = progress.total_steps or snapshot.config.get("max_steps") or "?"
+    # the picker in the narrow side column cuts long names; the card says the whole one
+    name = readable_run_name(
+        snapshot.config.get("dataset", ""), snapshot.config.get("model_id", ""), snapshot.created_at
+    )
     live = snapshot.is_active and snapshot.phase != "queued"
     elapsed = format_duration(progress.elapsed_seconds)
     if live and snapshot.started_at is not None:  # the page counts on between redraws (ui/style.py TICKER_JS)
@@ -94,7 +98,7 @@ def render_status(snapshot: RunSnapshot | None, queue_length: int = 0, facts: Lo
     return f"""
 <div class='coach-card'>
   <div><span class='coach-badge' style='background:{colour}'>{label}</span>
-       <span class='coach-run-id'>run {html.escape(snapshot.run_id)}</span></div>
+       <b>{html.escape(name)}</b> <span class='coach-run-id' title='run id'>{html.escape(snapshot.run_id)}</span></div>
   <p class='coach-message'>{html.escape(snapshot.message)}{doing}</p>{queue}
   <div class='coach-bar' role='progressbar' aria-label='Training progress' aria-valuenow='{percent}'
        aria-valuemin='0' aria-valuemax='100'><div style='width:{percent}%'></div></div>
