@@ -83,3 +83,38 @@ def generate_answers(
     new_tokens = output[:, batch["input_ids"].shape[1] :]
     answers = [tokenizer.decode(t, skip_special_tokens=True).strip() for t in new_tokens]
     return GenerationResult(answers, time.perf_counter() - start, bool(watch and watch.stopped))
+
+
+def generate_for_rows(
+    loaded,
+    rows: list[dict],
+    max_new_tokens: int,
+    batch_size: int = 8,
+    progress: Callable[[str], None] | None = None,
+    what: str = "",
+) -> list[str]:
+    """Greedy answers to conversational rows, in batches (the same generator the training samples use).
+
+    ``progress`` hears, about once a second, which rows are being answered and how many tokens they have.
+    """
+    from core.data.to_trl import prompt_messages
+    from core.data.tool_templates import rows_for_template
+
+    rows, _ = rows_for_template(rows, loaded.tokenizer)  # tools as text where the template can't render them
+    prompts = [prompt_messages(row) for row in rows]
+    answers: list[str] = []
+    said = [0.0]
+    for start in range(0, len(prompts), batch_size):
+        batch = prompts[start : start + batch_size]
+        rows_now = f"rows {start + 1}-{start + len(batch)} of {len(prompts)}"
+
+        def tokens(done: int, total: int, rows_now: str = rows_now) -> None:
+            if progress and time.monotonic() - said[0] >= 1.0:
+                said[0] = time.monotonic()
+                progress(f"{what}{rows_now}, {done} of at most {total} tokens...")
+
+        result = generate_answers(
+            loaded.model, loaded.tokenizer, batch, max_new_tokens=max_new_tokens, progress=tokens
+        )
+        answers += result.answers
+    return answers

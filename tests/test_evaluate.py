@@ -191,14 +191,14 @@ def test_answering_rows_tells_which_rows_and_how_many_tokens_as_it_goes(tiny_mod
     """Quick scores used to stand at one message for minutes: now the text counts rows and tokens on."""
     from types import SimpleNamespace
 
-    import core.evaluate
-    from core.evaluate import generate_for_rows
+    import core.generation
+    from core.generation import generate_for_rows
     from core.models.catalog import load_trained_model
     from tests.run_folders import make_adapter
 
     model, tokenizer = load_trained_model(make_adapter(tiny_model_path, tmp_path / "adapter"))
     clock = iter(range(0, 10_000, 1))  # each reading a "second" later than the last, half of them skipped below
-    monkeypatch.setattr(core.evaluate.time, "monotonic", lambda: next(clock) / 1.5)
+    monkeypatch.setattr(core.generation.time, "monotonic", lambda: next(clock) / 1.5)
     heard = []
     rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": "A"}]}
             for i in range(3)]  # fmt: skip
