@@ -1,8 +1,8 @@
 """Hyperparameter presets that explain themselves: every number comes with a one-line why and its source.
 
 Each figure's public source is named in words (``core/sources.cite``) and
-linked in the page; the comments name the section of the team's notes
-(../shared/reference/sft-facts.md, "sft-facts §3") it was checked against.
+linked in the page; the comments name the section of the team's internal
+notes each figure was checked against (never shown in the page).
 Where two sources disagree, the advice shows both and says which one the
 preset picked and why.
 """

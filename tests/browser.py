@@ -121,6 +121,15 @@ def set_slider(page, elem_id: str, value: int, tries: int = 4) -> None:
                 raise
 
 
+def answer_checklist(page, answers: dict[str, str]) -> None:
+    """Answer checklist questions as a person clicks them ({question key: "Yes" | "No" | "Not sure"}); waits for the
+    verdict that lists a "not sure" answer (every caller answers at least one so)."""
+    page.locator("#checklist-verdict").get_by_text("Answer the five questions").wait_for(timeout=60_000)
+    for key, answer in answers.items():
+        page.locator(f"#q-{key}").get_by_text(answer, exact=True).click()
+    page.locator("#checklist-verdict").get_by_text("Not sure yet:", exact=False).first.wait_for(timeout=60_000)
+
+
 def run_phase(page) -> str:
     """The Train step's status badge (Running, Stopped, Finished...)."""
     return page.locator("#run-status .coach-badge").inner_text(timeout=5000)

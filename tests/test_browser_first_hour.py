@@ -16,7 +16,7 @@ import time
 import pytest
 
 from core.demo_data import generate_demo
-from tests.browser import app_errors, chromium_page, run_phase, shot, wait_for
+from tests.browser import answer_checklist, app_errors, chromium_page, run_phase, shot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.model]
 STILL_LIMIT = 5.0  # seconds the status card may stand unchanged while a run starts up
@@ -54,11 +54,8 @@ def test_the_guided_path_ends_with_a_model_that_answers_in_json(offline_server):
     with chromium_page() as (page, errors):
         page.goto(offline_server.url)
         # 1 · the checklist, as a beginner answers it
-        page.locator("#checklist-verdict").get_by_text("Answer the five questions").wait_for(timeout=60_000)
         answers = {"tried_prompting": "Yes", "needs_format": "Yes", "specialised_domain": "Not sure"}
-        for key, answer in answers.items():
-            page.locator(f"#q-{key}").get_by_text(answer, exact=True).click()
-        page.locator("#checklist-verdict").get_by_text("Not sure yet:", exact=False).first.wait_for(timeout=60_000)
+        answer_checklist(page, answers)
         # 2 · commit the built-in demo
         page.locator("#next-data").click()
         use = page.locator("#use-dataset")

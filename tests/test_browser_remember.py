@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import RunConfig
-from tests.browser import app_errors, chromium_page, run_phase, shot, wait_for
+from tests.browser import answer_checklist, app_errors, chromium_page, run_phase, shot, wait_for
 
 pytestmark = pytest.mark.browser
 STEP_TABS = ("1 · Should I fine-tune?", "2 · Data", "3 · Settings", "4 · Train", "5 · Try it")
@@ -47,11 +47,8 @@ def test_at_phone_width_every_step_has_a_labelled_tab_and_the_train_step_fits(se
 def test_a_reload_keeps_the_checklist_the_dataset_the_step_and_the_run(server):
     with chromium_page(width=390, height=844) as (page, errors):
         page.goto(server.url)
-        page.locator("#checklist-verdict").get_by_text("Answer the five questions").wait_for()
         answers = {"tried_prompting": "Yes", "needs_format": "Yes", "specialised_domain": "Not sure"}
-        for key, answer in answers.items():
-            page.locator(f"#q-{key}").get_by_text(answer, exact=True).click()
-        page.locator("#checklist-verdict").get_by_text("Not sure yet:", exact=False).first.wait_for(timeout=60_000)
+        answer_checklist(page, answers)
         page.locator("#next-data").click()
         use = page.locator("#use-dataset")
         wait_for(use.is_enabled, what="Use this dataset to be enabled")
