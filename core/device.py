@@ -32,7 +32,10 @@ def detect_device() -> DeviceInfo:
     cpus = os.cpu_count() or 1
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
-        return DeviceInfo("cuda", props.name, props.total_memory / 2**30, torch.cuda.is_bf16_supported(), cpus)
+        # Native bf16 only (Ampere, compute capability 8.0, and newer): torch's default also says True for older
+        # GPUs that merely store bf16 tensors (a T4 does), where bf16 runs emulated and FlashAttention 2 not at all.
+        bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+        return DeviceInfo("cuda", props.name, props.total_memory / 2**30, bf16, cpus)
     ram = psutil.virtual_memory().total / 2**30
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return DeviceInfo("mps", "Apple GPU (MPS)", ram, False, cpus)
@@ -48,6 +51,27 @@ def precision_flags(device: DeviceInfo) -> dict[str, bool]:
     if device.is_cuda:
         return {"bf16": device.bf16, "fp16": not device.bf16}
     return {"bf16": False, "fp16": False}
+
+
+def weights_dtype(device: DeviceInfo, method: str) -> str:
+    """The dtype the base model's weights are loaded in, for ``method`` ("full", "lora" or "qlora") on ``device``.
+
+    - bf16 GPUs load bfloat16 and train in bf16 (optimizer states stay float32 inside AdamW's math).
+    - fp16 GPUs (no bf16, e.g. a T4): mixed precision needs float32 *master* weights. The gradient scaler refuses
+      float16 gradients ("Attempting to unscale FP16 gradients", torch.amp.GradScaler), so a full fine-tune loads
+      float32 and computes in float16 under autocast. LoRA and QLoRA train only the adapter, which PEFT keeps in
+      float32 (``autocast_adapter_dtype``), so their frozen base stays float16 and uses half the memory.
+    - CPU and MPS train in float32.
+
+    >>> t4, l4 = DeviceInfo("cuda", "Tesla T4", 16, False, 8), DeviceInfo("cuda", "NVIDIA L4", 24, True, 8)
+    >>> weights_dtype(t4, "full"), weights_dtype(t4, "lora"), weights_dtype(l4, "full"), weights_dtype(l4, "qlora")
+    ('float32', 'float16', 'bfloat16', 'bfloat16')
+    """
+    if not device.is_cuda:
+        return "float32"
+    if device.bf16:
+        return "bfloat16"
+    return "float32" if method == "full" else "float16"
 
 
 def flash_attention_installed() -> bool:

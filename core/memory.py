@@ -2,9 +2,11 @@
 
 Memory (bytes) = weights + gradients + optimizer states + activations:
 
-- weights: every parameter at the load dtype (float32 on CPU, bfloat16/float16
-  on CUDA); QLoRA stores the transformer blocks' linear layers in 4-bit NF4
-  (~0.5 byte per parameter plus block scales), embeddings stay 16-bit;
+- weights: every parameter at the load dtype (float32 on CPU, bfloat16 on a
+  bf16 GPU; on a GPU without bf16 float32 master weights plus fp16 autocast's
+  copies for a full fine-tune, a float16 frozen base for LoRA); QLoRA stores
+  the transformer blocks' linear layers in 4-bit NF4 (~0.5 byte per
+  parameter plus block scales), embeddings stay 16-bit;
 - gradients: one per *trainable* parameter (all of them for a full fine-tune,
   only the adapter for LoRA/QLoRA), same dtype as the trained weights;
 - optimizer: AdamW keeps two states per trainable parameter, counted in
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import RunConfig
-from core.device import DeviceInfo
+from core.device import DeviceInfo, weights_dtype
 from core.oom_retry import retry_settings_after_oom
 from core.throughput import MeasuredThroughput
 
@@ -122,8 +124,16 @@ def parameter_counts(model_config: dict, lora_r: int = 16, lora_target: str = "a
     return ParameterCounts(total=total, embedding=embedding, block_linear=block_linear, trainable_lora=lora)
 
 
-def _weight_bytes(device: DeviceInfo) -> int:
-    """Bytes per weight at the dtype the app loads the model in (core/trl_args.build_model_init_kwargs)."""
+def _weight_bytes(device: DeviceInfo, method: str) -> int:
+    """Bytes per weight at the dtype the app loads the model in (core/device.weights_dtype).
+
+    A full fine-tune on a GPU without bf16 keeps float32 master weights (4 bytes) and computes in float16.
+    """
+    return 4 if weights_dtype(device, method) == "float32" else 2
+
+
+def _compute_bytes(device: DeviceInfo) -> int:
+    """Bytes per activation: 16-bit on CUDA (bf16, or fp16 autocast), float32 on CPU and MPS."""
     return 2 if device.is_cuda else 4
 
 
@@ -197,12 +207,14 @@ def memory_parts(
     batch to its longest row, so shorter data needs less than ``max_length``.
     """
     counts = parameter_counts(model_config, config.lora_r, config.lora_target)
-    dtype_bytes = _weight_bytes(device)
+    dtype_bytes = _weight_bytes(device, config.method)
     if config.method == "qlora":
         other = counts.total - counts.block_linear
         weights = counts.block_linear * NF4_BYTES_PER_PARAM + other * 2
     else:
         weights = counts.total * dtype_bytes
+    if dtype_bytes == 4 and device.is_cuda:
+        weights += counts.block_linear * 2  # fp16 autocast caches a float16 copy of each linear weight per forward
     if config.method == "full":
         trainable, grad_bytes = counts.total, dtype_bytes
     else:
@@ -213,7 +225,7 @@ def memory_parts(
         model_config,
         config.per_device_batch_size,
         length,
-        dtype_bytes,
+        _compute_bytes(device),
         config.gradient_checkpointing,
         keeps_scores=not device.is_cuda,
     )

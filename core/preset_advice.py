@@ -86,7 +86,13 @@ def precision_advice(device: DeviceInfo) -> Advice:
     if flags["bf16"]:
         return Advice("Precision", "bfloat16", "This GPU computes in bfloat16 natively: half the memory.", "device")
     if flags["fp16"]:
-        return Advice("Precision", "float16", "This GPU has no bfloat16: float16 mixed precision.", "device")
+        return Advice(
+            "Precision",
+            "float16",
+            "This GPU has no bfloat16: float16 mixed precision, with the trained weights kept in float32 "
+            "(float16 gradients can't be scaled safely).",
+            "device",
+        )
     return Advice(
         "Precision",
         "float32",

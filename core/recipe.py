@@ -7,6 +7,10 @@ recipe as ``data/train.jsonl`` (+ ``data/test.jsonl``), the converted rows
 the app trains on. No token or secret goes into any file: HF Jobs gets the
 token by name (``--secrets HF_TOKEN``), read from the user's environment.
 
+Device and precision are never written in: they are chosen where the recipe runs, by the same rule as the
+app (``core/device.py``): ``device_flags.py`` prints them for ``trl sft`` and the standalone script asks
+itself. A recipe exported on a CPU trains in bf16 on an L4, in fp16 with float32 master weights on a T4.
+
 What the app adds that a recipe can't: the live probe answers
 (``sample_every``) and the early-stopping callback (``trl sft`` has no flag for
 callbacks; the best checkpoint is still kept at the end).
@@ -51,17 +55,20 @@ SFT_FIELDS = (
     "seed",
     "data_seed",
     "activation_checkpointing",
-    "use_cpu",
-    "bf16",
-    "fp16",
     "report_to",
     "project",
     "trackio_static_space_id",
     "disable_tqdm",
     "dataloader_num_workers",
 )
+# SFTConfig fields that depend on the machine the recipe runs on: never exported, chosen there (machine_precision).
+DEVICE_FIELDS = ("use_cpu", "bf16", "fp16")
+# What recipe_values builds the SFTConfig for: a CUDA device (QLoRA's check passes) without bf16 (so no machine
+# without a bf16 GPU refuses to build it); none of its device-dependent values go into the recipe.
+_RECIPE_DEVICE = DeviceInfo("cuda", "the machine the recipe runs on", 0.0, False, 1)
 RECIPE_FILE = "recipe.yaml"
 SCRIPT_FILE = "train_sft.py"
+FLAGS_FILE = "device_flags.py"
 DATA_FOLDER = "data"
 OUTPUT_FOLDER = "output"
 HF_JOBS_FLAVOR = "a10g-small"  # a 24 GB GPU: enough for LoRA on models up to ~3B (sft-facts §5: 16 GB for SmolLM3)
@@ -102,11 +109,16 @@ def _plain(value: Any) -> Any:
 
 
 def recipe_values(config: RunConfig, device: DeviceInfo, model: str, dataset_folder: str, has_eval: bool) -> dict:
-    """The ``trl sft --config`` values: SFTConfig fields, ModelConfig fields (model, dtype, LoRA), and the data."""
-    args = build_sft_config(config, OUTPUT_FOLDER, device, run_name="sft-coach-recipe", has_eval=has_eval)
+    """The ``trl sft --config`` values: SFTConfig fields, ModelConfig fields (model, LoRA), and the data.
+
+    ``device`` (the exporting machine) only decides whether the method may be exported from here (QLoRA needs
+    CUDA, as in the app); the values are built for a stand-in GPU without bf16 and never include a field that
+    depends on the device (``DEVICE_FIELDS``, dtype, attention), so every machine exports the same recipe.
+    """
+    config.check_device(device)
+    args = build_sft_config(config, OUTPUT_FOLDER, _RECIPE_DEVICE, run_name="sft-coach-recipe", has_eval=has_eval)
     values: dict[str, Any] = {"model_name_or_path": model}
-    init = build_model_init_kwargs(config, device)
-    values["dtype"] = init["dtype"]
+    init = build_model_init_kwargs(config, _RECIPE_DEVICE)  # its dtype and attention are left out
     values["model_init_kwargs"] = {k: v for k, v in init.items() if k in ("use_safetensors", "trust_remote_code")}
     # ScriptArguments: a local folder with train.jsonl (+ test.jsonl) loads as splits "train" (+ "test").
     values["dataset_name"] = dataset_folder
@@ -162,7 +174,8 @@ def _yaml(values: dict) -> str:
     import yaml
 
     head = (
-        "# SFT Coach recipe for TRL's CLI: trl sft --config recipe.yaml\n"
+        f"# SFT Coach recipe for TRL's CLI: trl sft --config {RECIPE_FILE} $(python {FLAGS_FILE})\n"
+        f"# {FLAGS_FILE} adds the device and precision of the machine that runs it (bf16, fp16 or float32).\n"
         "# Made from the app's settings; no tokens or secrets inside.\n"
         "# The app's live probe answers and early-stopping callback are not part of `trl sft`.\n"
     )
@@ -179,10 +192,60 @@ def _flag(name: str, value: Any) -> str:
     return f"--{name} {value}"
 
 
-def _script(values: dict) -> str:
+# The precision rule of core/device.py (precision_flags, weights_dtype, attention_implementation) for a file that
+# runs without the app; both exported files carry it, and tests/test_gpu_config.py checks that it agrees with the
+# app on fake GPUs of each class. {method} is the run's method ("full", "lora" or "qlora").
+_MACHINE_PRECISION = '''
+METHOD = {method!r}
+
+
+def machine_precision(method=METHOD):
+    """(training flags, model load settings) for the machine this runs on.
+
+    bf16 on GPUs that compute in it natively (Ampere and newer; torch's default check also says yes where bf16
+    is only emulated, as on a T4). Older GPUs get fp16 mixed precision, whose gradient scaler refuses float16
+    gradients: a full fine-tune keeps float32 master weights, LoRA/QLoRA a float16 frozen base under float32
+    adapters. A CPU or an Apple GPU trains in float32.
+    """
+    import importlib.util
+
+    import torch
+
+    if torch.cuda.is_available():
+        bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+        dtype = "bfloat16" if bf16 else ("float32" if method == "full" else "float16")
+        attention = "flash_attention_2" if bf16 and importlib.util.find_spec("flash_attn") else "sdpa"
+        load = {{"dtype": dtype, "attn_implementation": attention}}
+        return {{"bf16": bf16, "fp16": not bf16, "use_cpu": False}}, load
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    return {{"bf16": False, "fp16": False, "use_cpu": not mps}}, {{"dtype": "float32"}}
+'''
+
+
+def _machine_precision(method: str) -> str:
+    return _MACHINE_PRECISION.format(method=method).strip("\n")
+
+
+def _flags_script(method: str) -> str:
+    """``device_flags.py``: prints the ``trl sft`` flags for the device and precision of the machine it runs on."""
+    return f'''"""The device and precision flags for `trl sft` on this machine, exported by SFT Coach.
+
+Run: trl sft --config {RECIPE_FILE} $(python {FLAGS_FILE})
+"""
+
+{_machine_precision(method)}
+
+
+if __name__ == "__main__":
+    flags, load = machine_precision()
+    print(" ".join(f"--{{name}} {{value}}" for name, value in {{**flags, **load}}.items()))
+'''
+
+
+def _script(values: dict, method: str) -> str:
     """A standalone TRL + PEFT training script with the recipe's values, device-portable precision."""
     model = values["model_name_or_path"]
-    sft = {k: values[k] for k in SFT_FIELDS if k not in ("use_cpu", "bf16", "fp16")}
+    sft = {k: values[k] for k in SFT_FIELDS}
     sft.update(output_dir=values["output_dir"], run_name=values["run_name"])
     sft["model_init_kwargs"] = {**values["model_init_kwargs"]}
     lora = None
@@ -220,23 +283,18 @@ LORA = {json.dumps(lora, indent=4) if lora else "None"}
 QLORA = {quantize}
 
 
-def precision():
-    """bf16 where the GPU supports it, fp16 on older GPUs, float32 on CPU (never bf16 on a CPU)."""
-    if torch.cuda.is_available():
-        bf16 = torch.cuda.is_bf16_supported()
-        return {{"bf16": bf16, "fp16": not bf16, "use_cpu": False}}, ("bfloat16" if bf16 else "float16")
-    return {{"bf16": False, "fp16": False, "use_cpu": True}}, "float32"
+{_machine_precision(method)}
 
 
 def main():
-    flags, dtype = precision()
-    init = {{**SFT_ARGS.pop("model_init_kwargs"), "dtype": dtype}}
+    flags, load = machine_precision()
+    init = {{**SFT_ARGS.pop("model_init_kwargs"), **load}}
     if QLORA:
         from transformers import BitsAndBytesConfig
 
         init["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=getattr(torch, dtype),
+            bnb_4bit_compute_dtype=getattr(torch, load["dtype"]),
         )
     hub_model_id = os.environ.get("HUB_MODEL_ID")
     push = {{"push_to_hub": True, "hub_model_id": hub_model_id}} if hub_model_id else {{}}
@@ -277,23 +335,25 @@ def export_recipe(config: RunConfig, folder: str | Path, device: DeviceInfo, mod
     model = model_path or config.model_id
     values = recipe_values(config, device, model, DATA_FOLDER, has_eval)
     yaml_text = _yaml(values)
-    script_text = _script(values)
+    script_text = _script(values, config.method)
     (folder / RECIPE_FILE).write_text(yaml_text, encoding="utf-8")
     (folder / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
+    (folder / FLAGS_FILE).write_text(_flags_script(config.method), encoding="utf-8")
     flags = " \\\n    ".join(_flag(k, v) for k, v in values.items() if v is not None)
+    device_flags = f"$(python {FLAGS_FILE})"  # bf16 / fp16 / float32 and the device, chosen where it runs
     return Recipe(
         folder=folder,
         yaml_text=yaml_text,
         script_text=script_text,
-        trl_command=f"trl sft --config {RECIPE_FILE}",
-        trl_flags_command=f"trl sft \\\n    {flags}",
+        trl_command=f"trl sft --config {RECIPE_FILE} {device_flags}",
+        trl_flags_command=f"trl sft \\\n    {flags} \\\n    {device_flags}",
         accelerate_command=f"accelerate launch {SCRIPT_FILE}",
         hf_jobs_command=(
             f"hf jobs uv run --flavor {HF_JOBS_FLAVOR} --timeout 2h --secrets HF_TOKEN \\\n"
             "    -e SFT_DATA=your-name/your-dataset -e HUB_MODEL_ID=your-name/your-model \\\n"
             f"    {SCRIPT_FILE}"
         ),
-        files=[folder / RECIPE_FILE, folder / SCRIPT_FILE, data_folder / "train.jsonl"]
+        files=[folder / RECIPE_FILE, folder / SCRIPT_FILE, folder / FLAGS_FILE, data_folder / "train.jsonl"]
         + ([data_folder / "test.jsonl"] if has_eval else []),
     )
 

@@ -14,7 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.device import DeviceInfo, attention_implementation, precision_flags
+from core.device import DeviceInfo, attention_implementation, precision_flags, weights_dtype
 from core.ml_stack import import_training_stack
 from core.models.catalog import remote_code_allowed
 
@@ -96,15 +96,17 @@ def build_lora_config(config: RunConfig):
 
 
 def build_model_init_kwargs(config: RunConfig, device: DeviceInfo) -> dict[str, Any]:
-    """How the trainer loads the base model: dtype, and 4-bit quantization for QLoRA on CUDA."""
+    """How the trainer loads the base model: dtype, and 4-bit quantization for QLoRA on CUDA.
+
+    The dtype is ``core.device.weights_dtype``: on a GPU without bf16 a full fine-tune keeps float32 master weights
+    (fp16 autocast computes in float16), LoRA/QLoRA a float16 frozen base under float32 adapters.
+    """
     config.check_device(device)
     # Untrusted weights: only safetensors (no pickle); code from the model's repository only if the admin allows it.
     kwargs: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": remote_code_allowed()}
+    kwargs["dtype"] = weights_dtype(device, config.method)
     if device.is_cuda:
-        kwargs["dtype"] = "bfloat16" if device.bf16 else "float16"
         kwargs["attn_implementation"] = attention_implementation(device)  # sdpa, or FlashAttention 2 if installed
-    else:
-        kwargs["dtype"] = "float32"  # CPU and MPS train in float32 here
     if config.method == "qlora":
         import torch
         from transformers import BitsAndBytesConfig

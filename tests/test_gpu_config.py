@@ -11,12 +11,11 @@ import pytest
 
 import core.device
 from core.config import RunConfig
-from core.device import DeviceInfo, attention_implementation
-from core.trl_args import build_model_init_kwargs, build_sft_config
-from tests.devices import CPU, T4
+from core.device import DeviceInfo, attention_implementation, detect_device
+from core.trl_args import build_lora_config, build_model_init_kwargs, build_sft_config
+from tests.devices import A10G, CPU, H100, T4, fake_cuda
 
 MPS = DeviceInfo("mps", "Apple GPU (MPS)", 16.0, False, 8)
-H100 = DeviceInfo("cuda", "NVIDIA H100 80GB HBM3", 80.0, True, 16)  # Hopper: bf16, FlashAttention 2
 
 
 @pytest.fixture
@@ -65,13 +64,92 @@ def test_bf16_gpu_uses_flash_attention_2_when_installed(tmp_path, sft_config_kwa
     assert sft_config_kwargs["bf16"] is True
 
 
-def test_gpu_without_bf16_uses_fp16_and_never_flash_attention(tmp_path, sft_config_kwargs, flash_attn):
+@pytest.mark.parametrize(("method", "dtype"), [("full", "float32"), ("lora", "float16")])
+def test_gpu_without_bf16_uses_fp16_with_float32_trained_weights(
+    tmp_path, sft_config_kwargs, flash_attn, method, dtype
+):
     flash_attn(True)  # installed, but a T4 (pre-Ampere) can't run FlashAttention 2
-    build_sft_config(RunConfig(), tmp_path, T4)
+    build_sft_config(RunConfig(method=method), tmp_path, T4)
     assert sft_config_kwargs["fp16"] is True and sft_config_kwargs["bf16"] is False
     init = sft_config_kwargs["model_init_kwargs"]
-    assert init["dtype"] == "float16"
+    # fp16 autocast needs float32 master weights for what trains: the whole model, or LoRA's float32 adapter
+    # over a float16 frozen base (PEFT upcasts adapters, tested below)
+    assert init["dtype"] == dtype
     assert init["attn_implementation"] == "sdpa"
+
+
+# Each GPU class: (device, flash-attn installed) -> (bf16, fp16, dtype of a full fine-tune, attention)
+GPU_CLASSES = {
+    "no-bf16 (T4)": (T4, True, (False, True, "float32", "sdpa")),
+    "bf16 (A10G)": (A10G, False, (True, False, "bfloat16", "sdpa")),
+    "bf16+FlashAttention (H100)": (H100, True, (True, False, "bfloat16", "flash_attention_2")),
+}
+
+
+@pytest.mark.parametrize("gpu", GPU_CLASSES)
+def test_detected_gpu_class_sets_precision_dtype_and_attention(gpu, monkeypatch, tmp_path, sft_config_kwargs):
+    device, flash, (bf16, fp16, dtype, attention) = GPU_CLASSES[gpu]
+    fake_cuda(monkeypatch, device, flash_attn=flash)
+    detected = detect_device()
+    assert (detected.kind, detected.name, detected.bf16) == ("cuda", device.name, device.bf16)
+    build_sft_config(RunConfig(method="full"), tmp_path, detected)
+    init = sft_config_kwargs["model_init_kwargs"]
+    assert (sft_config_kwargs["bf16"], sft_config_kwargs["fp16"], sft_config_kwargs["use_cpu"]) == (bf16, fp16, False)
+    assert (init["dtype"], init["attn_implementation"]) == (dtype, attention)
+
+
+def test_a_t4_that_only_emulates_bf16_is_not_taken_for_a_bf16_gpu(monkeypatch):
+    import torch
+
+    fake_cuda(monkeypatch, T4)
+    assert torch.cuda.is_bf16_supported()  # torch's default check says yes: a T4 can hold bf16 tensors
+    assert detect_device().bf16 is False  # but it computes bf16 emulated, slowly, and FlashAttention 2 not at all
+
+
+def _one_fp16_mixed_precision_step(model) -> float:
+    """One optimizer step as Trainer takes it with fp16=True on CUDA: fp16 autocast and a gradient scaler."""
+    import torch
+
+    torch.manual_seed(0)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    before = [p.detach().clone() for p in trainable]
+    optimizer = torch.optim.AdamW(trainable, lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu")  # the same scaler class as on CUDA; its checks are device-independent
+    ids = torch.randint(0, 100, (2, 12))
+    with torch.autocast("cpu", dtype=torch.float16):
+        loss = model(input_ids=ids, labels=ids).loss
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)  # the step that fails on float16 gradients
+    scaler.step(optimizer)
+    scaler.update()
+    assert any(not torch.equal(a, b.detach()) for a, b in zip(before, trainable, strict=True))
+    return float(loss.detach())
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_the_t4_load_settings_survive_an_fp16_optimizer_step(tiny_model_path, method):
+    import math
+
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    init = build_model_init_kwargs(RunConfig(method=method), T4)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_path, **init)
+    if method == "lora":
+        model = get_peft_model(model, build_lora_config(RunConfig(method=method)))  # as SFTTrainer does
+    assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}
+    assert math.isfinite(_one_fp16_mixed_precision_step(model))
+
+
+def test_float16_weights_fail_the_first_fp16_optimizer_step(tiny_model_path):
+    """What the app did before: a full fine-tune loaded in float16 under fp16=True (the check above can fail)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_path, dtype=torch.float16)
+    with pytest.raises(ValueError, match="Attempting to unscale FP16 gradients"):
+        _one_fp16_mixed_precision_step(model)
 
 
 def test_gradient_checkpointing_follows_the_setting_on_gpu(tmp_path, sft_config_kwargs, flash_attn):

@@ -14,7 +14,7 @@ from core.memory import (
     memory_parts,
     parameter_counts,
 )
-from tests.devices import A10G, CPU
+from tests.devices import A10G, CPU, T4
 from tests.model_configs import SMOLLM2
 
 QWEN2_05B = {  # Qwen2-0.5B config.json: q/k/v biases, tied embeddings
@@ -92,6 +92,22 @@ def test_lora_and_qlora_need_less_than_full_and_checkpointing_cuts_activations()
     plain = memory_parts(SMOLLM2, RunConfig(max_length=2048), CPU)["activations"]
     checkpointed = memory_parts(SMOLLM2, RunConfig(max_length=2048, gradient_checkpointing=True), CPU)
     assert checkpointed["activations"] < plain / 3
+
+
+def test_a_full_fine_tune_on_a_gpu_without_bf16_counts_float32_master_weights():
+    from core.memory import parameter_counts
+
+    counts = parameter_counts(SMOLLM2)
+    t4, a10g = (
+        memory_parts(SMOLLM2, RunConfig(method="full"), T4),
+        memory_parts(SMOLLM2, RunConfig(method="full"), A10G),
+    )
+    # float32 weights and gradients, plus fp16 autocast's float16 copy of every linear weight
+    assert t4["weights"] == counts.total * 4 + counts.block_linear * 2 and a10g["weights"] == counts.total * 2
+    assert t4["gradients"] == 2 * a10g["gradients"]
+    assert t4["activations"] == a10g["activations"]  # both compute in 16 bits
+    lora = RunConfig(method="lora")
+    assert memory_parts(SMOLLM2, lora, T4) == memory_parts(SMOLLM2, lora, A10G)  # a float16 frozen base on a T4
 
 
 def test_time_estimate_reproduces_the_measured_reference_and_scales_with_tokens():

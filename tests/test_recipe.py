@@ -10,17 +10,25 @@ from pathlib import Path
 import pytest
 
 from core.config import RunConfig
-from core.recipe import SFT_FIELDS, export_recipe
-from core.trl_args import build_sft_config
-from tests.devices import CPU
+from core.device import precision_flags
+from core.recipe import DEVICE_FIELDS, FLAGS_FILE, SFT_FIELDS, export_recipe
+from core.trl_args import build_model_init_kwargs, build_sft_config
+from tests.devices import A10G, CPU, H100, T4, fake_cuda
 
 
-def _parse(recipe_path: Path):
+def _parse(recipe_path: Path, flags: list[str] = ()):
     from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
-    # The dataclasses `trl sft` parses with (trl/scripts/sft.py, make_parser).
+    # The dataclasses `trl sft` parses with (trl/scripts/sft.py, make_parser); flags after --config win.
     parser = TrlParser((ScriptArguments, SFTConfig, ModelConfig, DatasetMixtureConfig))
-    return parser.parse_args_and_config(args=["--config", str(recipe_path)])
+    return parser.parse_args_and_config(args=["--config", str(recipe_path), *flags])
+
+
+def _device_flags(folder: Path) -> list[str]:
+    """What ``python device_flags.py`` prints on this machine, as `trl sft` arguments."""
+    out = subprocess.run([sys.executable, FLAGS_FILE], cwd=folder, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
 
 
 @pytest.mark.parametrize(
@@ -34,9 +42,10 @@ def _parse(recipe_path: Path):
 )
 def test_yaml_round_trips_through_trls_own_parser(tmp_path, config):
     recipe = export_recipe(config, tmp_path / "recipe", CPU)
-    script_args, sft_args, model_args, _ = _parse(recipe.folder / "recipe.yaml")
+    flags = _device_flags(recipe.folder)
+    script_args, sft_args, model_args, _ = _parse(recipe.folder / "recipe.yaml", flags)
     expected = build_sft_config(config, "output", CPU, run_name="sft-coach-recipe")
-    for name in SFT_FIELDS:
+    for name in (*SFT_FIELDS, *DEVICE_FIELDS):  # the device's own fields come from device_flags.py, run here
         assert getattr(sft_args, name) == getattr(expected, name), name
     assert model_args.model_name_or_path == config.model_id
     assert model_args.dtype == "float32"
@@ -47,6 +56,49 @@ def test_yaml_round_trips_through_trls_own_parser(tmp_path, config):
         assert model_args.lora_target_modules == wanted
     assert script_args.dataset_name == "data"
     assert (recipe.folder / "data" / "train.jsonl").stat().st_size > 0
+
+
+@pytest.mark.parametrize("method", ["full", "lora", "qlora"])
+def test_a_recipe_is_the_same_whichever_machine_exports_it(tmp_path, method):
+    exporters = [T4, H100] if method == "qlora" else [CPU, T4, A10G, H100]  # QLoRA is offered on CUDA only
+    texts = set()
+    for device in exporters:
+        recipe = export_recipe(RunConfig(method=method), tmp_path / device.name, device)
+        commands = recipe.commands_text().replace(str(recipe.folder), "<folder>")
+        texts.add((recipe.yaml_text, recipe.script_text, commands, (recipe.folder / FLAGS_FILE).read_text()))
+    assert len(texts) == 1
+    yaml_text = texts.pop()[0]
+    for key in (*DEVICE_FIELDS, "dtype", "attn_implementation"):
+        assert f"\n{key}:" not in yaml_text, key  # never the exporting machine's device or precision
+    assert f"$(python {FLAGS_FILE})" in recipe.trl_command and f"$(python {FLAGS_FILE})" in recipe.trl_flags_command
+
+
+def _exported_precision(folder: Path) -> tuple[dict, dict]:
+    """``machine_precision()`` of the exported device_flags.py, run in this process (torch faked or not)."""
+    namespace: dict = {}
+    exec(compile((folder / FLAGS_FILE).read_text(), FLAGS_FILE, "exec"), namespace)  # noqa: S102 - our own export
+    return namespace["machine_precision"]()
+
+
+MACHINES = {"cpu": (CPU, False), "t4": (T4, True), "a10g": (A10G, False), "h100+flash-attn": (H100, True)}
+
+
+@pytest.mark.parametrize(
+    ("machine", "method"),
+    [(m, method) for m in MACHINES for method in ("full", "lora", "qlora") if m != "cpu" or method != "qlora"],
+)
+def test_the_exported_files_pick_the_apps_precision_where_they_run(tmp_path, monkeypatch, machine, method):
+    device, flash_attn = MACHINES[machine]
+    recipe = export_recipe(RunConfig(method=method), tmp_path / "recipe", T4 if method == "qlora" else CPU)
+    if device.is_cuda:
+        fake_cuda(monkeypatch, device, flash_attn=flash_attn)
+    flags, load = _exported_precision(recipe.folder)
+    app = build_model_init_kwargs(RunConfig(method=method), device)
+    assert {k: flags[k] for k in ("bf16", "fp16")} == precision_flags(device)
+    assert flags["use_cpu"] is (device.kind == "cpu")
+    assert load["dtype"] == app["dtype"]
+    assert load.get("attn_implementation") == app.get("attn_implementation")
+    assert "def machine_precision" in recipe.script_text  # the standalone script asks the same function
 
 
 def test_exports_hold_no_secrets_and_name_the_token_only(tmp_path, monkeypatch):
@@ -87,8 +139,9 @@ def test_trl_sft_trains_from_the_exported_recipe_offline(tmp_path, tiny_model_pa
         "OMP_NUM_THREADS": "2",
     }
     trl = Path(sys.executable).with_name("trl")
+    assert recipe.trl_command == "trl sft --config recipe.yaml $(python device_flags.py)"
     out = subprocess.run(
-        [str(trl), "sft", "--config", "recipe.yaml"],
+        [str(trl), "sft", "--config", "recipe.yaml", *_device_flags(recipe.folder)],
         cwd=recipe.folder,
         env=env,
         capture_output=True,

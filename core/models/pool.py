@@ -52,7 +52,7 @@ def _torch_dtype(device: str):
     import torch
 
     if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
     return torch.float32  # CPU and MPS generate in float32 here, as they train
 
 
