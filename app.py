@@ -57,6 +57,7 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
         restored = gr.State(None)  # changes once the page has what it remembers for this person (ui/remember.py)
         memory = PageMemory(manager, STEPS)
         gr.Markdown(INTRO, elem_id="intro")
+        _gpu_warning()
         if oauth_enabled():  # only on a Space with Hugging Face login: runs then follow the account
             gr.LoginButton(elem_id="hf-login")
         banner = gr.HTML(elem_id="verdict-banner")
@@ -84,6 +85,25 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
     demo.manager = manager  # tests and scripts reach the runs through the app
     demo.script_api_names = train.api_names  # the only endpoints served by name (main, NamedEndpointsGuard)
     return demo
+
+
+def _gpu_warning() -> None:
+    """A banner above the steps when the machine was given a GPU that PyTorch can't use (core/device.py).
+
+    Checked once, as the page is built: a Space whose torch build needs a newer driver than its GPU has would
+    otherwise train on its CPU without a word. Said in the server log too.
+    """
+    import html
+
+    from core.device import check_gpu_in_use
+
+    warning = check_gpu_in_use()
+    if warning:
+        print(f"WARNING: {warning}", flush=True)
+        gr.HTML(
+            f'<div class="coach-gpu-warning" role="alert"><b>The GPU is not in use.</b> {html.escape(warning)}</div>',
+            elem_id="gpu-warning",
+        )
 
 
 def _keep_page_events_private(demo: gr.Blocks, api_names: tuple[str, ...]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,81 @@ def attention_implementation(device: DeviceInfo) -> str | None:
     if device.bf16 and flash_attention_installed():
         return "flash_attention_2"
     return "sdpa"
+
+
+# -- a GPU that was given but is not used ---------------------------------------------------------------------------
+# What NVIDIA_VISIBLE_DEVICES holds when a container has no GPU (the NVIDIA container runtime's own words for none).
+NO_GPU_VALUES = ("", "void", "none")
+
+
+def gpu_given(
+    environ: dict[str, str] | None = None, which=None, device_file: str | Path = "/dev/nvidia0"
+) -> str | None:
+    """What says this machine was given an NVIDIA GPU, whatever torch thinks; None when nothing does.
+
+    The NVIDIA container runtime sets ``NVIDIA_VISIBLE_DEVICES`` in a container that gets a GPU (a GPU Space) and
+    mounts ``nvidia-smi`` and ``/dev/nvidia0`` into it; a machine with a driver installed has them too.
+    """
+    environ = os.environ if environ is None else environ
+    which = which or shutil.which
+    visible = environ.get("NVIDIA_VISIBLE_DEVICES", "").strip()
+    if visible.lower() not in NO_GPU_VALUES:
+        return f"NVIDIA_VISIBLE_DEVICES={visible}"
+    if which("nvidia-smi"):
+        return "nvidia-smi is installed"
+    if Path(device_file).exists():
+        return f"{device_file} exists"
+    return None
+
+
+def nvidia_driver_version() -> str | None:
+    """The NVIDIA driver's version as ``nvidia-smi`` reports it, or None (no nvidia-smi, or it failed)."""
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = out.stdout.strip().splitlines()
+    return lines[0].strip() if out.returncode == 0 and lines else None
+
+
+def gpu_unused_warning(given: str | None, device: DeviceInfo, torch_build: str, driver: str | None) -> str | None:
+    """The page's warning when a GPU was given but PyTorch can't use it (training would crawl on the CPU), else None.
+
+    ``torch_build``: e.g. "torch 2.13.0+cu126, built for CUDA 12.6"; ``driver``: the NVIDIA driver version, if known.
+
+    >>> cpu = DeviceInfo("cpu", "CPU, 4 cores", 15, False, 4)
+    >>> gpu_unused_warning(None, cpu, "torch 2.13.0", None) is None  # no GPU given: nothing to say
+    True
+    >>> gpu_unused_warning("nvidia-smi is installed", cpu, "torch 2.13.0+cu130, built for CUDA 13.0", "550.54")[:60]
+    'This machine was given a GPU (nvidia-smi is installed), but '
+    """
+    if given is None or device.is_cuda:
+        return None
+    driver_text = f" and the NVIDIA driver is {driver}" if driver else ""
+    return (
+        f"This machine was given a GPU ({given}), but PyTorch can't use it: {torch_build}{driver_text}. "
+        f"Training would run on the {device.describe()} instead, many times slower. A torch build for CUDA 12.x needs "
+        "a driver 525 or newer, one for CUDA 13.x 580 or newer (NVIDIA's CUDA compatibility guide): install the "
+        "torch build this driver supports (the Space image uses CUDA 12.6) and restart the app."
+    )
+
+
+def check_gpu_in_use() -> str | None:
+    """At start: the warning for the page when a GPU was given but torch can't see it; imports torch only then."""
+    given = gpu_given()
+    if given is None:
+        return None  # the usual CPU machine: no torch import at start-up
+    import torch
+
+    cuda = torch.version.cuda
+    build = f"torch {torch.__version__}, " + (f"built for CUDA {cuda}" if cuda else "a build without CUDA")
+    return gpu_unused_warning(given, detect_device(), build, nvidia_driver_version())

@@ -11,7 +11,7 @@ import pytest
 
 import core.device
 from core.config import RunConfig
-from core.device import DeviceInfo, attention_implementation, detect_device
+from core.device import DeviceInfo, attention_implementation, detect_device, gpu_given, gpu_unused_warning
 from core.trl_args import build_lora_config, build_model_init_kwargs, build_sft_config
 from tests.devices import A10G, CPU, H100, T4, fake_cuda
 
@@ -194,3 +194,23 @@ def test_flash_attention_check_reflects_this_machine():
     import importlib.util
 
     assert core.device.flash_attention_installed() == (importlib.util.find_spec("flash_attn") is not None)
+
+
+def test_the_signs_of_a_given_gpu(tmp_path):
+    nothing = {"which": lambda name: None, "device_file": tmp_path / "nvidia0"}
+    assert gpu_given({}, **nothing) is None
+    for none in ("", "void", "none", "NONE"):  # the NVIDIA container runtime's words for "no GPU here"
+        assert gpu_given({"NVIDIA_VISIBLE_DEVICES": none}, **nothing) is None
+    assert gpu_given({"NVIDIA_VISIBLE_DEVICES": "0"}, **nothing) == "NVIDIA_VISIBLE_DEVICES=0"
+    assert (
+        gpu_given({}, which=lambda name: f"/usr/bin/{name}", device_file=tmp_path / "x") == "nvidia-smi is installed"
+    )
+    (tmp_path / "nvidia0").touch()
+    assert gpu_given({}, **nothing) == f"{tmp_path / 'nvidia0'} exists"
+
+
+def test_the_warning_names_the_build_the_driver_and_the_cpu_it_would_train_on():
+    warning = gpu_unused_warning("NVIDIA_VISIBLE_DEVICES=0", CPU, "torch 2.13.0, built for CUDA 13.0", "550.54.15")
+    assert "NVIDIA_VISIBLE_DEVICES=0" in warning and "built for CUDA 13.0" in warning and "550.54.15" in warning
+    assert CPU.describe() in warning and "580" in warning
+    assert gpu_unused_warning("NVIDIA_VISIBLE_DEVICES=0", T4, "torch 2.13.0+cu126", "550.54.15") is None  # in use

@@ -34,6 +34,8 @@ CSS = """
 .coach-settings-grid {display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 10px;}
 .coach-setting-value {font-size: 1.6em; font-weight: 700; margin: 2px 0 4px 0;}
 .coach-warning {color: #b45309; margin: 8px 0 0 0;}
+.coach-gpu-warning {border: 1px solid #f59e0b; background: rgba(245, 158, 11, 0.12); border-radius: 8px;
+                     padding: 10px 14px;}
 .coach-qlora-off label:has(input[value="qlora"]) {opacity: 0.45; pointer-events: none;}
 """
 
