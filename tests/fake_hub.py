@@ -15,11 +15,13 @@ TOKEN = "hf_FakeTokenOnlyForTests0123456789abc"
 
 
 class FakeHubAPI(BaseHTTPRequestHandler):
-    """The endpoints HfApi.create_repo and upload_folder call (huggingface_hub 2.4), with regular uploads only."""
+    """The endpoints HfApi.create_repo and upload_folder call (huggingface_hub 2.4), with regular uploads only,
+    and ``model_info`` for the models put in ``models`` (repo id -> what the Hub answers about it)."""
 
     token = TOKEN
     committed: dict[str, bytes] = {}
     requests: list[tuple[str, str]] = []
+    models: dict[str, dict] = {}
 
     def log_message(self, *args) -> None:  # keep the test output quiet
         pass
@@ -46,6 +48,9 @@ class FakeHubAPI(BaseHTTPRequestHandler):
             if self._authorised():
                 self._reply(200, {"type": "user", "name": "ann", "auth": {"accessToken": {"role": "write"}}})
             return
+        repo_id = self.path.split("?")[0].removeprefix("/api/models/")
+        if self.path.startswith("/api/models/") and repo_id in self.models:
+            return self._reply(200, {"id": repo_id, **self.models[repo_id]})
         self._reply(404, {"error": "Repository not found"})
 
     def do_POST(self) -> None:
@@ -75,7 +80,7 @@ class FakeHubAPI(BaseHTTPRequestHandler):
 
 def start_fake_hub() -> tuple[ThreadingHTTPServer, str]:
     """Serve the fake Hub on a free loopback port; returns the server (call ``shutdown``) and its URL."""
-    FakeHubAPI.committed, FakeHubAPI.requests = {}, []
+    FakeHubAPI.committed, FakeHubAPI.requests, FakeHubAPI.models = {}, [], {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHubAPI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"

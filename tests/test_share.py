@@ -21,6 +21,7 @@ from core.ab_test import ABRound, record_vote
 from core.chat import GenerationSettings, chat_once
 from core.evaluate import BeforeAfter, save_evaluation
 from core.models.catalog import OFFLINE_MODEL_ID, load_trained_model
+from core.models.origin import GGUF_SOURCE_REPO, OFFLINE_COPY_ID
 from core.models.pool import ModelPool
 from core.share import ShareError
 from core.share.card import build_model_card, loss_curve_svg
@@ -112,7 +113,7 @@ def test_a_merged_adapter_answers_exactly_like_the_adapter_on_its_base(run_dir):
 
 def test_the_model_card_holds_the_runs_real_figures(run_dir, tmp_path, tiny_model_path):
     config = json.loads((run_dir / "config.json").read_text())
-    config["model_id"] = OFFLINE_MODEL_ID  # as a real run on the offline default records it
+    config["model_id"] = OFFLINE_MODEL_ID  # as a run on the Hub's SmolLM2 records it (the Hub could be reached)
     (run_dir / "config.json").write_text(json.dumps(config))
     votes = run_dir / "votes.jsonl"  # the base model was picked as the offline default too
     votes.write_text(votes.read_text().replace(json.dumps(str(tiny_model_path)), json.dumps(OFFLINE_MODEL_ID)))
@@ -137,6 +138,16 @@ def test_the_model_card_holds_the_runs_real_figures(run_dir, tmp_path, tiny_mode
     ):
         assert expected in card, expected
     assert str(tmp_path) not in card  # no local paths leak into a public card
+
+
+def test_a_card_for_a_run_on_the_offline_copy_names_the_weights_it_really_trained(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    config["model_id"] = OFFLINE_COPY_ID  # as a Start records SmolLM2 while the Hub can't be reached
+    (run_dir / "config.json").write_text(json.dumps(config))
+    card = build_model_card(run_dir, "ann/smollm2-json", "adapter")
+    assert _front_matter(card)["base_model"] == GGUF_SOURCE_REPO  # not the original's id
+    assert "A LoRA adapter for an offline copy of SmolLM2-135M-Instruct: the 4-bit Q4_1 GGUF file" in card
+    assert f"not the weights of [{OFFLINE_MODEL_ID}]" in card
 
 
 def test_a_card_for_a_word_problems_run_describes_the_column_mapping(run_dir):

