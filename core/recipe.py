@@ -242,6 +242,17 @@ if __name__ == "__main__":
 '''
 
 
+def _python_literal(value: Any) -> str:
+    """``value`` as Python source (True/False/None, not JSON's true/false/null), one key a line.
+
+    >>> _python_literal({"packing": False, "metric_for_best_model": None})
+    "{'packing': False, 'metric_for_best_model': None}"
+    """
+    import pprint
+
+    return pprint.pformat(value, indent=4, sort_dicts=False)
+
+
 def _script(values: dict, method: str) -> str:
     """A standalone TRL + PEFT training script with the recipe's values, device-portable precision."""
     model = values["model_name_or_path"]
@@ -278,8 +289,8 @@ from trl import SFTConfig, SFTTrainer
 
 MODEL = os.environ.get("SFT_MODEL", {model!r})
 DATA = os.environ.get("SFT_DATA", {values["dataset_name"]!r})
-SFT_ARGS = {json.dumps(sft, indent=4)}
-LORA = {json.dumps(lora, indent=4) if lora else "None"}
+SFT_ARGS = {_python_literal(sft)}
+LORA = {_python_literal(lora)}
 QLORA = {quantize}
 
 

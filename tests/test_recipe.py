@@ -121,10 +121,14 @@ def test_demo_data_is_the_converted_rows_the_app_trains_on(tmp_path):
     assert set(written[0]) == {"prompt", "completion"}  # converted, not the raw Question/Complex_CoT columns
 
 
-def test_standalone_script_is_valid_python(tmp_path):
-    recipe = export_recipe(RunConfig(method="full"), tmp_path / "recipe", CPU)
-    compile(recipe.script_text, "train_sft.py", "exec")
-    assert "LORA = None" in recipe.script_text
+def test_standalone_script_is_valid_python_holding_the_recipes_values(tmp_path):
+    recipe = export_recipe(RunConfig(method="full", eval_steps=0), tmp_path / "recipe", CPU)
+    script: dict = {"__name__": "train_sft"}  # defined, not run
+    exec(compile(recipe.script_text, "train_sft.py", "exec"), script)  # noqa: S102 - our own export
+    assert script["LORA"] is None and script["QLORA"] is False
+    args = script["SFT_ARGS"]  # Python's False/None, not JSON's false/null (which stopped the script at its start)
+    assert args["packing"] is False and args["eval_steps"] is None and args["max_steps"] == 60
+    assert not set(DEVICE_FIELDS) & set(args)  # chosen where it runs, by machine_precision
 
 
 @pytest.mark.slow
