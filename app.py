@@ -93,15 +93,15 @@ def _gpu_warning() -> None:
     Checked once, as the page is built: a Space whose torch build needs a newer driver than its GPU has would
     otherwise train on its CPU without a word. Said in the server log too.
     """
-    import html
-
     from core.device import check_gpu_in_use
+    from core.sources import link_sources_html
 
     warning = check_gpu_in_use()
     if warning:
         print(f"WARNING: {warning}", flush=True)
+        text = link_sources_html(warning)  # escaped, with NVIDIA's driver table as a link
         gr.HTML(
-            f'<div class="coach-gpu-warning" role="alert"><b>The GPU is not in use.</b> {html.escape(warning)}</div>',
+            f'<div class="coach-gpu-warning" role="alert"><b>The GPU is not in use.</b> {text}</div>',
             elem_id="gpu-warning",
         )
 

@@ -7,6 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.sources import cite
+
 
 @dataclass(frozen=True)
 class DeviceInfo:
@@ -159,8 +161,8 @@ def gpu_unused_warning(given: str | None, device: DeviceInfo, torch_build: str, 
     return (
         f"This machine was given a GPU ({given}), but PyTorch can't use it: {torch_build}{driver_text}. "
         f"Training would run on the {device.describe()} instead, many times slower. A torch build for CUDA 12.x needs "
-        "a driver 525 or newer, one for CUDA 13.x 580 or newer (NVIDIA's CUDA compatibility guide): install the "
-        "torch build this driver supports (the Space image uses CUDA 12.6) and restart the app."
+        f"a driver 525 or newer, one for CUDA 13.x 580 or newer ({cite('cuda_compat')}): install the torch build "
+        "this driver supports (the Space image uses CUDA 12.6) and restart the app."
     )
 
 

@@ -93,8 +93,13 @@ SOURCES: dict[str, Source] = {
         "https://huggingface.co/Qwen/Qwen3-8B",
         "The model page of Qwen3-8B, including its enable_thinking switch for reasoning.",
     ),
+    "cuda_compat": Source(
+        "NVIDIA's CUDA compatibility guide",
+        "https://docs.nvidia.com/deploy/cuda-compatibility/minor-version-compatibility.html",
+        "NVIDIA's table of the driver versions that run programs built for each CUDA version (12.x: 525 on).",
+    ),
 }
-ALLOWED_HOSTS = ("huggingface.co", "ai-innovation.team", "tinker-docs.thinkingmachines.ai")
+ALLOWED_HOSTS = ("huggingface.co", "ai-innovation.team", "tinker-docs.thinkingmachines.ai", "docs.nvidia.com")
 
 
 def cite(*keys: str) -> str:

@@ -20,6 +20,7 @@ def test_a_gpu_given_but_invisible_to_torch_puts_a_banner_on_the_page(launch_app
     assert banner is not None, "no GPU warning on the page"
     text = banner["props"]["value"]
     assert "The GPU is not in use" in text and "NVIDIA_VISIBLE_DEVICES=0" in text and "run on the CPU" in text
+    assert "<a href='https://docs.nvidia.com/deploy/cuda-compatibility/" in text  # the driver table, a link
     assert "WARNING: This machine was given a GPU" in app.log()
     if gpu_given() is None:  # nothing says this machine has a GPU (a CPU test machine): no banner
         assert _page_component(launch_app(name="no-gpu").url, "gpu-warning") is None
