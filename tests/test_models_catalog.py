@@ -39,7 +39,8 @@ def test_offline_model_folder_is_a_plain_trainable_model(offline_model_path):
     assert "quantization_config" not in config  # Trainer refuses models flagged as quantized (sft-facts §6)
     assert config["model_type"] == "llama"
     assert config["hidden_size"] == 576
-    assert resolve_model(OFFLINE_MODEL_ID) == str(offline_model_path)
+    assert resolve_model(OFFLINE_COPY_ID) == str(offline_model_path)
+    assert resolve_model(OFFLINE_MODEL_ID) == str(offline_model_path)  # HF_HUB_OFFLINE=1 here: the Hub can't help
 
 
 def test_hub_id_fails_fast_offline_and_offers_the_offline_model(monkeypatch):
