@@ -252,9 +252,8 @@ def test_a_forged_session_cookie_is_a_new_stranger(victim, forge):
 def test_the_victim_still_sees_and_controls_their_own_runs(victim):
     page = victim["page"]
     shown = page.call_named("refresh", {})
-    assert (
-        shown.success and f"title='run id'>{victim['queued']}<" in shown.raw
-    )  # their newest run, in their own session
+    # their newest run, in their own session
+    assert shown.success and f"title='run id'>{victim['queued']}<" in shown.raw
     models = page.call_named("refresh_lists", {})
     assert models.success and victim["finished"] in models.raw  # their result is in their own model lists
     assert page.call_named("stop_run", {}).success
