@@ -64,6 +64,9 @@ RECIPE_FILE = "recipe.yaml"
 SCRIPT_FILE = "train_sft.py"
 DATA_FOLDER = "data"
 OUTPUT_FOLDER = "output"
+# Where a Job's script pushes its logged steps in the output repo, for the app to follow it live (core/hf_jobs).
+JOB_METRICS_FILE = "sft-coach/metrics.jsonl"
+JOB_METRICS_PUSH_SECONDS = 60  # app's choice: a fresh curve about once a minute, ~1 small commit a minute
 HF_JOBS_FLAVOR = "a10g-small"  # a 24 GB GPU: enough for LoRA on models up to ~3B (sft-facts §5: 16 GB for SmolLM3)
 
 
@@ -206,11 +209,14 @@ Data: the folder in SFT_DATA (default: ./{DATA_FOLDER}, with train.jsonl and tes
 Set HUB_MODEL_ID=your-name/model to push the result (needs HF_TOKEN in the environment). No secrets in here.
 """
 
+import json
 import os
+import time
 
 import torch
 from datasets import load_dataset
 from peft import LoraConfig
+from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 MODEL = os.environ.get("SFT_MODEL", {model!r})
@@ -228,6 +234,38 @@ def precision():
     return {{"bf16": False, "fp16": False, "use_cpu": True}}, "float32"
 
 
+class PushMetrics(TrainerCallback):
+    """Every logged step into {JOB_METRICS_FILE} of the output repo, pushed about every {JOB_METRICS_PUSH_SECONDS} s
+    and at the end, so SFT Coach can draw the loss curve while the run trains on Hugging Face Jobs."""
+
+    def __init__(self, repo):
+        self.repo, self.rows, self.pushed = repo, [], 0.0
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        numbers = {{k: v for k, v in (logs or {{}}).items() if isinstance(v, (int, float))}}
+        self.rows.append({{"step": state.global_step, "time": time.time(), "max_steps": state.max_steps, **numbers}})
+        if state.is_world_process_zero and time.time() - self.pushed >= {JOB_METRICS_PUSH_SECONDS}:
+            self.push()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.push()
+
+    def push(self):
+        from huggingface_hub import HfApi
+
+        self.pushed = time.time()
+        text = "".join(json.dumps(row) + "\\n" for row in self.rows)
+        try:
+            HfApi().create_repo(self.repo, private=True, exist_ok=True)
+            HfApi().upload_file(
+                path_or_fileobj=text.encode(), path_in_repo={JOB_METRICS_FILE!r}, repo_id=self.repo,
+                commit_message="Training metrics so far",
+            )
+        except Exception as err:  # the training goes on; only the live curve waits
+            print(f"Could not push the metrics to {{self.repo}}: {{err}}")
+
+
 def main():
     flags, dtype = precision()
     init = {{**SFT_ARGS.pop("model_init_kwargs"), "dtype": dtype}}
@@ -239,7 +277,7 @@ def main():
             bnb_4bit_compute_dtype=getattr(torch, dtype),
         )
     hub_model_id = os.environ.get("HUB_MODEL_ID")
-    push = {{"push_to_hub": True, "hub_model_id": hub_model_id}} if hub_model_id else {{}}
+    push = {{"push_to_hub": True, "hub_model_id": hub_model_id, "hub_private_repo": True}} if hub_model_id else {{}}
     args = SFTConfig(**SFT_ARGS, **flags, **push, model_init_kwargs=init)
     data = load_dataset(DATA)
     evaluate = args.eval_strategy != "no" and "test" in data
@@ -252,6 +290,7 @@ def main():
         train_dataset=data["train"],
         eval_dataset=data["test"] if evaluate else None,
         peft_config=LoraConfig(**LORA) if LORA else None,
+        callbacks=[PushMetrics(hub_model_id)] if hub_model_id else None,
     )
     trainer.train()
     trainer.save_model(args.output_dir)
