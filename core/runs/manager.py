@@ -106,6 +106,11 @@ class RunManager:
         """Whether the run trains on Hugging Face Jobs (the page marks it so)."""
         return run_id in self._remote
 
+    def remote_job(self, run_id: str, owner: object) -> dict | None:
+        """The Hugging Face Job of ``owner``'s remote run (its id, machine, page, last log lines), else None."""
+        run = self.get(run_id, owner) if run_id in self._remote else None
+        return run.folder.read_remote() if run else None
+
     # -- submitting -------------------------------------------------------------------------------
     def _check_limits(self, config: RunConfig, owner: str) -> None:
         limits = self.limits

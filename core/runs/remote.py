@@ -68,6 +68,8 @@ class RemoteFollower:
                     self.look(run)
                 except OSError:
                     pass  # a full disk: the next look writes again
+                except Exception as err:  # noqa: BLE001 - one broken run must not stop following the others
+                    run.set_message(f"Could not follow this Job ({type(err).__name__}: {err}); trying again.")
             self._wake.wait(self._poll)
 
     def _token(self, run_id: str) -> str | None:
