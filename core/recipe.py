@@ -15,6 +15,7 @@ callbacks; the best checkpoint is still kept at the end).
 from __future__ import annotations
 
 import json
+import pprint
 import shutil
 from dataclasses import dataclass, field
 from enum import Enum
@@ -221,8 +222,8 @@ from trl import SFTConfig, SFTTrainer
 
 MODEL = os.environ.get("SFT_MODEL", {model!r})
 DATA = os.environ.get("SFT_DATA", {values["dataset_name"]!r})
-SFT_ARGS = {json.dumps(sft, indent=4)}
-LORA = {json.dumps(lora, indent=4) if lora else "None"}
+SFT_ARGS = {pprint.pformat(sft, sort_dicts=False)}
+LORA = {pprint.pformat(lora, sort_dicts=False) if lora else "None"}
 QLORA = {quantize}
 
 

@@ -77,11 +77,12 @@ class FakeHubAPI(BaseHTTPRequestHandler):
             modes = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
             return self._reply(200, {"files": modes})
         if "/commit/" in self.path:
+            repo = "/".join(self.path.split("/")[3:5])
             for line in body.splitlines():
                 item = json.loads(line)
                 if item["key"] == "file":
                     self.committed[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
-            repo = "/".join(self.path.split("/")[3:5])
+                    FakeJobs.push_file(repo, item["value"]["path"], self.committed[item["value"]["path"]])
             return self._reply(200, {"commitUrl": f"{host}/{repo}/commit/{'a' * 40}", "commitOid": "a" * 40})
         self._reply(404, {"error": "Not found"})
 

@@ -98,3 +98,25 @@ def test_the_result_is_downloaded_whole_without_the_metrics(hub, tmp_path):
     with pytest.raises(Exception, match="Could not download the result from ann/missing"):
         download_result("ann/missing", tmp_path / "other", TOKEN)
     assert not (tmp_path / "other").exists()
+
+
+def test_the_exported_scripts_pushes_are_what_the_app_reads(hub, tmp_path, monkeypatch):
+    """The script's PushMetrics callback, run against the fake Hub: its rows come back through look_at_job."""
+    import runpy
+    from types import SimpleNamespace
+
+    recipe = export_recipe(RunConfig(), tmp_path / "recipe", CPU)
+    script = runpy.run_path(str(recipe.folder / "train_sft.py"), run_name="exported_script")  # main() not run
+    monkeypatch.setenv("HF_TOKEN", TOKEN)  # as the Job's secret
+    pusher = script["PushMetrics"]("ann/model")
+    state = SimpleNamespace(global_step=1, max_steps=4, is_world_process_zero=True)
+    pusher.on_log(None, state, None, logs={"loss": 2.5, "learning_rate": 1e-4, "note": "text is left out"})
+    state.global_step = 2
+    pusher.on_log(None, state, None, logs={"loss": 2.0})  # within the minute: kept, pushed at the end
+    sent = submit_recipe_job(recipe, "ann/data", "ann/model", token=TOKEN)
+    FakeJobs.set_stage(sent.job_id, "RUNNING")
+    assert [row["loss"] for row in look_at_job(sent.job_id, "ann", "ann/model", TOKEN).rows] == [2.5]
+    pusher.on_train_end(None, state, None)
+    rows = look_at_job(sent.job_id, "ann", "ann/model", TOKEN).rows
+    assert [(r["step"], r["loss"], r["max_steps"]) for r in rows] == [(1, 2.5, 4), (2, 2.0, 4)]
+    assert "note" not in rows[0]
