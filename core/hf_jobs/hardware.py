@@ -127,13 +127,17 @@ class JobEstimate:
         return (
             f"About {_hours_text(self.hours)} and ${self.cost:.2f} on {hw.pretty_name} (${hw.price_per_hour:.2f}/h): "
             f"{self.tokens:,} tokens at ~{self.tokens_per_second:,.0f} tokens/s ({TYPICAL_MFU:.0%} of the GPU's peak, "
-            f"PaLM's FLOPs per token) plus ~{STARTUP_SECONDS // 60} min to start. A small model uses less of a big "
-            f"GPU, so read the time as a floor.{one_gpu}"
+            f"PaLM's FLOPs per token) take {_hours_text(self.tokens / self.tokens_per_second / 3600)}, plus "
+            f"~{STARTUP_SECONDS // 60} min to start. A small model uses less of a big GPU, so read the training time "
+            f"as a floor.{one_gpu}"
         )
 
 
 def _hours_text(hours: float) -> str:
+    """ "under a minute", "12 min", "2.5 h" """
     minutes = hours * 60
+    if minutes < 1:
+        return "under a minute"
     return f"{minutes:.0f} min" if minutes < 90 else f"{hours:.1f} h"
 
 
