@@ -70,7 +70,7 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
                 build_data_step(config_state, dataset_rows, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings", memory)
             with gr.Tab("3 · Settings", id="settings"):
-                build_settings_step(config_state, manager, restored)
+                settings = build_settings_step(config_state, manager, restored)
                 _next_button(tabs, "train", "Next: 4 · Train", memory)
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state, trackio_dir=os.environ["TRACKIO_DIR"])
@@ -80,6 +80,10 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
             if admin_password():  # no password set: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)
+        # a run submitted to Hugging Face Jobs: the Train step shows it, like a run just started
+        settings.jobs_submitted.change(show_submitted_run, settings.jobs_submitted, train.run_id).then(
+            lambda: gr.Tabs(selected="train"), None, tabs
+        )
         wire_page_memory(memory, config_state, dataset_rows, checklist.radios, tabs, restored, demo)
     _keep_page_events_private(demo, train.api_names)
     demo.manager = manager  # tests and scripts reach the runs through the app
@@ -104,6 +108,11 @@ def _gpu_warning() -> None:
             f'<div class="coach-gpu-warning" role="alert"><b>The GPU is not in use.</b> {text}</div>',
             elem_id="gpu-warning",
         )
+
+
+def show_submitted_run(run_id: str | None) -> str | None:
+    """The run a Jobs submission just listed becomes the one the Train step shows (its refresh checks the owner)."""
+    return run_id
 
 
 def _keep_page_events_private(demo: gr.Blocks, api_names: tuple[str, ...]) -> None:

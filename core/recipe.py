@@ -27,6 +27,16 @@ from typing import Any
 
 from core.config import RunConfig
 from core.device import DeviceInfo
+from core.recipe_script import (  # noqa: F401 - the recipe's file names are part of its API
+    DATA_FOLDER,
+    FLAGS_FILE,
+    JOB_METRICS_FILE,
+    JOB_METRICS_PUSH_SECONDS,
+    RECIPE_FILE,
+    SCRIPT_FILE,
+    flags_script,
+    standalone_script,
+)
 from core.trl_args import build_lora_config, build_model_init_kwargs, build_sft_config
 
 # SFTConfig fields the app sets (core/trl_args.build_sft_config), copied into the recipe from the built SFTConfig.
@@ -66,10 +76,6 @@ DEVICE_FIELDS = ("use_cpu", "bf16", "fp16")
 # What recipe_values builds the SFTConfig for: a CUDA device (QLoRA's check passes) without bf16 (so no machine
 # without a bf16 GPU refuses to build it); none of its device-dependent values go into the recipe.
 _RECIPE_DEVICE = DeviceInfo("cuda", "the machine the recipe runs on", 0.0, False, 1)
-RECIPE_FILE = "recipe.yaml"
-SCRIPT_FILE = "train_sft.py"
-FLAGS_FILE = "device_flags.py"
-DATA_FOLDER = "data"
 OUTPUT_FOLDER = "output"
 HF_JOBS_FLAVOR = "a10g-small"  # a 24 GB GPU: enough for LoRA on models up to ~3B (sft-facts §5: 16 GB for SmolLM3)
 
@@ -192,147 +198,6 @@ def _flag(name: str, value: Any) -> str:
     return f"--{name} {value}"
 
 
-# The precision rule of core/device.py (precision_flags, weights_dtype, attention_implementation) for a file that
-# runs without the app; both exported files carry it, and tests/test_gpu_config.py checks that it agrees with the
-# app on fake GPUs of each class. {method} is the run's method ("full", "lora" or "qlora").
-_MACHINE_PRECISION = '''
-METHOD = {method!r}
-
-
-def machine_precision(method=METHOD):
-    """(training flags, model load settings) for the machine this runs on.
-
-    bf16 on GPUs that compute in it natively (Ampere and newer; torch's default check also says yes where bf16
-    is only emulated, as on a T4). Older GPUs get fp16 mixed precision, whose gradient scaler refuses float16
-    gradients: a full fine-tune keeps float32 master weights, LoRA/QLoRA a float16 frozen base under float32
-    adapters. A CPU or an Apple GPU trains in float32.
-    """
-    import importlib.util
-
-    import torch
-
-    if torch.cuda.is_available():
-        bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
-        dtype = "bfloat16" if bf16 else ("float32" if method == "full" else "float16")
-        attention = "flash_attention_2" if bf16 and importlib.util.find_spec("flash_attn") else "sdpa"
-        load = {{"dtype": dtype, "attn_implementation": attention}}
-        return {{"bf16": bf16, "fp16": not bf16, "use_cpu": False}}, load
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    return {{"bf16": False, "fp16": False, "use_cpu": not mps}}, {{"dtype": "float32"}}
-'''
-
-
-def _machine_precision(method: str) -> str:
-    return _MACHINE_PRECISION.format(method=method).strip("\n")
-
-
-def _flags_script(method: str) -> str:
-    """``device_flags.py``: prints the ``trl sft`` flags for the device and precision of the machine it runs on."""
-    return f'''"""The device and precision flags for `trl sft` on this machine, exported by SFT Coach.
-
-Run: trl sft --config {RECIPE_FILE} $(python {FLAGS_FILE})
-"""
-
-{_machine_precision(method)}
-
-
-if __name__ == "__main__":
-    flags, load = machine_precision()
-    print(" ".join(f"--{{name}} {{value}}" for name, value in {{**flags, **load}}.items()))
-'''
-
-
-def _python_literal(value: Any) -> str:
-    """``value`` as Python source (True/False/None, not JSON's true/false/null), one key a line.
-
-    >>> _python_literal({"packing": False, "metric_for_best_model": None})
-    "{'packing': False, 'metric_for_best_model': None}"
-    """
-    import pprint
-
-    return pprint.pformat(value, indent=4, sort_dicts=False)
-
-
-def _script(values: dict, method: str) -> str:
-    """A standalone TRL + PEFT training script with the recipe's values, device-portable precision."""
-    model = values["model_name_or_path"]
-    sft = {k: values[k] for k in SFT_FIELDS}
-    sft.update(output_dir=values["output_dir"], run_name=values["run_name"])
-    sft["model_init_kwargs"] = {**values["model_init_kwargs"]}
-    lora = None
-    if values.get("use_peft"):
-        lora = {
-            "r": values["lora_r"],
-            "lora_alpha": values["lora_alpha"],
-            "lora_dropout": values["lora_dropout"],
-            "target_modules": values["lora_target_modules"],
-            "bias": "none",
-            "task_type": "CAUSAL_LM",
-        }
-    quantize = bool(values.get("load_in_4bit"))
-    return f'''# /// script
-# dependencies = ["trl==1.16.0", "peft==0.21.2", "transformers==5.23.0", "datasets", "trackio", "bitsandbytes"]
-# ///
-"""Supervised fine-tuning exported by SFT Coach: TRL's SFTTrainer with the app's settings.
-
-Run: python {SCRIPT_FILE}   (or: accelerate launch {SCRIPT_FILE})
-Data: the folder in SFT_DATA (default: ./{DATA_FOLDER}, with train.jsonl and test.jsonl) or a Hub dataset id.
-Set HUB_MODEL_ID=your-name/model to push the result (needs HF_TOKEN in the environment). No secrets in here.
-"""
-
-import os
-
-import torch
-from datasets import load_dataset
-from peft import LoraConfig
-from trl import SFTConfig, SFTTrainer
-
-MODEL = os.environ.get("SFT_MODEL", {model!r})
-DATA = os.environ.get("SFT_DATA", {values["dataset_name"]!r})
-SFT_ARGS = {_python_literal(sft)}
-LORA = {_python_literal(lora)}
-QLORA = {quantize}
-
-
-{_machine_precision(method)}
-
-
-def main():
-    flags, load = machine_precision()
-    init = {{**SFT_ARGS.pop("model_init_kwargs"), **load}}
-    if QLORA:
-        from transformers import BitsAndBytesConfig
-
-        init["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=getattr(torch, load["dtype"]),
-        )
-    hub_model_id = os.environ.get("HUB_MODEL_ID")
-    push = {{"push_to_hub": True, "hub_model_id": hub_model_id}} if hub_model_id else {{}}
-    args = SFTConfig(**SFT_ARGS, **flags, **push, model_init_kwargs=init)
-    data = load_dataset(DATA)
-    evaluate = args.eval_strategy != "no" and "test" in data
-    if not evaluate:
-        args.eval_strategy = "no"
-        args.load_best_model_at_end = False
-    trainer = SFTTrainer(
-        model=MODEL,
-        args=args,
-        train_dataset=data["train"],
-        eval_dataset=data["test"] if evaluate else None,
-        peft_config=LoraConfig(**LORA) if LORA else None,
-    )
-    trainer.train()
-    trainer.save_model(args.output_dir)
-    if hub_model_id:
-        trainer.push_to_hub()
-
-
-if __name__ == "__main__":
-    main()
-'''
-
-
 def export_recipe(config: RunConfig, folder: str | Path, device: DeviceInfo, model_path: str | None = None) -> Recipe:
     """Write recipe.yaml, train_sft.py and data/ into ``folder`` and return them with the commands.
 
@@ -346,10 +211,10 @@ def export_recipe(config: RunConfig, folder: str | Path, device: DeviceInfo, mod
     model = model_path or config.model_id
     values = recipe_values(config, device, model, DATA_FOLDER, has_eval)
     yaml_text = _yaml(values)
-    script_text = _script(values, config.method)
+    script_text = standalone_script(values, config.method, SFT_FIELDS)
     (folder / RECIPE_FILE).write_text(yaml_text, encoding="utf-8")
     (folder / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
-    (folder / FLAGS_FILE).write_text(_flags_script(config.method), encoding="utf-8")
+    (folder / FLAGS_FILE).write_text(flags_script(config.method), encoding="utf-8")
     flags = " \\\n    ".join(_flag(k, v) for k, v in values.items() if v is not None)
     device_flags = f"$(python {FLAGS_FILE})"  # bf16 / fp16 / float32 and the device, chosen where it runs
     return Recipe(

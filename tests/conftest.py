@@ -193,6 +193,8 @@ def fake_hub_url(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the fake Hub is local; the real one stays unreached
     server, url = start_fake_hub()
     monkeypatch.setattr(constants, "ENDPOINT", url)
+    # file downloads build their address from this template, made from the endpoint when huggingface_hub loads
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
     yield url
     server.shutdown()
     server.server_close()

@@ -153,7 +153,7 @@ def test_the_run_worker_never_imports_the_manager():
 # Run-folder file names, as a string literal anywhere in core/ or ui/ (core/runs/store.py is their one owner).
 RUN_FILE_NAMES = {
     "config.json", "state.json", "metrics.jsonl", "eval.jsonl", "samples.jsonl", "probes.json", "votes.jsonl",
-    "evaluation.json", "estimate.json", "stop-requested", "worker.log", "worker.pid",
+    "evaluation.json", "estimate.json", "stop-requested", "worker.log", "worker.pid", "remote.json",
 }  # fmt: skip
 RUN_FOLDER_NAMES = {"checkpoints", "final", "share"}  # flagged where joined into a path: `folder / "final"`
 # Files of a model folder (read by transformers and PEFT, not part of the run's record) that share a name.

@@ -37,9 +37,9 @@ class FakeHub:
         self._check(kwargs["token"])
         self.calls.append(("upload_folder", kwargs))
 
-    def run_uv_job(self, script, **kwargs):
+    def run_job(self, **kwargs):
         self._check(kwargs["token"])
-        self.calls.append(("run_uv_job", {"script": script, **kwargs}))
+        self.calls.append(("run_job", kwargs))
         return SimpleNamespace(
             id="68a1b2c3d4", url="https://huggingface.co/jobs/ann/68a1b2c3d4", status=SimpleNamespace(stage="RUNNING")
         )
@@ -80,12 +80,13 @@ def test_submitting_pushes_the_data_starts_the_job_and_returns_where_to_follow_i
     assert result.url == "https://huggingface.co/jobs/ann/68a1b2c3d4"
     assert result.logs_command == "hf jobs logs 68a1b2c3d4"
     names = [name for name, _ in hub.calls]
-    assert names == ["whoami", "create_repo", "upload_folder", "run_uv_job"]
+    assert names == ["whoami", "create_repo", "upload_folder", "run_job"]
     upload = hub.calls[2][1]
     assert upload["repo_id"] == "ann/my-data" and upload["folder_path"].endswith("/data")
     job = hub.calls[3][1]
-    assert job["script"].endswith("train_sft.py")
-    assert job["flavor"] == HF_JOBS_FLAVOR and job["timeout"] == "2h"
+    script = job["env"].pop("SFT_COACH_SCRIPT")  # the script travels inline and runs as `uv run train_sft.py`
+    assert script == (recipe.folder / "train_sft.py").read_text() and "uv run /tmp/train_sft.py" in job["command"][-1]
+    assert job["flavor"] == HF_JOBS_FLAVOR and job["timeout"] == "2h" and job["namespace"] == "ann"
     assert job["env"] == {"SFT_DATA": "ann/my-data", "HUB_MODEL_ID": "ann/my-model"}
     assert job["secrets"] == {"HF_TOKEN": TOKEN}  # the one place the value goes: the job's secret
     shown = result.describe() + repr(result) + result.command + result.status_command

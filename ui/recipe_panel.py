@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import gradio as gr
 
 from core.config import RunConfig
-from ui.hf_jobs_panel import build_hf_jobs_panel
+from core.runs.manager import RunManager
+from ui.hf_jobs_panel import HfJobsPanel, build_hf_jobs_panel
 from ui.identity import request_owner
 from ui.settings_views import device_info
 from ui.toasts import refusal
@@ -24,6 +25,7 @@ class RecipePanel:
     files: gr.File
     yaml: gr.Code
     commands: gr.Code
+    jobs: HfJobsPanel
 
 
 def export_recipe_files(values: dict, request: gr.Request) -> tuple[list[str], str, str]:
@@ -41,7 +43,7 @@ def export_recipe_files(values: dict, request: gr.Request) -> tuple[list[str], s
     return [str(p) for p in recipe.files], recipe.yaml_text, recipe.commands_text()
 
 
-def build_recipe_panel(config_state: gr.State) -> RecipePanel:
+def build_recipe_panel(config_state: gr.State, manager: RunManager | None = None) -> RecipePanel:
     """Lay out the recipe accordion, with the Jobs form inside, and wire its button."""
     with gr.Accordion("Export a recipe: train without the app", open=False, elem_id="recipe-export"):
         gr.Markdown(
@@ -52,6 +54,6 @@ def build_recipe_panel(config_state: gr.State) -> RecipePanel:
         files = gr.File(label="Recipe files", file_count="multiple", interactive=False, elem_id="recipe-files")
         yaml = gr.Code(label="recipe.yaml", language="yaml", elem_id="recipe-yaml")
         commands = gr.Code(label="Commands", language="shell", elem_id="recipe-commands")
-        build_hf_jobs_panel(config_state)
+        jobs = build_hf_jobs_panel(config_state, manager)
     export.click(export_recipe_files, config_state, [files, yaml, commands])
-    return RecipePanel(export=export, files=files, yaml=yaml, commands=commands)
+    return RecipePanel(export=export, files=files, yaml=yaml, commands=commands, jobs=jobs)

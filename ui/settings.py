@@ -245,6 +245,8 @@ class SettingsStep:
     preset: gr.Radio
     steps: gr.Slider
     fit: gr.HTML
+    jobs_submitted: gr.State
+    """The remote run a Hugging Face Jobs submission listed (ui/hf_jobs_panel.py)."""
 
 
 def _choices(name: str) -> list[tuple[str, str]]:
@@ -346,7 +348,7 @@ def build_settings_step(
                 info=describe_field("gradient_checkpointing").help,
                 elem_id="field-gradient-checkpointing",
             )
-    build_recipe_panel(config_state)
+    recipe = build_recipe_panel(config_state, manager)
 
     preset_state = gr.State(None)  # the Preset object last applied, to show what an edit changed
     field_components = [fields[name] for name in ADVANCED_FIELDS]
@@ -383,7 +385,9 @@ def build_settings_step(
         restored.change(show_start, [config_state], start_outputs, show_progress="hidden")
     elif Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
         Context.root_block.load(show_start, [config_state], start_outputs, show_progress="hidden")
-    return SettingsStep(model=model, method=method, preset=preset_name, steps=steps, fit=fit)
+    return SettingsStep(
+        model=model, method=method, preset=preset_name, steps=steps, fit=fit, jobs_submitted=recipe.jobs.submitted
+    )
 
 
 def show_start(values: dict | None) -> tuple:

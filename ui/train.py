@@ -190,9 +190,14 @@ class TrainEvents:
         return job.run_id, None
 
     def stop_run(self, current: str | None, request: gr.Request) -> None:
-        """Stop this person's shown run at the next step, or cancel it while it waits."""
+        """Stop this person's shown run at the next step, or cancel it while it waits (or its Hugging Face Job)."""
         who = request_owner(request)
-        if not current or not self.manager.stop(current, owner=who):
+        try:
+            stopped = bool(current) and self.manager.stop(current, owner=who)
+        except ConfigError as err:  # the Hub refused to cancel the Job: say why
+            warn(str(err))
+            return
+        if not stopped:
             inform("There is no running or waiting run of yours to stop.")
 
     def resume_run(self, current: str | None, request: gr.Request) -> None:
@@ -244,28 +249,30 @@ class TrainEvents:
         if key == last_key:
             return [gr.skip()] * (len(REFRESH_OUTPUTS) - 1) + [last_key]
         own_runs = self.manager.summaries(owner=who)
+        remote = frozenset(run.run_id for run in own_runs if self.manager.is_remote(run.run_id))
+        job = self.manager.remote_job(snapshot.run_id, who) if snapshot else None
         active = bool(snapshot and snapshot.is_active)
         facts = run_facts(snapshot) if snapshot else None  # one set of numbers: the card, the diagnosis, the retry
         suggestion = _retry_changes(snapshot, facts) if snapshot and not active else None
-        can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES)
+        can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES) and not job  # a Job is submitted anew
         diagnosis_html = render_diagnosis(_diagnosis(snapshot, facts)) if snapshot and snapshot.metrics else ""
         charts_shown = last_key is not None and last_key[0] == key[0]  # e.g. only the message changed
         return [
             snapshot.run_id if snapshot else current,
-            render_status(snapshot, self.manager.queue_length(), facts),
+            render_status(snapshot, self.manager.queue_length(), facts, job),
             diagnosis_html,
             *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else _figures(snapshot, smooth, axis)),
             render_samples(snapshot),
             render_result(snapshot, self.trackio_dir),
-            gr.Button(interactive=not _any_active(own_runs)),
+            gr.Button(interactive=not _any_active([run for run in own_runs if run.run_id not in remote])),
             gr.Button(
                 interactive=active and snapshot.phase != "stopping",
-                value="Cancel" if snapshot and snapshot.phase == "queued" else "Stop",
+                value="Cancel the Job" if job else "Cancel" if snapshot and snapshot.phase == "queued" else "Stop",
             ),
             gr.Button(interactive=can_resume),
             gr.Button(interactive=bool(suggestion and suggestion[0])),
             f"*Suggested:* {suggestion[1]}" if suggestion else "",
-            gr.Dropdown(choices=run_choices(own_runs), value=snapshot.run_id if snapshot else None),
+            gr.Dropdown(choices=run_choices(own_runs, remote), value=snapshot.run_id if snapshot else None),
             key,
         ]
 

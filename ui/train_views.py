@@ -53,11 +53,14 @@ def _validation_cell(facts: LossFacts) -> str:
     return "<b>—</b>" + (f" <small title='{html.escape(no_point_yet(facts))}'>({why})</small>" if why else "")
 
 
-def render_status(snapshot: RunSnapshot | None, queue_length: int = 0, facts: LossFacts | None = None) -> str:
+def render_status(
+    snapshot: RunSnapshot | None, queue_length: int = 0, facts: LossFacts | None = None, job: dict | None = None
+) -> str:
     """The status card: phase, message, progress bar and the numbers that matter.
 
     The losses come from ``facts`` (core/diagnosis/facts.py), the numbers the diagnosis quotes; computed from the
-    snapshot when not given.
+    snapshot when not given. ``job``: the Hugging Face Job of a remote run (core/runs/remote.py), named with its
+    last log lines.
     """
     if snapshot is None:
         waiting = f" {queue_length} run(s) are waiting for the trainer." if queue_length else ""
@@ -110,8 +113,21 @@ def render_status(snapshot: RunSnapshot | None, queue_length: int = 0, facts: Lo
     <td><small>Time left</small><br><b>{format_duration(progress.eta_seconds)}</b></td>
     <td><small>Tokens / s</small><br><b>{speed}</b></td>
     <td><small>Per step</small><br><b>{step_time}</b></td>
-  </tr></table>
+  </tr></table>{render_job(job)}
 </div>"""
+
+
+def render_job(job: dict | None) -> str:
+    """Where a remote run trains: the machine, the Job's page, its last log lines."""
+    if not job:
+        return ""
+    url = html.escape(str(job.get("url", "")), quote=True)
+    lines = html.escape("\n".join(job.get("log") or ["(no log lines yet)"]))
+    return (
+        f"<p class='coach-remote' id='job-info'>On Hugging Face Jobs · {html.escape(str(job.get('flavor', '?')))} · "
+        f"<a href='{url}' target='_blank' rel='noopener'>Job {html.escape(str(job.get('job_id', '')))}</a></p>"
+        f"<details open><summary>The Job's log</summary><pre id='job-logs'>{lines}</pre></details>"
+    )
 
 
 def render_samples(snapshot: RunSnapshot | None) -> str:
@@ -262,15 +278,19 @@ def render_checkpoints(run_dir: Path, best: str | None = None) -> str:
     )
 
 
-def run_label(run: RunSummary) -> str:
-    """One line for the run picker: the run's readable name (dataset · model · start time) and its phase."""
+def run_label(run: RunSummary, remote: bool = False) -> str:
+    """One line for the run picker: the run's readable name (dataset · model · start time) and its phase;
+    ``remote``: it trains on Hugging Face Jobs."""
     label, _ = PHASE_LABELS.get(run.phase, (run.phase, ""))
-    return f"{readable_run_name(run.dataset, run.model_id, run.created_at)} · {label}"
+    where = "HF Jobs · " if remote else ""
+    return f"{where}{readable_run_name(run.dataset, run.model_id, run.created_at)} · {label}"
 
 
-def run_choices(runs: list[RunSummary]) -> list[tuple[str, str]]:
+def run_choices(runs: list[RunSummary], remote: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """(label, run id) for a run picker; two runs of the same data and model started the same minute get a number.
 
-    The run id stays the value: the page sends it back and the server checks it is the person's run.
+    The run id stays the value: the page sends it back and the server checks it is the person's run. ``remote``:
+    the ids of runs on Hugging Face Jobs.
     """
-    return list(zip(distinct_names([run_label(run) for run in runs]), [run.run_id for run in runs], strict=True))
+    labels = [run_label(run, run.run_id in remote) for run in runs]
+    return list(zip(distinct_names(labels), [run.run_id for run in runs], strict=True))

@@ -8,6 +8,7 @@
     worker.py      the worker's side: ``python -m core.runs.worker --run-dir <folder>``
     train.py       the TRL run and its callback; sft_trainer.py its faster CPU loss
     progress.py    step, ETA and throughput from a snapshot
+    remote.py      a run on Hugging Face Jobs: listed like the others, followed from the app (core/hf_jobs/)
 
 The path of one logged loss: the trainer's ``on_log`` → ``CoachCallback`` → ``Run.record_metrics`` →
 ``RunFolder.append_row`` (worker) → ``RowFollower`` → ``Run.adopt`` (app) → ``RunManager.snapshot`` →

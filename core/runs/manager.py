@@ -4,7 +4,9 @@
 The UI never holds a run: it asks the manager for a snapshot or for summaries on each timer tick, so a
 closed tab neither stops nor loses a run (STYLE.md, "Data flows one way"). A new manager over the same
 folder lists every past run after a restart; a run that was active when the app stopped is marked
-*interrupted* and can be resumed from its last complete checkpoint.
+*interrupted* and can be resumed from its last complete checkpoint. Runs on Hugging Face Jobs
+(``start_remote``) are listed with the rest, never queue for the local trainer, and are followed by
+``core/runs/remote.py``, after a restart too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from core.config import ConfigError, RunConfig
 from core.owners import owns, require_owner
 from core.runs.record import ACTIVE_PHASES, RESUMABLE_PHASES, RUNNING_PHASES, Run, RunSnapshot, RunSummary
+from core.runs.remote import RemoteFollower
 from core.runs.store import RunFolder, run_folders
 
 TrainerFn = Callable[[Run], None]
@@ -73,7 +76,9 @@ class RunManager:
         self._queue: list[str] = []
         self._threads: dict[str, threading.Thread] = {}
         self._unsaved: set[str] = set()  # failed runs whose state.json a full disk refused; see _save_unsaved
+        self._remote: set[str] = set()  # runs that train on Hugging Face Jobs
         self._lock = threading.Lock()
+        self.remote = RemoteFollower(self._active_remote_runs)
         self._recover()
 
     def _recover(self) -> None:
@@ -84,10 +89,27 @@ class RunManager:
             run = Run.load(folder)
             if run is None:
                 continue
-            if run.phase in ACTIVE_PHASES:
+            if folder.read_remote() is not None:
+                self._remote.add(run.run_id)  # the Job trains on without the app: follow it again
+            elif run.phase in ACTIVE_PHASES:
                 stop_stale_worker(folder)  # a worker an earlier app left behind must not write on
                 run.mark_interrupted()
             self._runs[run.run_id] = run
+        if self._active_remote_runs():
+            self.remote.wake()
+
+    def _active_remote_runs(self) -> list[Run]:
+        with self._lock:
+            return [self._runs[run_id] for run_id in self._remote if self._runs[run_id].phase in ACTIVE_PHASES]
+
+    def is_remote(self, run_id: str) -> bool:
+        """Whether the run trains on Hugging Face Jobs (the page marks it so)."""
+        return run_id in self._remote
+
+    def remote_job(self, run_id: str, owner: object) -> dict | None:
+        """The Hugging Face Job of ``owner``'s remote run (its id, machine, page, last log lines), else None."""
+        run = self.get(run_id, owner) if run_id in self._remote else None
+        return run.folder.read_remote() if run else None
 
     # -- submitting -------------------------------------------------------------------------------
     def _check_limits(self, config: RunConfig, owner: str) -> None:
@@ -112,7 +134,7 @@ class RunManager:
         """
         if not isinstance(require_owner(owner), str):
             raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
-        config = self._checked_inputs(config, owner)
+        config = self.checked_inputs(config, owner)
         with self._lock:
             self._check_limits(config, owner)
             run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)  # 96 random bits: not guessable
@@ -127,7 +149,27 @@ class RunManager:
             self._start_next_locked()
             return run
 
-    def _checked_inputs(self, config: RunConfig, owner: str) -> RunConfig:
+    def start_remote(self, config: RunConfig, owner: str, job: dict, token: str | None = None) -> Run:
+        """List a run that ``owner`` submitted to Hugging Face Jobs (``job``: its id, namespace, flavor, repos)
+        and follow it; ``token`` is kept in memory only, to follow the Job."""
+        if not isinstance(require_owner(owner), str):
+            raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
+        config = self.checked_inputs(config, owner)
+        with self._lock:
+            run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)
+            folder = RunFolder(self.runs_dir / run_id)
+            folder.create(config.to_dict())
+            folder.write_remote(job)
+            run = Run(run_id=run_id, config=config, folder=folder, owner=owner)
+            run.message = f"Submitted to Hugging Face Jobs as {job.get('job_id')}; waiting for its first news."
+            run.save_state()
+            self._runs[run_id] = run
+            self._remote.add(run_id)
+        self.remote.lend_token(run_id, token)
+        self.remote.wake()
+        return run
+
+    def checked_inputs(self, config: RunConfig, owner: str) -> RunConfig:
         """The config with its model and dataset checked against what ``owner`` may open (core/file_access.py).
 
         A run reads its model and data with the app's rights, so a typed path (another person's run or
@@ -151,6 +193,8 @@ class RunManager:
         self._wait_for_trainer(run_id)
         with self._lock:
             run = self._owned_locked(run_id, owner)
+            if run_id in self._remote:
+                raise ConfigError(f"Run {run_id} trained on Hugging Face Jobs: submit the recipe again to redo it.")
             if run.phase not in RESUMABLE_PHASES:
                 raise ConfigError(f"Run {run_id} is {run.phase}; only stopped, failed or interrupted runs resume.")
             run.rewind_to_checkpoint()
@@ -165,7 +209,8 @@ class RunManager:
             thread.join(timeout)
 
     def _start_next_locked(self) -> None:
-        if any(r.phase in RUNNING_PHASES for r in self._runs.values()) or not self._queue:
+        training_here = [r for r in self._runs.values() if r.phase in RUNNING_PHASES and r.run_id not in self._remote]
+        if training_here or not self._queue:
             return
         run = self._runs[self._queue.pop(0)]
         run.set_phase("preparing", "Preparing the model and data...")
@@ -241,7 +286,8 @@ class RunManager:
 
     def training_run(self) -> Run | None:
         with self._lock:
-            return next((r for r in self._runs.values() if r.phase in RUNNING_PHASES), None)
+            local = (r for r in self._runs.values() if r.phase in RUNNING_PHASES and r.run_id not in self._remote)
+            return next(local, None)
 
     def runs(self, owner: object) -> list[Run]:
         """One owner's runs (``EVERYONE``: every run, ownerless ones too), newest first."""
@@ -268,6 +314,7 @@ class RunManager:
             run = self._runs.get(run_id)
             if run is None or run.phase in ACTIVE_PHASES or run_id in self._queue:
                 return None
+            self._remote.discard(run_id)
             return self._runs.pop(run_id)
 
     # -- controlling ------------------------------------------------------------------------------
@@ -283,8 +330,16 @@ class RunManager:
                 self._queue.remove(run_id)
                 run.set_phase("cancelled", "Cancelled before it started.")
                 return True
-            if run.phase not in RUNNING_PHASES:
+            if run_id in self._remote:
+                if run.phase not in ACTIVE_PHASES:
+                    return False
+            elif run.phase not in RUNNING_PHASES:
                 return False
+        if run_id in self._remote:
+            problem = self.remote.cancel(run)
+            if problem:
+                raise ConfigError(problem)
+            return True
         run.request_stop()
         return True
 

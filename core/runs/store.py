@@ -15,6 +15,7 @@
     <run id>/votes.jsonl       blind A/B votes (Try it)                       the app
     <run id>/evaluation.json   the latest before/after scores (Try it)        the app
     <run id>/share/<what>/     the folder pushed to the Hub (Share)           the app
+    <run id>/remote.json       a remote run's Hugging Face Job, its last logs the app (core/runs/remote.py)
 
 "The run's one writer" is the process that trains it while it trains (the worker, or the app's own
 thread with ``SFT_COACH_TRAIN_IN=thread``) and the app before and after; ``core/runs/launcher.py`` hands
@@ -45,6 +46,7 @@ TRAINED_WITH = "trained-with.json"
 VOTES = "votes.jsonl"
 EVALUATION = "evaluation.json"
 ESTIMATE = "estimate.json"
+REMOTE = "remote.json"
 STOP_FLAG = "stop-requested"
 WORKER_LOG = "worker.log"
 WORKER_PID = "worker.pid"
@@ -344,6 +346,16 @@ class RunFolder:
 
     def share_dir(self, what: str) -> Path:
         return self.path / SHARE / what
+
+    # -- a run that trains on Hugging Face Jobs ------------------------------------------------------
+    def write_remote(self, job: dict[str, Any]) -> None:
+        """The Job this run follows (id, namespace, hardware, repos, its last log lines; never a token)."""
+        _write_json(self.path / REMOTE, job)
+
+    def read_remote(self) -> dict[str, Any] | None:
+        """The Job of a remote run, None for a run trained here."""
+        job = _read_json(self.path / REMOTE)
+        return job if isinstance(job, dict) else None
 
 
 class RowFollower:
