@@ -20,6 +20,9 @@ def test_settings_saved_by_the_instructor_survive_a_restart(tmp_path, data_dir):
     run = after_restart.start(RunConfig(max_steps=500), owner="ann")  # and they are applied after it
     assert run.config.max_steps == 80
     after_restart.wait(run.run_id, timeout=10)
+    used = after_restart.allowance("ann").used_seconds
+    again = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=1))  # the time used is the runs' own record
+    assert used > 0 and again.allowance("ann").used_seconds == used and again.allowance("bob").used_seconds == 0
 
 
 def test_the_environment_gives_the_defaults_until_the_instructor_saves(tmp_path, monkeypatch):
