@@ -408,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     workshop.add_argument("--greedy-runs", type=int, default=3, help="how many runs they start at once")
     workshop.add_argument("--max-steps", type=int, default=2, help="the instructor's longest run, in steps")
     workshop.add_argument("--poll", type=float, default=2.0, help="seconds between a waiting page's refreshes")
+    workshop.add_argument("--train-in", choices=("process", "thread"), default="process", help="SFT_COACH_TRAIN_IN")
     args = parser.parse_args(argv)
     if args.workshop:
         from bench.load_workshop import run_class

@@ -94,3 +94,15 @@ def test_every_waiting_run_is_told_its_wait_from_the_estimates_ahead_of_it(tmp_p
         assert manager.wait_estimate(dan.run_id).complete
     finally:
         gate.set()
+
+
+def test_waits_are_scaled_by_how_long_the_latest_runs_took_against_their_estimates(tmp_path):
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=4, delay=0.5))  # 2 s a run
+    estimate = {"total_seconds": 1.0, "parts": [["start-up", 0.0], ["4 training steps", 1.0]]}
+    first = manager.start(RunConfig(), owner="ann", estimate=estimate)
+    assert manager.wait(first.run_id, timeout=20).phase == "finished"  # took ~2x its estimate
+    manager.start(RunConfig(), owner="bob", estimate=estimate)
+    waiting = manager.start(RunConfig(), owner="cat", estimate=estimate)
+    wait = manager.wait_estimate(waiting.run_id)
+    assert wait.complete and wait.seconds > 1.5  # bob's 1 s estimate, scaled by ~2: not 1 s minus what he trained
+    manager.wait(waiting.run_id, timeout=20)

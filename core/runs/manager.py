@@ -25,7 +25,7 @@ from core.owners import EVERYONE, owns, require_owner
 from core.runs.record import ACTIVE_PHASES, RESUMABLE_PHASES, RUNNING_PHASES, Run, RunSnapshot, RunSummary
 from core.runs.store import RunFolder, run_folders
 from core.workshop.budgets import Allowance, BudgetSpent, TimeLimit, cap_steps, training_seconds
-from core.workshop.queue import WaitEstimate, Waiting, capped_estimate, fair_order, wait_estimates
+from core.workshop.queue import WaitEstimate, Waiting, calibration, capped_estimate, fair_order, wait_estimates
 from core.workshop.settings import Limits, WorkshopSettings, WorkshopSettingsStore
 
 TrainerFn = Callable[[Run], None]
@@ -312,18 +312,24 @@ class RunManager:
             return self._allowance_locked(owner)
 
     def wait_estimate(self, run_id: str) -> WaitEstimate | None:
-        """How long a waiting run has to wait, from the estimates of the runs ahead of it; None when not waiting."""
+        """How long a waiting run has to wait, from the estimates of the runs ahead of it; None when not waiting.
+
+        The estimates are scaled by how long the latest runs took against theirs (``calibration``).
+        """
         with self._lock:
             order = self._order_locked()
             if run_id not in order:
                 return None
             training = next((r for r in self._runs.values() if r.phase in RUNNING_PHASES), None)
+            ended = sorted((left, r) for r, left in self._left_line.items() if self._runs[r].phase == "finished")
+            took = [(self._runs[r].finished_at - left, self._estimates.get(r) or 0.0) for left, r in ended]
+            scale = calibration(took)  # a busy machine makes every run slower alike
+            seconds = {r: None if s is None else s * scale for r, s in self._estimates.items()}
             left = None
-            if training is not None and self._estimates.get(training.run_id) is not None:
-                spent = time.time() - self._left_line.get(training.run_id, time.time())
-                left = self._estimates[training.run_id] - spent
+            if training is not None and seconds.get(training.run_id) is not None:
+                left = seconds[training.run_id] - (time.time() - self._left_line.get(training.run_id, time.time()))
                 left = left if left > 0 else None  # it has run past its estimate: the wait is "at least"
-            waits = wait_estimates(order, self._estimates, left, training is not None)
+            waits = wait_estimates(order, seconds, left, training is not None)
         return waits[run_id]
 
     def start_notice(self, run_id: str, owner: object) -> str:

@@ -130,3 +130,21 @@ def capped_estimate(estimate: dict | None, asked_steps: int, steps: int, max_min
         startup = sum(seconds for name, seconds in parts if name == "start-up")
         total = min(total, startup + max_minutes * 60)
     return total
+
+
+def calibration(took_and_estimated: list[tuple[float, float]], last: int = 5) -> float:
+    """How much longer than estimated the latest runs took: the median of took / estimated (1.0 with none).
+
+    The estimates come from this machine's earlier runs or reference figures; a busy machine (several
+    participants' pages, other work) makes every run slower alike, so the waits are scaled by what the
+    last ``last`` runs really took.
+
+    >>> calibration([]), calibration([(120.0, 60.0), (200.0, 100.0), (30.0, 60.0)])
+    (1.0, 2.0)
+    """
+    ratios = [took / estimated for took, estimated in took_and_estimated[-last:] if estimated > 0 and took > 0]
+    if not ratios:
+        return 1.0
+    ratios.sort()
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
