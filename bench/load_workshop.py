@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import statistics
 import tempfile
@@ -39,6 +40,7 @@ WAIT = re.compile(r"(About|At least) (\d+) min until it starts")
 class ClassTally(Tally):
     shown_waits: dict[str, tuple[float, str, int]] = field(default_factory=dict)  # run -> (seen at, kind, minutes)
     tabs: dict[str, str] = field(default_factory=dict)  # run id -> participant
+    given_up: list[str] = field(default_factory=list)  # runs still waiting or training at the deadline
 
 
 async def tab_of_participant(
@@ -78,6 +80,12 @@ async def tab_of_participant(
         if status and not place and any(f">{label}<" in status for label in ENDED_LABELS):
             return
         await asyncio.sleep(poll)
+    if run_id is not None:  # the class is over: whoever still waits gives up (Cancel, or Stop when it trains)
+        tally.given_up.append(run_id)
+        try:
+            await tab.timed("give up", tab.call("stop_run", [None]))
+        except RequestFailed:
+            pass  # counted
 
 
 @dataclass
@@ -96,12 +104,13 @@ def read_runs(runs_dir: Path) -> list[RunRecord]:
     records = []
     for state_file in runs_dir.glob("*/state.json"):
         state = json.loads(state_file.read_text())
+        never = state.get("started_at") is None  # cancelled in line at the end: it waited to the end
         records.append(
             RunRecord(
                 state_file.parent.name,
                 state.get("owner") or "",
                 float(state["created_at"]),
-                float(state.get("started_at") or state.get("finished_at") or state["created_at"]),
+                math.inf if never else float(state["started_at"]),
                 float(state.get("finished_at") or time.time()),
                 state.get("phase", ""),
             )
@@ -109,13 +118,16 @@ def read_runs(runs_dir: Path) -> list[RunRecord]:
     records.sort(key=lambda r: r.started)
     previous_end = 0.0
     for record in records:
+        if record.started == math.inf:
+            record.left_line = math.inf
+            continue
         record.left_line = max(record.created, previous_end)
         previous_end = record.finished
     return records
 
 
 def first_run_waits(records: list[RunRecord]) -> dict[str, float]:
-    """Each participant's wait for their first run: from pressing Start to leaving the line."""
+    """Each participant's wait for their first run: from pressing Start to leaving the line (inf: never left)."""
     waits: dict[str, float] = {}
     for record in sorted(records, key=lambda r: r.created):
         waits.setdefault(record.owner, record.left_line - record.created)
@@ -139,8 +151,10 @@ def overtakes(records: list[RunRecord]) -> int:
 def replay_first_come_first_served(records: list[RunRecord]) -> list[RunRecord]:
     """The same arrivals and measured run times, trained in the order they came (the line without turns)."""
     replayed, previous_end = [], 0.0
+    measured = [r.finished - r.left_line for r in records if r.left_line < math.inf]
+    typical = statistics.median(measured) if measured else 0.0
     for record in sorted(records, key=lambda r: r.created):
-        took = record.finished - record.left_line
+        took = record.finished - record.left_line if record.left_line < math.inf else typical
         left = max(record.created, previous_end)
         replayed.append(RunRecord(record.run_id, record.owner, record.created, left, left + took, record.phase, left))
         previous_end = left + took
@@ -180,6 +194,7 @@ def run_class(args) -> int:
     env = {
         "SFT_COACH_WORKSHOP": "1",
         "SFT_COACH_MAX_STEPS": str(args.max_steps),
+        "SFT_COACH_MAX_RUN_MINUTES": str(args.max_minutes),  # stops a run's end-of-run samples too
         "SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID,  # the class trains the tiny model: runs of seconds, not minutes
         # "thread": each run trains in the app's process, sparing the ~13 s (far more on a busy machine) a worker
         # process takes to import torch, transformers and TRL before every run; the order is the same
@@ -201,42 +216,52 @@ def run_class(args) -> int:
         load = loadavg.read().split()[:3]
     on_disk = {r.run_id: r for r in records}
     lost = [r for r in tally.started_runs if r not in on_disk or on_disk[r].phase not in ENDED]
-    not_finished = [r for r in records if r.phase != "finished"]
+    gave_up = set(tally.given_up)
+    bad = [r for r in records if r.phase not in ("finished", "stopped") and r.run_id not in gave_up]
+    limited = sum(1 for r in records if r.phase == "stopped")
     waiting = [r for r in tally.started_runs if r in on_disk and on_disk[r].left_line - on_disk[r].created > 5]
     no_place = [r for r in waiting if r not in tally.positions_seen]
     no_wait = [r for r in waiting if r not in tally.shown_waits]
     fair, fifo = first_run_waits(records), first_run_waits(replay_first_come_first_served(records))
+    trained_first = {who: wait for who, wait in fair.items() if wait < math.inf}
     ratio_shown = [
         (on_disk[r].left_line - seen) / (minutes * 60)
         for r, (seen, kind, minutes) in tally.shown_waits.items()
-        if kind == "About" and r in on_disk and minutes
+        if kind == "About" and r in on_disk and minutes and on_disk[r].left_line < math.inf
     ]
     greedy = sum(1 for i in range(args.sessions) if i % args.greedy_every == 0)
     print(f"# Workshop load test, {time.strftime('%Y-%m-%d %H:%M')}, loopback, load average {' '.join(load)}")
     print(
         f"{args.sessions} participants ({greedy} starting {args.greedy_runs} runs at once), tiny model capped at "
-        f"{args.max_steps} steps, one trainer (training in a {args.train_in}); {len(records)} runs trained in "
-        f"{took / 60:.1f} min"
+        f"{args.max_steps} steps and {args.max_minutes:g} min, one trainer (training in a {args.train_in}); "
+        f"{sum(1 for r in records if r.left_line < math.inf)} of {len(records)} runs trained in {took / 60:.1f} min"
     )
     print_latencies_and_errors(tally)
-    print(
-        f"runs started: {len(tally.started_runs)}; lost: {len(lost)}; ended other than finished: {len(not_finished)}"
-    )
+    print(f"runs started: {len(tally.started_runs)}; lost: {len(lost)}; ended badly: {len(bad)}; ", end="")
+    print(f"stopped by the longest-run limit: {limited}; given up at the deadline: {len(gave_up)}")
     print(f"runs that waited: {len(waiting)}; without a place in line shown: {len(no_place)}; ", end="")
     print(f"without a wait shown: {len(no_wait)}")
-    print("| first run of each participant | turns by person (measured) | first come, first served (replayed) |")
-    print("|---|---|---|")
-    print(f"| longest wait | {max(fair.values()) / 60:.1f} min | {max(fifo.values()) / 60:.1f} min |")
-    print(f"| wait spread (max - min) | {(max(fair.values()) - min(fair.values())) / 60:.1f} min | "
-          f"{(max(fifo.values()) - min(fifo.values())) / 60:.1f} min |")  # fmt: skip
-    median_fair, median_fifo = statistics.median(fair.values()) / 60, statistics.median(fifo.values()) / 60
-    print(f"| median wait | {median_fair:.1f} min | {median_fifo:.1f} min |")
-    print(f"| later runs trained while another's first run waited | {overtakes(records)} | "
+    print(f"participants whose first run trained: {len(trained_first)} of {len(fair)}")
+
+    def minutes(values) -> str:
+        finite = [v for v in values if v < math.inf]
+        return f"{max(finite) / 60:.1f} min" if finite else "-"
+
+    print("| first run of each participant that trained | turns by person (measured) | first come, first served "
+          "(replayed) |\n|---|---|---|")  # fmt: skip
+    replayed_first = [fifo[who] for who in trained_first]
+    print(f"| longest wait | {minutes(trained_first.values())} | {minutes(replayed_first)} |")
+    if trained_first:
+        spread = (max(trained_first.values()) - min(trained_first.values())) / 60
+        replayed_spread = (max(replayed_first) - min(replayed_first)) / 60
+        print(f"| wait spread (max - min) | {spread:.1f} min | {replayed_spread:.1f} min |")
+        median_fair, median_fifo = statistics.median(trained_first.values()), statistics.median(replayed_first)
+        print(f"| median wait | {median_fair / 60:.1f} min | {median_fifo / 60:.1f} min |")
+    print(f"| later runs that left the line while another's first run waited | {overtakes(records)} | "
           f"{overtakes(replay_first_come_first_served(records))} |")  # fmt: skip
-    print(
-        f"ratio, longest first-run wait first come first served / turns by person: "
-        f"{max(fifo.values()) / max(max(fair.values()), 1e-9):.2f}"
-    )
+    if trained_first and max(trained_first.values()) > 0:
+        ratio = max(replayed_first) / max(trained_first.values())
+        print(f"ratio, longest first-run wait first come first served / turns by person: {ratio:.2f}")
     if ratio_shown:
         print(
             f"waits the cards said ('About N min') vs waited, {len(ratio_shown)} runs: median waited/said "
@@ -246,4 +271,4 @@ def run_class(args) -> int:
     print(f"Traceback in the server log: {'yes' if 'Traceback' in log else 'no'}")
     if "Traceback" in log:
         print(log[log.find("Traceback") :][:3000])
-    return 1 if tally.errors or lost or not_finished or no_place or no_wait else 0
+    return 1 if tally.errors or lost or bad or no_place or no_wait else 0
