@@ -91,3 +91,22 @@ def test_what_a_participant_is_told_about_their_time():
         "Workshop: you have used 2 min 30 s of your 20 min 00 s training time; 17 min 30 s left. "
         "Each run trains at most 100 steps and 5 min 00 s."
     )
+
+
+def test_a_resumed_run_counts_its_training_not_the_pause_before_resume(tmp_path):
+    import time
+
+    from tests.run_folders import make_checkpoint
+
+    settings = WorkshopSettings(enabled=True, budget_minutes=10, max_minutes=0.05)  # 3 s a run
+    manager = _manager(tmp_path, settings, steps=400, delay=0.02)
+    run = manager.start(RunConfig(max_steps=400), owner="ann")
+    assert manager.wait(run.run_id, timeout=20).phase == "stopped"  # at the 3 s limit
+    before = manager.allowance("ann").used_seconds
+    make_checkpoint(run.run_dir, 2)
+    time.sleep(2.0)  # a pause that is not training
+    manager.resume(run.run_id, owner="ann")
+    snap = manager.wait(run.run_id, timeout=20)
+    assert snap.phase == "stopped" and snap.step > 30  # it trained its own 3 s again, not stopped at once
+    used = manager.allowance("ann").used_seconds
+    assert 2.5 < used - before < 4.5  # this segment only: the 2 s pause is not counted

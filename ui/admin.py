@@ -35,7 +35,7 @@ from core.runs.names import readable_run_name
 from core.runs.progress import format_duration
 from core.runs.record import ACTIVE_PHASES
 from core.storage import disk_usage
-from core.workshop.budgets import Allowance, training_seconds
+from core.workshop.budgets import Allowance
 from core.workshop.settings import WorkshopSettings
 from ui.data_views import render_message
 from ui.identity import client_address, request_owner
@@ -136,7 +136,7 @@ class AdminView:
         rows = []
         for snap in self.manager.summaries(owner=EVERYONE):
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.started_at or snap.created_at))
-            trained = format_duration(training_seconds(snap.started_at, snap.finished_at)) if snap.started_at else "—"
+            trained = format_duration(self.manager.trained_seconds(snap.run_id)) if snap.started_at else "—"
             place = str(snap.queue_position) if snap.queue_position else ""
             step = f"{snap.step}/{snap.total_steps}"
             rows.append([snap.run_id, short_owner(snap.owner), snap.phase, place, trained, step, started])

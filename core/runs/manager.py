@@ -59,7 +59,8 @@ class RunManager:
         self._queue: list[str] = []  # waiting runs in the order they came; ``_order_locked`` is the order they start
         self._pushed_back: dict[str, int] = {}  # run id -> when the instructor deprioritised it (a counter)
         self._last_started: dict[str | None, float] = {}  # owner -> when their latest run left the line
-        self._left_line: dict[str, float] = {}
+        self._left_line: dict[str, float] = {}  # run id -> when it last left the line (this process)
+        self._trained_before: dict[str, float] = {}  # run id -> seconds it trained before it was resumed
         self._estimates: dict[str, float | None] = {}  # seconds each run should take, after the caps
         self._notices: dict[str, str] = {}  # run id -> what its owner was told at Start (steps capped)
         self._threads: dict[str, threading.Thread] = {}
@@ -147,7 +148,10 @@ class RunManager:
             run = self._owned_locked(run_id, owner)
             if run.phase not in RESUMABLE_PHASES:
                 raise ConfigError(f"Run {run_id} is {run.phase}; only stopped, failed or interrupted runs resume.")
+            trained = self._trained_locked(run)  # its time so far; the pause before Resume is not training
             run.rewind_to_checkpoint()
+            self._trained_before[run_id] = trained
+            self._left_line.pop(run_id, None)
             self._queue.append(run_id)
             self._start_next_locked()
             return run
@@ -301,8 +305,19 @@ class RunManager:
             raise PermissionError("Only the instructor's admin view changes the workshop settings.")
         self.workshop.save(settings)
 
+    def _trained_locked(self, run: Run) -> float:
+        """Seconds ``run`` trained: first step to end (once resumed: the time before, plus since it left the line)."""
+        if run.run_id not in self._trained_before:
+            return training_seconds(run.started_at, run.finished_at)
+        since = self._left_line.get(run.run_id)
+        return self._trained_before[run.run_id] + (training_seconds(since, run.finished_at) if since else 0.0)
+
+    def trained_seconds(self, run_id: str) -> float:
+        with self._lock:
+            return self._trained_locked(self._runs[run_id]) if run_id in self._runs else 0.0
+
     def _allowance_locked(self, owner: str | None) -> Allowance:
-        used = sum(training_seconds(r.started_at, r.finished_at) for r in self._runs.values() if r.owner == owner)
+        used = sum(self._trained_locked(r) for r in self._runs.values() if r.owner == owner)
         return Allowance(self.settings(), used)
 
     def allowance(self, owner: str) -> Allowance:

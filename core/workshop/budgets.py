@@ -136,7 +136,9 @@ class TimeLimit:
 
     def __init__(self, run, seconds: float, by_budget: bool, poll: float = 0.5) -> None:
         self.run, self.seconds, self.by_budget, self.poll = run, seconds, by_budget, poll
+        self.resumed = run.started_at is not None  # it trained before: its clock starts at this first step
         self._done = threading.Event()
+        self._guard = threading.Lock()  # no message from the watcher once cancelled: the run's end has its own
         self.fired = False
         self._thread = threading.Thread(target=self._watch, name=f"time-limit-{run.run_id}", daemon=True)
 
@@ -145,7 +147,8 @@ class TimeLimit:
         return self
 
     def cancel(self) -> None:
-        self._done.set()
+        with self._guard:
+            self._done.set()
 
     def explain(self) -> None:
         """After the run ended: add why it stopped to its last message, when this limit stopped it."""
@@ -153,10 +156,15 @@ class TimeLimit:
             self.run.set_message(f"{self.run.message} {time_limit_message(self.seconds, self.by_budget, ended=True)}")
 
     def _watch(self) -> None:
+        began = None  # when this trainer's first step began: a resumed run's earlier start is not this one's
         while not self._done.wait(self.poll):
-            if training_seconds(self.run.started_at, self.run.finished_at) >= self.seconds:
+            if began is None and self.run.phase == "training":
+                began = time.time() - (training_seconds(self.run.started_at, None) if not self.resumed else 0.0)
+            if began is not None and time.time() - began >= self.seconds:
                 if self.run.phase == "training":
                     self.fired = True
                     self.run.request_stop()
-                    self.run.set_message(time_limit_message(self.seconds, self.by_budget))
+                    with self._guard:
+                        if not self._done.is_set():
+                            self.run.set_message(time_limit_message(self.seconds, self.by_budget))
                     return
