@@ -21,7 +21,7 @@ from core.paths import app_secret, runs_dir, trackio_dir
 from core.runs.launcher import default_trainer
 from core.runs.manager import RunManager
 from core.storage import start_cleanup_thread
-from ui.admin import admin_password, build_admin_view
+from ui.admin import build_admin_view, has_admin_view
 from ui.checklist import build_checklist_step
 from ui.data import build_data_step
 from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware
@@ -77,7 +77,7 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
                 _next_button(tabs, "tryit", "Next: 5 · Try it", memory)
             with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
                 build_tryit_step(manager, opened=tryit_tab)
-            if admin_password():  # no password set: no admin tab at all
+            if has_admin_view():  # no password and no Space owner to sign in: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)
         # a run submitted to Hugging Face Jobs: the Train step shows it, like a run just started

@@ -1,6 +1,7 @@
 """Load test on loopback: N people use the app for D seconds while one run trains.
 
     .venv/bin/python bench/bench_load.py [--sessions 50] [--seconds 300] [--tiny]
+    .venv/bin/python bench/bench_load.py --workshop [--sessions 30]   # a class in workshop mode (load_workshop.py)
 
 Each simulated session does what a person does, over and over until the time is up:
 load the page (``/`` and ``/config``, then the page's load event), upload a small JSONL
@@ -361,13 +362,8 @@ def run_load_test(sessions: int, seconds: float, tiny: bool = False, compare_gra
     return LoadReport(tally, phases, peaks, window, page_seconds, client_cpu, on_disk, traceback_in_log, comparison)
 
 
-def print_report(report: LoadReport, sessions: int, seconds: float, tiny: bool) -> None:
-    tally = report.tally
-    print(f"# Load test, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, loopback")
-    print(
-        f"{sessions} sessions for {seconds:g} s ({report.window:.0f} s measured) while one run trains "
-        f"({'tiny model' if tiny else 'SmolLM2-135M'}); page up in {report.page_seconds:.1f} s"
-    )
+def print_latencies_and_errors(tally: Tally) -> None:
+    """p50/p95 per request kind as a table, then the errors (the first ten)."""
     print("| request | count | p50 (ms) | p95 (ms) |")
     print("|---|---|---|---|")
     for kind, values in tally.latencies.items():
@@ -375,6 +371,16 @@ def print_report(report: LoadReport, sessions: int, seconds: float, tiny: bool) 
     print(f"errors: {len(tally.errors)}")
     for error in tally.errors[:10]:
         print(f"  - {error}")
+
+
+def print_report(report: LoadReport, sessions: int, seconds: float, tiny: bool) -> None:
+    tally = report.tally
+    print(f"# Load test, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, loopback")
+    print(
+        f"{sessions} sessions for {seconds:g} s ({report.window:.0f} s measured) while one run trains "
+        f"({'tiny model' if tiny else 'SmolLM2-135M'}); page up in {report.page_seconds:.1f} s"
+    )
+    print_latencies_and_errors(tally)
     queued = len(tally.queued_runs)
     print(f"runs started: {len(tally.started_runs)} (1 training, {queued} queued); lost: {len(report.lost)}")
     print(f"queued runs that never showed a place in line: {len(report.without_place)}")
@@ -396,7 +402,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--tiny", action="store_true", help="train the tiny random model (tests), not SmolLM2-135M")
     parser.add_argument("--compare-gradio-client", type=int, default=0, metavar="K")
+    workshop = parser.add_argument_group("--workshop: N participants each training (bench/load_workshop.py)")
+    workshop.add_argument("--workshop", action="store_true", help="a class in workshop mode: everyone trains")
+    workshop.add_argument("--greedy-every", type=int, default=10, help="every K-th participant starts several runs")
+    workshop.add_argument("--greedy-runs", type=int, default=3, help="how many runs they start at once")
+    workshop.add_argument("--max-steps", type=int, default=3, help="the instructor's longest run, in steps")
+    workshop.add_argument("--max-minutes", type=float, default=0.2, help="the instructor's longest run, in minutes")
+    workshop.add_argument("--poll", type=float, default=2.0, help="seconds between a waiting page's refreshes")
+    workshop.add_argument("--train-in", choices=("process", "thread"), default="process", help="SFT_COACH_TRAIN_IN")
     args = parser.parse_args(argv)
+    if args.workshop:
+        from bench.load_workshop import run_class
+
+        args.seconds = args.seconds if args.seconds != 300 else 3600  # the deadline for the whole class
+        return run_class(args)
     report = run_load_test(args.sessions, args.seconds, args.tiny, args.compare_gradio_client)
     print_report(report, args.sessions, args.seconds, args.tiny)
     return 0 if report.ok else 1

@@ -123,13 +123,29 @@ def owner_folder_name(owner: str) -> str:
 
 
 def short_owner(owner: str | None) -> str:
-    """How the admin view names an owner: account names in full, private session ids cut short.
+    """How the admin view names an owner: account names in full, a private session id as a short pseudonym.
 
-    >>> short_owner("hf:ann"), short_owner("3f9c0a1b2c3d4e5f"), short_owner(None)
-    ('hf:ann', '3f9c0a…', '(none)')
+    The pseudonym is a hash of the id, so the instructor tells participants apart without ever seeing the id
+    (a key to that person's runs), and it stays the same across restarts.
+
+    >>> short_owner("hf:ann"), short_owner("script"), short_owner(None)
+    ('hf:ann', 'script', '(none)')
+    >>> handle = short_owner("3f9c0a1b2c3d4e5f3f9c0a1b2c3d4e5f")
+    >>> handle.startswith("guest-") and "3f9c" not in handle and len(handle) == 12
+    True
     """
     if not owner:
         return "(none)"
-    if owner.startswith(HF_PREFIX) or len(owner) <= 8:
+    if owner.startswith(HF_PREFIX) or owner == SCRIPT_OWNER:
         return owner
-    return owner[:6] + "…"
+    return "guest-" + hashlib.sha256(f"pseudonym:{owner}".encode()).hexdigest()[:6]
+
+
+def space_owner() -> str | None:
+    """The owner id of the Space's own account (``hf:<SPACE_AUTHOR_NAME>``) on a Space with login, else None.
+
+    Spaces set ``SPACE_AUTHOR_NAME`` to the account (or organisation) that owns the Space; signed in as that
+    account, the instructor opens the admin view without the password.
+    """
+    author = os.environ.get("SPACE_AUTHOR_NAME", "").strip()
+    return HF_PREFIX + author if author and oauth_enabled() else None

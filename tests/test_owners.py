@@ -65,7 +65,22 @@ def test_login_is_offered_only_where_oauth_is_configured(monkeypatch):
     assert oauth_enabled() is True
 
 
-def test_the_admin_sees_accounts_in_full_and_private_ids_cut_short():
+def test_the_admin_sees_accounts_in_full_and_private_ids_only_as_pseudonyms():
     assert short_owner("hf:ann") == "hf:ann"
-    assert short_owner("3f9c0a1b2c3d4e5f") == "3f9c0a…"
+    session_id = "3f9c0a1b2c3d4e5f3f9c0a1b2c3d4e5f"
+    handle = short_owner(session_id)
+    assert handle.startswith("guest-") and session_id[:4] not in handle  # nothing of the id itself
+    assert handle == short_owner(session_id) != short_owner("0" * 32)  # the same person, the same handle
     assert short_owner(None) == "(none)"
+
+
+def test_the_space_owner_is_the_authors_account_only_where_login_is_on(monkeypatch):
+    from core.owners import space_owner
+
+    monkeypatch.setenv("SPACE_AUTHOR_NAME", "teacher")
+    monkeypatch.delenv("OAUTH_CLIENT_ID", raising=False)
+    assert space_owner() is None  # without login anyone could claim a name: no password-free admin
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "abc")
+    assert space_owner() == "hf:teacher"
+    monkeypatch.delenv("SPACE_AUTHOR_NAME")
+    assert space_owner() is None

@@ -61,24 +61,21 @@ def test_a_waiting_run_can_be_cancelled_and_the_line_moves_up(tmp_path):
     assert manager.wait(third.run_id, timeout=10).phase == "finished"
 
 
-def test_workshop_limits_are_enforced_with_clear_messages(tmp_path):
+def test_queue_limits_are_enforced_with_clear_messages(tmp_path):
     gate = threading.Event()
-    limits = Limits(max_steps=100, max_queued_per_owner=1)
+    limits = Limits(max_queued_per_owner=1)
     manager = RunManager(tmp_path, trainer=fake_trainer(steps=1, gate=gate), limits=limits)
-    with pytest.raises(ConfigError, match="limit of 100"):
-        manager.start(RunConfig(max_steps=500), owner="ann")
     manager.start(RunConfig(), owner="ann")
     with pytest.raises(RunQueueFull, match="allows 1"):
         manager.start(RunConfig(), owner="ann")
     manager.start(RunConfig(), owner="bob")  # other people are not limited by ann's runs
     gate.set()
-    assert "at most 100 steps" in limits.describe()
+    assert "at most 1 waiting run" in limits.describe()
 
 
 def test_limits_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("SFT_COACH_MAX_STEPS", "200")
     monkeypatch.setenv("SFT_COACH_MAX_QUEUED", "2")
-    assert Limits.from_env() == Limits(max_steps=200, max_queued_per_owner=2, max_dataset_rows=0)
+    assert Limits.from_env() == Limits(max_queued_per_owner=2, max_dataset_rows=0)
 
 
 def test_people_see_only_their_own_runs(tmp_path):

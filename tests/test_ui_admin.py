@@ -7,6 +7,7 @@ import threading
 from core.config import RunConfig
 from core.owners import EVERYONE
 from core.runs.manager import RunManager
+from core.workshop.settings import WorkshopSettings
 from tests.fakes import fake_trainer
 from ui.admin import AdminView, PasswordGate, admin_password
 
@@ -92,8 +93,9 @@ def test_the_right_password_shows_every_owners_runs_and_stops_any(tmp_path, data
         assert unlocked is True
         rows = {row[0]: row for row in view.runs(unlocked)}
         assert set(rows) == {ann, bob}
-        assert rows[ann][1] == "ann-pr…" and rows[bob][1] == "hf:bob"  # private ids shortened, accounts in full
-        assert rows[bob][2] == "queued (#1 in line)"
+        assert rows[ann][1].startswith("guest-") and rows[bob][1] == "hf:bob"  # private ids as pseudonyms
+        assert "ann-private" not in str(view.runs(unlocked)) + str(view.people(unlocked))
+        assert (rows[bob][2], rows[bob][3]) == ("queued", "1")
         summary = view.summary(unlocked)
         assert f"Training now: {ann}" in summary and f"1. {bob} (hf:bob)" in summary and "runs " in summary
         assert "is stopping or was cancelled" in view.stop(unlocked, bob)
@@ -113,14 +115,112 @@ def test_the_page_unlocked_by_the_admin_shows_nothing_to_anyone_else(tmp_path, d
     view = AdminView(manager, password="s3cret", root=data_dir, delay=0)
     admin, stranger = request_as("admin-browser-id"), request_as("stranger-browser-id")
     try:
-        opener, message, _panel, password_box, summary, rows, _target = view.open_view("s3cret", admin)
+        opener, message, _panel, password_box, summary, rows, *_ = view.open_view("s3cret", admin)
         assert opener == "admin-browser-id" and "Admin view open" in message and password_box == ""
         assert f"Training now: {ann}" in summary and ann in {row[0] for row in rows}
         assert view.open_view("guess", stranger)[0] is None  # a wrong password unlocks nothing
-        summary, rows, _ = view.show(opener, stranger)  # the admin's page state, sent by someone else
-        assert "password first" in summary and rows == []
+        summary, rows, people, _, _, *settings = view.show(opener, stranger)  # the admin's state, sent by another
+        assert "password first" in summary and rows == [] and people == [] and settings == [None] * 4
         assert "password first" in view.stop_run(opener, ann, stranger)
         assert manager.get(ann, owner=EVERYONE).phase != "stopping"
         assert "is stopping" in view.stop_run(opener, ann, admin)
     finally:
         gate.set()
+
+
+def test_the_instructor_sets_the_workshop_and_a_stranger_can_neither_read_nor_change_it(tmp_path, request_as):
+    gate = threading.Event()
+    manager, ann, bob = _manager_with_two_people(tmp_path, gate)
+    view = AdminView(manager, password="s3cret", delay=0)
+    admin, stranger = request_as("admin-browser-id"), request_as("stranger-browser-id")
+    try:
+        opener = view.open_view("s3cret", admin)[0]
+        assert view.show(opener, admin)[-4:] == (False, 0.0, 0, 0.0)  # the defaults, shown in the form
+        saved = view.save_workshop(opener, True, 20, 100, 8, admin)
+        assert "Saved. Workshop mode is on." in saved and "at most 100 steps and 8 min 00 s" in saved
+        assert manager.settings() == WorkshopSettings(enabled=True, budget_minutes=20, max_steps=100, max_minutes=8)
+        refused = view.save_workshop(opener, True, -5, 100, 8, admin)
+        assert "Nothing was saved" in refused and "Training time per participant (minutes)&#x27; = -5" in refused
+        for forged in (opener, "admin-browser-id", None):  # the admin's state, their id as a value, nothing
+            assert "password first" in view.save_workshop(forged, False, 0, 0, 0, stranger)
+            assert view.show(forged, stranger)[-4:] == (None, None, None, None)
+            assert view.draw_chart(forged, [ann, bob], 0.6, "step", stranger) is None
+            assert "password first" in view.deprioritise_run(forged, bob, stranger)
+        assert manager.settings().enabled is True  # unchanged by the stranger
+        people = {row[0]: row for row in view.people(True)}
+        assert people["hf:bob"][1:3] == ["1", "1"] and people["hf:bob"][4] == "20 min 00 s"  # 1 run, waiting
+    finally:
+        gate.set()
+
+
+def test_the_instructor_moves_a_waiting_run_back_and_compares_runs_on_one_chart(tmp_path):
+    gate = threading.Event()
+    manager, ann, bob = _manager_with_two_people(tmp_path, gate)
+    cat = manager.start(RunConfig(), owner="hf:cat").run_id
+    view = AdminView(manager, password="s3cret", delay=0)
+    try:
+        assert manager.queue_order() == [bob, cat]
+        assert "moved back: now #2 in line" in view.deprioritise(True, bob)
+        assert manager.queue_order() == [cat, bob]
+        assert "not waiting" in view.deprioritise(True, ann) and "There is no run" in view.deprioritise(True, "x")
+        gate.set()
+        for run_id in (ann, bob, cat):
+            manager.wait(run_id, timeout=20)
+        figure = view.chart(True, [ann, cat, "forged-id", None], smoothing=0.0, x_axis="tokens")
+        names = [trace.name for trace in figure.data]
+        assert len(names) == 2 and names[0].startswith("guest-") and names[1].startswith("hf:cat · ")
+        assert list(figure.data[1].x) == [100.0, 200.0] and figure.layout.xaxis.title.text == "tokens seen"
+        labels, active = view.run_choices(True)
+        assert {value for _, value in labels} == {ann, bob, cat} and active == []
+    finally:
+        gate.set()
+
+
+def test_the_spaces_own_account_opens_the_admin_view_without_the_password(tmp_path, monkeypatch):
+    from ui.admin import has_admin_view
+
+    monkeypatch.delenv("SFT_COACH_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setenv("SPACE_AUTHOR_NAME", "teacher")
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "abc")
+    assert has_admin_view()
+    view = AdminView(RunManager(tmp_path / "runs", trainer=fake_trainer()), delay=0)
+    assert view.unlock("", session="hf:teacher")[0] is True
+    assert view.unlock("", session="hf:student")[0] is False
+    assert view.unlock("", session="0f" * 16)[0] is False  # a session id is never an account
+    monkeypatch.delenv("OAUTH_CLIENT_ID")  # without login nobody is the Space's account
+    assert view.unlock("", session="hf:teacher")[0] is False and not has_admin_view()
+
+
+def test_over_the_page_protocol_only_the_admins_page_reads_or_changes_the_workshop(launch_app):
+    """The launched app: a second client, forging the admin's values and page, gets nothing and changes nothing."""
+    from gradio_client import Client
+
+    from core.models.catalog import TINY_MODEL_ID
+    from tests.page_client import PageClient
+
+    app = launch_app(
+        {"SFT_COACH_ADMIN_PASSWORD": "s3cret", "SFT_COACH_LOCAL_PATHS": "0"}, name="admin", tracebacks_allowed=True
+    )
+    run_id = Client(app.url, verbose=False).predict(TINY_MODEL_ID, "json_extraction", 2, api_name="/start_training")
+    admin, stranger = PageClient(app.url).open(), PageClient(app.url).open()
+    impostor = PageClient(app.url, session_hash=admin.session_hash).open()  # the admin's page, another cookie
+    try:
+        assert run_id in admin.call_named("open_view", {"admin-password": "s3cret"}).raw
+        form = {"admin-workshop-mode": True, "admin-budget-minutes": 20, "admin-max-steps": 50, "admin-max-minutes": 5}
+        assert "Saved. Workshop mode is on." in admin.call_named("save_workshop", form).raw
+        settings_file = app.data_dir / "workshop" / "settings.json"
+        saved = settings_file.read_text()
+        forged = {**form, "admin-workshop-mode": False, "admin-target": run_id, "admin-chart-runs": [run_id]}
+        for client in (stranger, impostor):
+            for event in ("show", "save_workshop", "deprioritise_run", "stop_run", "draw_chart"):
+                answer = client.call_named(event, forged)  # Gradio may refuse a forged choice, repeating it
+                shown = str(answer.data)
+                assert run_id not in shown, (event, shown[:400])
+            assert "password first" in client.call_named("save_workshop", forged).raw
+            assert client.call_named("show", forged).data[-3:] == [None] * 3  # the settings form stays empty
+        assert settings_file.read_text() == saved
+        again = admin.call_named("show", {})  # the admin's own page is still open, the settings as saved
+        assert run_id in again.raw and again.data[-4:] == [True, 20, 50, 5]
+    finally:
+        for client in (admin, stranger, impostor):
+            client.close()

@@ -21,10 +21,12 @@ from core.oom_retry import retry_settings_after_oom
 from core.owners import SCRIPT_OWNER
 from core.runs.manager import RunManager, RunQueueFull
 from core.runs.record import RESUMABLE_PHASES, RunSnapshot
+from core.workshop.budgets import BudgetSpent
 from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
 from ui.toasts import inform, refusal, warn
 from ui.train_views import (
+    WorkshopLines,
     render_chart_guide,
     render_diagnosis,
     render_result,
@@ -105,13 +107,16 @@ def _retry_changes(snapshot: RunSnapshot | None, facts: LossFacts | None = None)
     return None
 
 
-def _shown_key(snapshot: RunSnapshot | None, smooth: float, axis: str) -> tuple:
-    """What the Train step's outputs depend on, as (the charts' key, the rest): unchanged, so is the page."""
+def _shown_key(snapshot: RunSnapshot | None, smooth: float, axis: str, workshop: tuple = ()) -> tuple:
+    """What the Train step's outputs depend on, as (the charts' key, the rest): unchanged, so is the page.
+
+    ``workshop``: the wait and the time used, to the minute (``TrainEvents._workshop``), so the card says them anew.
+    """
     charts = _chart_key(snapshot, smooth, axis)
     if snapshot is None:
-        return (charts, ())
+        return (charts, workshop)
     rest = (snapshot.phase, snapshot.step, len(snapshot.samples), snapshot.message, snapshot.queue_position)
-    return (charts, rest)
+    return (charts, (*rest, *workshop))
 
 
 def _any_active(own_runs: list) -> bool:
@@ -182,11 +187,15 @@ class TrainEvents:
         try:
             config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
             job = self.manager.start(config, owner=request_owner(request), estimate=_estimate(config))
-        except (ConfigError, RunQueueFull) as err:
+        except (ConfigError, RunQueueFull, BudgetSpent) as err:
             warn(str(err))
             return gr.skip(), gr.skip()
-        if job.phase == "queued":
-            inform(f"Another run is training; yours is number {self.manager.queue_position(job.run_id)} in line.")
+        notice = self.manager.start_notice(job.run_id, owner=request_owner(request))
+        if notice:
+            warn(notice)
+        place, wait = self.manager.queue_position(job.run_id), self.manager.wait_estimate(job.run_id)
+        if job.phase == "queued" and place:
+            inform(f"Another run is training; yours is number {place} in line. {wait.describe() if wait else ''}")
         return job.run_id, None
 
     def stop_run(self, current: str | None, request: gr.Request) -> None:
@@ -219,7 +228,7 @@ class TrainEvents:
         values = {**snapshot.config, **suggestion[0]}
         try:
             job = self.manager.start(RunConfig.from_dict(values), owner=who)
-        except (ConfigError, RunQueueFull) as err:
+        except (ConfigError, RunQueueFull, BudgetSpent) as err:
             warn(str(err))
             return gr.skip(), gr.skip()
         inform(suggestion[1])
@@ -233,19 +242,31 @@ class TrainEvents:
             snapshot = self.manager.snapshot(own[0].run_id, owner=who) if own else None
         return snapshot
 
+    def _workshop(self, snapshot: RunSnapshot | None, who: str) -> tuple[WorkshopLines, tuple]:
+        """The card's workshop lines for this person, and what of them the render key follows (to the minute)."""
+        allowance = self.manager.allowance(who)
+        wait = self.manager.wait_estimate(snapshot.run_id) if snapshot and snapshot.phase == "queued" else None
+        notice = self.manager.start_notice(snapshot.run_id, owner=who) if snapshot else ""
+        lines = WorkshopLines(wait.describe() if wait else "", notice, allowance.describe())
+        key = (lines.wait, notice, int(allowance.used_seconds // 60), *allowance.settings.to_dict().values())
+        return lines, key
+
     def watch(self, current: str | None, last_key, smooth: float, axis: str, request: gr.Request):
         """Every second: a new value for ``moved_on`` when the page is out of date, else skip."""
         # Every second in every open page. Gradio applies gr.skip() to a component by building it anew (~3 ms
         # each, ~50 ms for the refresh's 18 outputs), but to a State for free: so the timer only compares, and
         # ``moved_on``'s change event redraws when there is something new. The time makes every such value new.
-        key = _shown_key(self._latest(current, request_owner(request)), smooth, axis)
+        who = request_owner(request)
+        snapshot = self._latest(current, who)
+        key = _shown_key(snapshot, smooth, axis, self._workshop(snapshot, who)[1])
         return gr.skip() if key == last_key else (key, time.monotonic())
 
     def refresh(self, current: str | None, last_key, smooth: float, axis: str, request: gr.Request) -> list:
         """Redraw what changed of this person's run (``REFRESH_OUTPUTS``): status, charts, samples, buttons."""
         who = request_owner(request)
         snapshot = self._latest(current, who)
-        key = _shown_key(snapshot, smooth, axis)
+        workshop, workshop_key = self._workshop(snapshot, who)
+        key = _shown_key(snapshot, smooth, axis, workshop_key)
         if key == last_key:
             return [gr.skip()] * (len(REFRESH_OUTPUTS) - 1) + [last_key]
         own_runs = self.manager.summaries(owner=who)
@@ -259,7 +280,7 @@ class TrainEvents:
         charts_shown = last_key is not None and last_key[0] == key[0]  # e.g. only the message changed
         return [
             snapshot.run_id if snapshot else current,
-            render_status(snapshot, self.manager.queue_length(), facts, job),
+            render_status(snapshot, self.manager.queue_length(), facts, job, workshop),
             diagnosis_html,
             *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else _figures(snapshot, smooth, axis)),
             render_samples(snapshot),
@@ -388,7 +409,7 @@ class ScriptEndpoints:
         try:
             config = RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))
             return self.manager.start(config, owner=SCRIPT_OWNER).run_id
-        except (ConfigError, RunQueueFull) as err:
+        except (ConfigError, RunQueueFull, BudgetSpent) as err:
             raise refusal(str(err)) from err
 
     def run_status(self, run_id: str) -> dict:

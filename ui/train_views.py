@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.diagnosis.facts import LossFacts, run_facts
@@ -53,20 +54,39 @@ def _validation_cell(facts: LossFacts) -> str:
     return "<b>—</b>" + (f" <small title='{html.escape(no_point_yet(facts))}'>({why})</small>" if why else "")
 
 
+@dataclass(frozen=True)
+class WorkshopLines:
+    """What the status card says of the workshop: the wait in line, the capped steps, the person's time left."""
+
+    wait: str = ""
+    notice: str = ""
+    allowance: str = ""
+
+
 def render_status(
-    snapshot: RunSnapshot | None, queue_length: int = 0, facts: LossFacts | None = None, job: dict | None = None
+    snapshot: RunSnapshot | None,
+    queue_length: int = 0,
+    facts: LossFacts | None = None,
+    job: dict | None = None,
+    workshop: WorkshopLines | None = None,
 ) -> str:
     """The status card: phase, message, progress bar and the numbers that matter.
 
     The losses come from ``facts`` (core/diagnosis/facts.py), the numbers the diagnosis quotes; computed from the
     snapshot when not given. ``job``: the Hugging Face Job of a remote run (core/runs/remote.py), named with its
-    last log lines.
+    last log lines. ``workshop``: the wait in line, the capped steps and the time left (workshop mode).
     """
+    workshop = workshop or WorkshopLines()
+    allowance = (
+        f"<p class='coach-muted' id='workshop-allowance'>{html.escape(workshop.allowance)}</p>"
+        if workshop.allowance
+        else ""
+    )
     if snapshot is None:
         waiting = f" {queue_length} run(s) are waiting for the trainer." if queue_length else ""
         return (
             "<div class='coach-card'><b>No run yet.</b> Check <i>What will be trained</i>, then press "
-            f"<b>Start training</b>. The first loss values appear within a minute.{waiting}</div>"
+            f"<b>Start training</b>. The first loss values appear within a minute.{waiting}{allowance}</div>"
         )
     label, colour = PHASE_LABELS.get(snapshot.phase, (snapshot.phase, "#6b7280"))
     progress = measure_progress(snapshot)
@@ -94,10 +114,13 @@ def render_status(
         )
     queue = ""
     if snapshot.queue_position:
+        wait = f" <span id='queue-wait'>{html.escape(workshop.wait)}</span>" if workshop.wait else ""
         queue = (
-            f"<p><b>Place in line: {snapshot.queue_position}.</b> One run trains at a time; yours starts next "
+            f"<p><b>Place in line: {snapshot.queue_position}.</b>{wait} One run trains at a time; yours starts "
             "when the ones before it end. You can cancel it.</p>"
         )
+    if workshop.notice:
+        queue += f"<p class='coach-muted' id='steps-capped'>{html.escape(workshop.notice)}</p>"
     return f"""
 <div class='coach-card'>
   <div><span class='coach-badge' style='background:{colour}'>{label}</span>
@@ -113,7 +136,7 @@ def render_status(
     <td><small>Time left</small><br><b>{format_duration(progress.eta_seconds)}</b></td>
     <td><small>Tokens / s</small><br><b>{speed}</b></td>
     <td><small>Per step</small><br><b>{step_time}</b></td>
-  </tr></table>{render_job(job)}
+  </tr></table>{render_job(job)}{allowance}
 </div>"""
 
 

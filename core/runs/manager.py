@@ -7,16 +7,19 @@ folder lists every past run after a restart; a run that was active when the app 
 *interrupted* and can be resumed from its last complete checkpoint. Runs on Hugging Face Jobs
 (``start_remote``) are listed with the rest, never queue for the local trainer, and are followed by
 ``core/runs/remote.py``, after a restart too.
+
+In workshop mode (core/workshop/settings.py, set from the admin tab) the line takes turns by person
+(core/workshop/queue.py), every run is capped at the longest run allowed, and a participant whose training
+time is used up can't start another (core/workshop/budgets.py).
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from core.config import ConfigError, RunConfig
@@ -24,6 +27,10 @@ from core.owners import owns, require_owner
 from core.runs.record import ACTIVE_PHASES, RESUMABLE_PHASES, RUNNING_PHASES, Run, RunSnapshot, RunSummary
 from core.runs.remote import RemoteFollower
 from core.runs.store import RunFolder, run_folders
+from core.runs.workshop_line import WorkshopLine
+from core.workshop.budgets import BudgetSpent, TimeLimit, cap_steps
+from core.workshop.queue import Waiting, capped_estimate, fair_order
+from core.workshop.settings import Limits, WorkshopSettingsStore
 
 TrainerFn = Callable[[Run], None]
 """Trains one run to its end or raises; ``Run.conclude`` then records how it ended."""
@@ -33,47 +40,33 @@ class RunQueueFull(RuntimeError):
     """A limit on waiting runs was reached."""
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Optional limits for a shared (workshop) Space, set by environment variables; 0 means no limit."""
-
-    max_steps: int = 0  # SFT_COACH_MAX_STEPS
-    max_queued_per_owner: int = 0  # SFT_COACH_MAX_QUEUED
-    max_dataset_rows: int = 0  # SFT_COACH_MAX_ROWS
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        def number(name: str) -> int:
-            value = os.environ.get(name, "").strip()
-            return int(value) if value.isdigit() else 0
-
-        return cls(number("SFT_COACH_MAX_STEPS"), number("SFT_COACH_MAX_QUEUED"), number("SFT_COACH_MAX_ROWS"))
-
-    def describe(self) -> str:
-        parts = []
-        if self.max_steps:
-            parts.append(f"at most {self.max_steps} steps per run")
-        if self.max_queued_per_owner:
-            parts.append(f"at most {self.max_queued_per_owner} waiting run(s) per person")
-        if self.max_dataset_rows:
-            parts.append(f"at most {self.max_dataset_rows:,} training rows")
-        return "This Space allows " + ", ".join(parts) + "." if parts else ""
-
-
-class RunManager:
+class RunManager(WorkshopLine):
     """Owns every training run of this process. Create one in ``app.py`` and pass it in."""
 
-    def __init__(self, runs_dir: str | Path, trainer: TrainerFn | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        runs_dir: str | Path,
+        trainer: TrainerFn | None = None,
+        limits: Limits | None = None,
+        workshop: WorkshopSettingsStore | None = None,
+    ) -> None:
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.limits = limits or Limits.from_env()
+        self.workshop = workshop or WorkshopSettingsStore.in_data_dir()
         if trainer is None:
             from core.runs.launcher import default_trainer
 
             trainer = default_trainer()
         self._trainer = trainer
         self._runs: dict[str, Run] = {}
-        self._queue: list[str] = []
+        self._queue: list[str] = []  # waiting runs in the order they came; ``_order_locked`` is the order they start
+        self._pushed_back: dict[str, int] = {}  # run id -> when the instructor deprioritised it (a counter)
+        self._last_started: dict[str | None, float] = {}  # owner -> when their latest run left the line
+        self._left_line: dict[str, float] = {}  # run id -> when it last left the line (this process)
+        self._trained_before: dict[str, float] = {}  # run id -> seconds it trained before it was resumed
+        self._estimates: dict[str, float | None] = {}  # seconds each run should take, after the caps
+        self._notices: dict[str, str] = {}  # run id -> what its owner was told at Start (steps capped)
         self._threads: dict[str, threading.Thread] = {}
         self._unsaved: set[str] = set()  # failed runs whose state.json a full disk refused; see _save_unsaved
         self._remote: set[str] = set()  # runs that train on Hugging Face Jobs
@@ -95,6 +88,8 @@ class RunManager:
                 stop_stale_worker(folder)  # a worker an earlier app left behind must not write on
                 run.mark_interrupted()
             self._runs[run.run_id] = run
+            if run.started_at:  # turns by person go on after a restart
+                self._last_started[run.owner] = max(self._last_started.get(run.owner, 0.0), run.started_at)
         if self._active_remote_runs():
             self.remote.wake()
 
@@ -114,11 +109,7 @@ class RunManager:
     # -- submitting -------------------------------------------------------------------------------
     def _check_limits(self, config: RunConfig, owner: str) -> None:
         limits = self.limits
-        if limits.max_steps and (config.max_steps == -1 or config.max_steps > limits.max_steps):
-            raise ConfigError(
-                f"Setting 'max_steps' = {config.max_steps} is over this Space's limit of {limits.max_steps} "
-                "steps per run (set by the organiser). Use fewer steps."
-            )
+        self._allowance_locked(owner).check()  # BudgetSpent: their training time is used up
         if limits.max_queued_per_owner:
             waiting = [r for r in self._runs.values() if r.owner == owner and r.phase in ACTIVE_PHASES]
             if len(waiting) >= limits.max_queued_per_owner:
@@ -131,10 +122,14 @@ class RunManager:
         """Queue a run for ``owner``; it starts at once when nothing else is training. Returns the run.
 
         ``estimate``: how long the page said it would take (core/run_time.py), kept to show beside what it took.
+        Raises BudgetSpent or RunQueueFull (a limit) or ConfigError; ``start_notice`` says when steps were capped.
         """
         if not isinstance(require_owner(owner), str):
             raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
         config = self.checked_inputs(config, owner)
+        settings = self.settings()
+        asked_steps = config.max_steps
+        config, notice = cap_steps(config, settings)
         with self._lock:
             self._check_limits(config, owner)
             run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)  # 96 random bits: not guessable
@@ -145,6 +140,9 @@ class RunManager:
             run = Run(run_id=run_id, config=config, folder=folder, owner=owner)
             run.save_state()
             self._runs[run_id] = run
+            self._estimates[run_id] = capped_estimate(estimate, asked_steps, config.max_steps, settings.max_minutes)
+            if notice:
+                self._notices[run_id] = notice
             self._queue.append(run_id)
             self._start_next_locked()
             return run
@@ -197,7 +195,10 @@ class RunManager:
                 raise ConfigError(f"Run {run_id} trained on Hugging Face Jobs: submit the recipe again to redo it.")
             if run.phase not in RESUMABLE_PHASES:
                 raise ConfigError(f"Run {run_id} is {run.phase}; only stopped, failed or interrupted runs resume.")
+            trained = self._trained_locked(run)  # its time so far; the pause before Resume is not training
             run.rewind_to_checkpoint()
+            self._trained_before[run_id] = trained
+            self._left_line.pop(run_id, None)
             self._queue.append(run_id)
             self._start_next_locked()
             return run
@@ -209,23 +210,44 @@ class RunManager:
             thread.join(timeout)
 
     def _start_next_locked(self) -> None:
-        training_here = [r for r in self._runs.values() if r.phase in RUNNING_PHASES and r.run_id not in self._remote]
-        if training_here or not self._queue:
-            return
-        run = self._runs[self._queue.pop(0)]
-        run.set_phase("preparing", "Preparing the model and data...")
-        thread = threading.Thread(target=self._train, args=(run,), name=f"sft-run-{run.run_id}", daemon=True)
-        self._threads[run.run_id] = thread
-        thread.start()
+        while self._queue and not any(
+            r.phase in RUNNING_PHASES for r in self._runs.values() if r.run_id not in self._remote
+        ):
+            run = self._runs[self._order_locked()[0]]
+            self._queue.remove(run.run_id)
+            self._pushed_back.pop(run.run_id, None)
+            allowance = self._allowance_locked(run.owner)
+            try:
+                allowance.check()  # the budget may have run out while this run waited
+            except BudgetSpent as spent:
+                run.set_phase("cancelled", f"Cancelled before it started. {spent}")
+                continue
+            self._last_started[run.owner] = self._left_line[run.run_id] = time.time()
+            run.set_phase("preparing", "Preparing the model and data...")
+            limit = allowance.run_seconds_limit()
+            by_budget = limit is not None and limit == allowance.left_seconds
+            timer = TimeLimit(run, limit, by_budget).start() if limit is not None else None
+            thread = threading.Thread(target=self._train, args=(run, timer), name=f"sft-run-{run.run_id}", daemon=True)
+            self._threads[run.run_id] = thread
+            thread.start()
 
-    def _train(self, run: Run) -> None:
+    def _order_locked(self) -> list[str]:
+        """The waiting runs in the order they will start: turns by person in workshop mode, else as they came."""
+        waiting = [Waiting(i, self._runs[i].owner, self._pushed_back.get(i, 0)) for i in self._queue]
+        return fair_order(waiting, self._last_started, by_person=self.settings().enabled)
+
+    def _train(self, run: Run, timer: TimeLimit | None = None) -> None:
         error: BaseException | None = None
         try:
             self._trainer(run)
         except BaseException as err:  # noqa: BLE001 - a failed run must never take the app down
             error = err
+        if timer is not None:
+            timer.cancel()
         try:
             run.conclude(error)
+            if timer is not None:
+                timer.explain()
         except OSError:
             # The disk is still full. The run has ended in memory (set_phase changes the phase before it
             # writes), so the page says so; state.json is written once there is room again.
@@ -278,7 +300,13 @@ class RunManager:
     def queue_position(self, run_id: str) -> int | None:
         """1-based place in the waiting line, or None when the run is not waiting."""
         with self._lock:
-            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+            order = self._order_locked()
+            return order.index(run_id) + 1 if run_id in order else None
+
+    def queue_order(self) -> list[str]:
+        """The waiting runs' ids in the order they will start."""
+        with self._lock:
+            return self._order_locked()
 
     def queue_length(self) -> int:
         with self._lock:
@@ -301,7 +329,7 @@ class RunManager:
         """What a run list shows of one owner's runs, newest first: no metrics are copied."""
         chosen = self.runs(owner)
         with self._lock:
-            places = {run_id: place for place, run_id in enumerate(self._queue, start=1)}
+            places = {run_id: place for place, run_id in enumerate(self._order_locked(), start=1)}
         return [run.summarize(places.get(run.run_id)) for run in chosen]
 
     def run_dirs(self, owner: str) -> list[Path]:
