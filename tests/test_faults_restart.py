@@ -26,7 +26,8 @@ def test_a_run_survives_the_app_being_killed_mid_run(tmp_path, tiny_model_path):
     from gradio_client import Client
 
     data = tmp_path / "data"
-    first = AppServer(data, tmp_path / "first.log")
+    warm = {"SFT_COACH_WARM_WORKER": "1"}  # the run is handed to a standby worker (core/runs/standby.py)
+    first = AppServer(data, tmp_path / "first.log", extra_env=warm)
     try:
         first.wait_until_up()
         client = Client(first.url, verbose=False)
@@ -38,7 +39,7 @@ def test_a_run_survives_the_app_being_killed_mid_run(tmp_path, tiny_model_path):
     finally:
         first.stop()
 
-    second = AppServer(data, tmp_path / "second.log")
+    second = AppServer(data, tmp_path / "second.log", extra_env=warm)
     try:
         second.wait_until_up()
         client = Client(second.url, verbose=False)

@@ -144,6 +144,22 @@ class RunManager:
         dataset = check_dataset_choice(config.dataset, owner, root, own_runs, DEMO_DATASETS)
         return replace(config, model_id=model_id, dataset=dataset)
 
+    def warm(self, config: RunConfig, owner: str) -> bool:
+        """Give the next run of ``config`` a head start (core/runs/warm.py), if nothing trains now; True if sent.
+
+        The page calls this when someone's settings change (a dataset committed, a model picked). The config is
+        checked as Start checks it, so a head start reads only what ``owner`` may open; while a run trains,
+        nothing is warmed (it would take CPU from that run).
+        """
+        warm = getattr(self._trainer, "warm", None)
+        if warm is None or not isinstance(require_owner(owner), str):
+            return False
+        config = self._checked_inputs(config, owner)
+        with self._lock:
+            if any(r.phase in ACTIVE_PHASES for r in self._runs.values()):
+                return False
+        return bool(warm(config.to_dict()))
+
     def resume(self, run_id: str, owner: object) -> Run:
         """Continue a stopped, failed or interrupted run from its last complete checkpoint."""
         self._wait_for_trainer(run_id)

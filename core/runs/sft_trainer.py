@@ -25,7 +25,25 @@ _HEAD_MODIFIERS = (
 
 
 class CoachSFTTrainer(SFTTrainer):
-    """SFTTrainer whose CPU loss projects only the scored positions; identical behaviour everywhere else."""
+    """SFTTrainer whose CPU loss projects only the scored positions; identical behaviour everywhere else.
+
+    ``stop_watch`` (core/runs/interrupt.py), when set, is armed through each forward/backward pass and each
+    evaluation, so Stop ends them where they are.
+    """
+
+    stop_watch = None
+
+    def training_step(self, *args, **kwargs):
+        if self.stop_watch is None:
+            return super().training_step(*args, **kwargs)
+        with self.stop_watch.armed():
+            return super().training_step(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        if self.stop_watch is None:
+            return super().evaluate(*args, **kwargs)
+        with self.stop_watch.armed():
+            return super().evaluate(*args, **kwargs)
 
     def _plain_head(self, model):
         """The (backbone, lm_head) pair to call directly, or None where TRL's own path must run."""
