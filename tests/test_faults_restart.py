@@ -26,8 +26,7 @@ def test_a_run_survives_the_app_being_killed_mid_run(tmp_path, tiny_model_path):
     from gradio_client import Client
 
     data = tmp_path / "data"
-    warm = {"SFT_COACH_WARM_WORKER": "1"}  # the run is handed to a standby worker (core/runs/standby.py)
-    first = AppServer(data, tmp_path / "first.log", extra_env=warm)
+    first = AppServer(data, tmp_path / "first.log")
     try:
         first.wait_until_up()
         client = Client(first.url, verbose=False)
@@ -39,7 +38,7 @@ def test_a_run_survives_the_app_being_killed_mid_run(tmp_path, tiny_model_path):
     finally:
         first.stop()
 
-    second = AppServer(data, tmp_path / "second.log", extra_env=warm)
+    second = AppServer(data, tmp_path / "second.log")
     try:
         second.wait_until_up()
         client = Client(second.url, verbose=False)

@@ -2,7 +2,7 @@
 
 On a 2-core CPU one step of the Quick demo takes ~3 s and an evaluation of 32 rows ~10 s; Stop that waits for
 the step end (TrainerCallback's ``should_training_stop``) waited for both. ``StopWatch`` asks the run's stop
-flag at most every 50 ms from hooks that run all through a step: before each module's forward and after each
+flag at most every 50 ms from hooks that run all through a step: before each layer's forward and after each
 trainable weight's gradient is accumulated (the backward pass). Once Stop is seen inside a forward/backward
 pass or an evaluation (``armed``) it raises ``StopNow`` there. Neither changes a weight, an optimizer state
 or the step count: those change only in the optimizer step, where the watch is not armed. So the model is
@@ -57,8 +57,13 @@ class StopWatch:
             self._armed -= 1
 
     def install(self, model) -> None:
-        """Hook ``model``: every module's forward, and every trainable weight's gradient in the backward pass."""
-        for module in model.modules():
+        """Hook ``model``: its forward and each layer's (the members of its module lists, a transformer's blocks),
+        and every trainable weight's gradient in the backward pass. Not every module: sample answers, which run
+        unarmed, would pay a call per module per token."""
+        import torch
+
+        layers = [m for lst in model.modules() if isinstance(lst, torch.nn.ModuleList) for m in lst]
+        for module in [model, *layers]:
             self._handles.append(module.register_forward_pre_hook(self.check))
         for parameter in model.parameters():
             if parameter.requires_grad:

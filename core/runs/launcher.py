@@ -99,7 +99,8 @@ class DefaultTrainer:
     """The trainer ``app.py`` hands the manager: a worker process (one per GPU), or this process's thread.
 
     With one device a warm standby worker waits for the next run (``core/runs/standby.py``), unless
-    ``SFT_COACH_WARM_WORKER=0`` or ``SFT_COACH_TRAIN_IN=thread``.
+    ``SFT_COACH_WARM_WORKER=0`` or ``SFT_COACH_TRAIN_IN=thread``: the first one starts when the first page opens
+    (``warm``; at the app's start its imports would slow the page's), the next as each run ends.
     """
 
     def __init__(self, standby: StandbyWorker | None = None) -> None:
@@ -120,6 +121,7 @@ class DefaultTrainer:
         """A head start on the run ``config`` would start (core/runs/warm.py); False when no standby waits."""
         if not self.standby:
             return False
+        self.standby.start()  # the first page opened: started now, not with the app (it would slow the page up)
         sent = (self.standby.pid, config)
         if sent == self._warmed:
             return True  # every page load asks again; the standby did it already
@@ -135,9 +137,7 @@ def default_trainer() -> DefaultTrainer:
     train_in = (os.environ.get(TRAIN_IN_ENV) or "process").strip().lower()
     if not warm_worker_enabled() or train_in == "thread":
         return DefaultTrainer()
-    standby = StandbyWorker()
-    standby.start()
-    return DefaultTrainer(standby)
+    return DefaultTrainer(StandbyWorker())
 
 
 @dataclass

@@ -45,6 +45,7 @@ def worker_env(app_pid: int | None = None) -> dict[str, str]:
 
 
 def warm_worker_enabled() -> bool:
+    """``SFT_COACH_WARM_WORKER``: on unless ``0``/``false``/``no``/``off``."""
     return os.environ.get(WARM_WORKER_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
@@ -111,6 +112,8 @@ class StandbyWorker:
             if process is None or process.poll() is not None:
                 return None
             if self._env != env:
+                changed = sorted(k for k in {*env, *self._env} if env.get(k) != self._env.get(k))
+                print(f"The environment changed since the warm worker started ({', '.join(changed)}): a fresh one.")
                 _end(process)
                 return None
             self._process = process

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import FINAL_EVAL_ROWS
 from core.ml_stack import import_training_stack
 from core.paths import trackio_dir
 from core.runs.baseline import baseline_key, read_baseline, write_baseline
@@ -127,6 +128,8 @@ class CoachCallback(TrainerCallback):
         every = self.run.config.sample_every
         if every and state.global_step % every == 0 and state.global_step < state.max_steps:
             self._sample(state, model, processing_class)
+        if getattr(args, "eval_strategy", "no") != "no" and state.global_step >= state.max_steps:
+            control.should_evaluate = True  # the last step is always evaluated, on every row (sft_trainer.py)
         if self.run.stop_requested:
             control.should_training_stop = True
             control.should_save = True  # a stopped run can be resumed from this checkpoint
@@ -214,8 +217,12 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
         record_trained_with(run.folder, data.train_rows)
     run.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
     train_dataset, eval_dataset = data.to_datasets()
-    if eval_dataset is not None and config.max_eval_rows:
-        eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
+    # Evaluations between use the first max_eval_rows rows; the last one every row up to FINAL_EVAL_ROWS. With
+    # early stopping every evaluation uses the same rows: the best checkpoint is chosen by comparing them.
+    bounded = config.max_eval_rows and not config.early_stopping_patience
+    keep = FINAL_EVAL_ROWS if bounded else config.max_eval_rows
+    if eval_dataset is not None and keep:
+        eval_dataset = eval_dataset.select(range(min(len(eval_dataset), keep)))
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
     args = build_sft_config(config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval)
@@ -236,6 +243,7 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
         callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # the page shows the metrics; keep the server log readable
+    trainer.eval_rows_between = config.max_eval_rows if bounded else 0
     if run.stop_requested:
         raise StopTraining()
     resume_from = run.resume_from
