@@ -43,12 +43,13 @@ STEPS = ("checklist", "data", "settings", "train", "tryit")  # the step tabs' id
 
 def create_app(manager: RunManager | None = None) -> gr.Blocks:
     """Build the page. Pass a manager to share runs between apps (tests); by default one is created."""
-    manager = manager or RunManager(runs_dir(), trainer=default_trainer())
     os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))
     # Gradio's queue rebuilds its per-endpoint statistics (a pandas table of up to 10,000 past events) after
     # every event by default: 15-35 ms of server CPU per poll and per timer tick, taken from training on 2
     # cores. Every 500 events is plenty for the success rates on the API page, the only place they show.
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "500")
+    # After the environment is set: the warm standby worker starts with it and is used only while it holds.
+    manager = manager or RunManager(runs_dir(), trainer=default_trainer())
     start_cleanup_thread(manager)  # old uploads and (if enabled) old runs: now, then every hour (core/storage.py)
     # Gradio's own temporary copies of uploads: the app keeps its copy in the data folder, so a day is plenty.
     with gr.Blocks(title="SFT Coach", delete_cache=(3600, 86400)) as demo:

@@ -28,6 +28,8 @@ LORA_TARGET_LABELS = {"all-linear": "All linear layers", "attention": "Attention
 METHODS = tuple(METHOD_LABELS)
 LORA_TARGETS = tuple(LORA_TARGET_LABELS)
 MAX_OWN_PROBES = 5  # each probe costs a generation at every sampling step (bench/bench_generation.py)
+FINAL_EVAL_ROWS = 512
+"""The last evaluation of a run uses every validation row up to this many; those between use ``max_eval_rows``."""
 TRL_SFT_DOCS = SOURCES["trl_sft"].url
 
 

@@ -16,7 +16,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import RunConfig
+from core.config import FINAL_EVAL_ROWS, RunConfig
 from core.runs.store import RunFolder, run_folders
 
 # Reference figures, SmolLM2-135M-Instruct on this project's 2-core CPU (bench/RESULTS.md, 2026-11-29).
@@ -110,8 +110,14 @@ def estimate_run_time(
     parts = [("start-up", startup), (f"{steps:,} training steps", step_seconds * steps)]
     if rounds:
         parts.append((f"{rounds} rounds of sample answers", rounds * per_round))
+    final_rows = min(eval_rows, FINAL_EVAL_ROWS)
+    final = bool(evals) and final_rows > rows and not config.early_stopping_patience  # on every row (train.py)
+    if final and steps % config.eval_steps == 0:
+        evals -= 1  # the last step's evaluation is the final one
     if evals:
         parts.append((f"{evals} evaluation{'s' if evals != 1 else ''} of {rows} rows", evals * per_eval))
+    if final:
+        parts.append((f"a final evaluation of {final_rows} rows", per_eval * final_rows / max(rows, 1)))
     parts.append(("saving and checking", REFERENCE_SAVE_SECONDS * scale))
     measured = overheads.startup_seconds is not None and overheads.sample_seconds is not None
     return RunTimeEstimate(sum(s for _, s in parts), tuple(parts), measured)

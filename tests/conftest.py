@@ -31,6 +31,8 @@ from tests import app_server  # noqa: E402 - needs the root on sys.path
 os.environ["TRACKIO_DIR"] = tempfile.mkdtemp(prefix="sft-coach-trackio-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the Hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# No warm standby worker in launched apps (each costs ~13 s of CPU and 0.5 GB); the tests that test it start one.
+os.environ.setdefault("SFT_COACH_WARM_WORKER", "0")
 
 HEAVY_FIXTURES = {
     "launch_app": "app",  # starts `python app.py` in a subprocess (every launched-app fixture goes through it)

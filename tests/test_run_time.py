@@ -39,7 +39,9 @@ def test_the_estimate_counts_start_up_sampling_evaluation_and_saving_not_only_th
     parts = dict(estimate.parts)
     assert parts["60 training steps"] == pytest.approx(132.0)
     assert parts["start-up"] == 36.0 and parts["4 rounds of sample answers"] == pytest.approx(4 * 5.6)
-    assert "3 evaluations of 32 rows" in parts and parts["saving and checking"] == 5.0
+    assert "2 evaluations of 32 rows" in parts and parts["saving and checking"] == 5.0
+    # the last step's evaluation reads every validation row (core/runs/train.py): ~3x the 32-row ones
+    assert parts["a final evaluation of 100 rows"] == pytest.approx(parts["2 evaluations of 32 rows"] / 2 * 100 / 32)
     assert estimate.total_seconds > 1.5 * 132  # the steps alone were what the page used to show
     assert not estimate.measured
     quiet = estimate_run_time(RunConfig(sample_every=0, eval_steps=0), 2.2, 60, n_probes=0, eval_rows=0,
@@ -61,7 +63,8 @@ def test_measured_runs_of_the_same_model_replace_the_reference_figures(tmp_path)
     assert parts["start-up"] == 30.0 and parts["4 rounds of sample answers"] == pytest.approx(
         4 * 2.5
     )  # half the tokens
-    assert parts["3 evaluations of 32 rows"] == pytest.approx(3 * 3.2) and estimate.measured
+    assert parts["2 evaluations of 32 rows"] == pytest.approx(2 * 3.2) and estimate.measured
+    assert parts["a final evaluation of 50 rows"] == pytest.approx(5.0)  # 0.1 s a row, measured
     assert measured_overheads(tmp_path, "never-trained") is None
 
 

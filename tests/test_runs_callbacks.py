@@ -150,7 +150,7 @@ def test_an_evaluation_counts_its_batches_and_says_when_stop_waits_for_it(tmp_pa
     run.request_stop()
     callback.said_at = 0.0
     callback.on_prediction_step(None, _state(20), TrainerControl(), eval_dataloader=batches)
-    assert run.message.startswith("Stop pressed: finishing the evaluation first") and "batch 4 of 7" in run.message
+    assert run.message.startswith("Stop pressed: ending the evaluation now") and "batch 4 of 7" in run.message
     callback.on_evaluate(None, _state(20), TrainerControl())
     assert callback.eval_batches == 0 and run.message.startswith("Stop pressed")  # not "Training." after Stop
 
@@ -163,10 +163,10 @@ def test_a_mirror_keeps_the_workers_stop_message_and_counts_an_activity_once(tmp
     assert run.activity_since == started
     mirror = Run(run_id="run", config=run.config, folder=run.folder, owner="ann", writes=False)
     mirror.stop_event.set()
-    mirror.adopt({"phase": "training", "message": "Stop pressed: finishing the evaluation first …"}, {}, None)
-    assert mirror.phase == "stopping" and mirror.message.startswith("Stop pressed: finishing the evaluation")
+    mirror.adopt({"phase": "training", "message": "Stop pressed: ending the evaluation now …"}, {}, None)
+    assert mirror.phase == "stopping" and mirror.message.startswith("Stop pressed: ending the evaluation")
     mirror.adopt({"phase": "training", "message": "Training.", "activity_since": started}, {}, None)
-    assert mirror.message.startswith("Stopping after the current step") and mirror.activity_since == started
+    assert mirror.message.startswith("Stopping now") and mirror.activity_since == started
 
 
 def test_the_base_models_step_0_answers_are_computed_once_and_read_by_the_next_run(tmp_path, monkeypatch):

@@ -151,14 +151,15 @@ def test_validation_loss_is_measured_during_training(tmp_path, tiny_model_path):
     _, job, snap = _train(
         tmp_path,
         model_id=TINY_MODEL_ID,
-        max_steps=4,
+        max_steps=5,
         eval_steps=2,
         max_eval_rows=8,
         sample_every=0,
         num_probe_prompts=0,
     )
     assert snap.phase == "finished", snap.error_detail
-    assert [e["step"] for e in snap.eval_metrics] == [2, 4]
+    # Every 2 steps on the first 8 validation rows, and the last step (not a multiple of 2) on all 100 of them.
+    assert [(e["step"], e["eval_rows"]) for e in snap.eval_metrics] == [(2, 8), (4, 8), (5, 100)]
     assert all(e["eval_loss"] > 0 for e in snap.eval_metrics)
     assert (job.run_dir / "eval.jsonl").is_file()
 

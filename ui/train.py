@@ -198,6 +198,13 @@ class TrainEvents:
             inform(f"Another run is training; yours is number {place} in line. {wait.describe() if wait else ''}")
         return job.run_id, None
 
+    def warm_run(self, values: dict | None, request: gr.Request) -> None:
+        """A page opened or its settings changed: the run they would start gets a head start (core/runs/warm.py)."""
+        try:
+            self.manager.warm(RunConfig.from_dict(values or {}), owner=request_owner(request))
+        except (ConfigError, ValueError, OSError):
+            pass  # only a head start: Start checks the same settings again and says what is wrong
+
     def stop_run(self, current: str | None, request: gr.Request) -> None:
         """Stop this person's shown run at the next step, or cancel it while it waits (or its Hugging Face Job)."""
         who = request_owner(request)
@@ -373,6 +380,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     refresh = events.refresh
 
     config_state.change(describe_config, config_state, summary, show_progress="hidden")
+    config_state.change(events.warm_run, config_state, None, show_progress="hidden")
     start.click(events.start_run, [config_state, own_prompts], [run_id, render_key]).then(
         refresh, poll_inputs, outputs
     ).then(None, js=SHOW_STATUS)
@@ -389,6 +397,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
         gr.api(getattr(endpoints, name), api_name=name)
     if Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
         Context.root_block.load(events.open_page, None, run_id)
+        Context.root_block.load(events.warm_run, config_state, None, show_progress="hidden")
     return TrainStep(run_id=run_id, summary=summary, start=start, stop=stop, api_names=ScriptEndpoints.NAMES)
 
 

@@ -35,12 +35,10 @@ from pathlib import Path
 
 from core.runs.failures import StopTraining, WorkerExited, describe_worker_exit
 from core.runs.record import ACTIVE_PHASES, Run
+from core.runs.standby import ROOT, WORKER_MODULE, StandbyWorker, warm_worker_enabled, worker_env
 from core.runs.store import RunFolder
 
-WORKER_MODULE = "core.runs.worker"
-APP_PID_ENV = "SFT_COACH_APP_PID"  # the worker watches this process and leaves when it is gone
 TRAIN_IN_ENV = "SFT_COACH_TRAIN_IN"
-ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass(frozen=True)
@@ -97,19 +95,49 @@ def count_cuda_gpus() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def default_trainer():
-    """The trainer ``app.py`` hands the manager: a worker process (one per GPU), or this process's thread."""
+class DefaultTrainer:
+    """The trainer ``app.py`` hands the manager: a worker process (one per GPU), or this process's thread.
 
-    def train(run: Run) -> None:
+    With one device a warm standby worker waits for the next run (``core/runs/standby.py``), unless
+    ``SFT_COACH_WARM_WORKER=0`` or ``SFT_COACH_TRAIN_IN=thread``: the first one starts when the first page opens
+    (``warm``; at the app's start its imports would slow the page's), the next as each run ends.
+    """
+
+    def __init__(self, standby: StandbyWorker | None = None) -> None:
+        self.standby = standby
+        self._warmed: tuple[int | None, dict] | None = None  # the last head start sent, to which standby
+
+    def __call__(self, run: Run) -> None:
         plan = plan_launch(count_cuda_gpus())
         if plan.uses_subprocess:
-            SubprocessTrainer(plan)(run)
+            standby = self.standby if plan.num_processes == 1 and not plan.use_accelerate else None
+            SubprocessTrainer(plan, standby=standby)(run)
             return
         from core.runs.train import run_training
 
         run_training(run)
 
-    return train
+    def warm(self, config: dict) -> bool:
+        """A head start on the run ``config`` would start (core/runs/warm.py); False when no standby waits."""
+        if not self.standby:
+            return False
+        self.standby.start()  # the first page opened: started now, not with the app (it would slow the page up)
+        sent = (self.standby.pid, config)
+        if sent == self._warmed:
+            return True  # every page load asks again; the standby did it already
+        self._warmed = sent
+        return self.standby.warm(config)
+
+    def close(self) -> None:
+        if self.standby:
+            self.standby.close()
+
+
+def default_trainer() -> DefaultTrainer:
+    train_in = (os.environ.get(TRAIN_IN_ENV) or "process").strip().lower()
+    if not warm_worker_enabled() or train_in == "thread":
+        return DefaultTrainer()
+    return DefaultTrainer(StandbyWorker())
 
 
 @dataclass
@@ -117,32 +145,33 @@ class SubprocessTrainer:
     """A ``TrainerFn`` for ``RunManager``: trains the run in a worker process and mirrors its folder."""
 
     plan: LaunchPlan
-    poll_seconds: float = 0.5
+    poll_seconds: float = 0.25  # how soon Stop reaches the worker and its news the page: a stat and a read
     stop_grace_seconds: float = 600.0  # a step plus a checkpoint save of a large model can take minutes
     app_pid: int | None = None  # the process the worker outlives nothing of: this one unless a test says otherwise
+    standby: StandbyWorker | None = None
+    """A warm worker to hand the run to (core/runs/standby.py), replaced once the run has ended; None: start cold."""
 
     def __call__(self, run: Run) -> None:
         folder = run.folder
         folder.clear_stop()  # left over from an earlier stop of a resumed run
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-        env.setdefault("TOKENIZERS_PARALLELISM", "false")
-        env[APP_PID_ENV] = str(self.app_pid or os.getpid())
+        env = worker_env(self.app_pid)
         run.set_message(f"Starting the training worker ({self.plan.num_processes} rank(s))...")
         follower = folder.follow()
         with run.lock:
             run.writes = False  # the worker writes the run folder from here on
         try:
-            with folder.worker_log.open("ab") as log:
-                process = subprocess.Popen(
-                    self.plan.command(folder.path),
-                    cwd=ROOT,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: terminating it reaches every rank
-                )
+            process = self.standby.take(folder.path, env) if self.standby else None
+            if process is None:
+                with folder.worker_log.open("ab") as log:
+                    process = subprocess.Popen(
+                        self.plan.command(folder.path),
+                        cwd=ROOT,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # its own process group: terminating it reaches every rank
+                    )
             folder.write_worker_pid(process.pid)
             try:
                 terminated = self._follow(run, process, follower)
@@ -151,6 +180,8 @@ class SubprocessTrainer:
         finally:
             with run.lock:
                 run.writes = True  # the worker is gone (or never started): the app writes again
+            if self.standby:
+                self.standby.start()  # the next run's worker, fresh: one process never trains two runs
         if terminated:
             raise StopTraining(
                 f"The training worker did not stop within {self.stop_grace_seconds:.0f} s of Stop and was "
@@ -196,7 +227,9 @@ def stop_stale_worker(folder: RunFolder, wait_seconds: float = 10.0) -> bool:
     except OSError:
         command = []
     name = folder.run_id
-    is_this_worker = WORKER_MODULE.encode() in command and any(Path(a.decode()).name == name for a in command)
+    is_this_worker = WORKER_MODULE.encode() in command and (
+        any(Path(a.decode()).name == name for a in command) or _writes_log_of(pid, folder)  # a standby handed it
+    )
     if not is_this_worker:
         folder.clear_worker_pid()
         return False
@@ -209,6 +242,14 @@ def stop_stale_worker(folder: RunFolder, wait_seconds: float = 10.0) -> bool:
         time.sleep(0.05)
     folder.clear_worker_pid()
     return True
+
+
+def _writes_log_of(pid: int, folder: RunFolder) -> bool:
+    """True when the process's output goes to ``folder``'s worker log: a standby worker handed this run."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/fd/1")) == folder.worker_log.resolve()
+    except OSError:
+        return False
 
 
 def process_alive(pid: int) -> bool:

@@ -29,7 +29,7 @@ from core.runs.remote import RemoteFollower
 from core.runs.store import RunFolder, run_folders
 from core.runs.workshop_line import WorkshopLine
 from core.workshop.budgets import BudgetSpent, TimeLimit, cap_steps
-from core.workshop.queue import Waiting, capped_estimate, fair_order
+from core.workshop.queue import capped_estimate
 from core.workshop.settings import Limits, WorkshopSettingsStore
 
 TrainerFn = Callable[[Run], None]
@@ -186,6 +186,21 @@ class RunManager(WorkshopLine):
         dataset = check_dataset_choice(config.dataset, owner, root, own_runs, DEMO_DATASETS)
         return replace(config, model_id=model_id, dataset=dataset)
 
+    def warm(self, config: RunConfig, owner: str) -> bool:
+        """Give the next run of ``config`` a head start (core/runs/warm.py) when nothing trains here; True if sent.
+
+        Called when someone's settings change; checked as Start checks them, so a head start reads only what
+        ``owner`` may open. A Job on Hugging Face takes no CPU here, so it doesn't hold the head start back.
+        """
+        warm = getattr(self._trainer, "warm", None)
+        if warm is None or not isinstance(require_owner(owner), str):
+            return False
+        config = self.checked_inputs(config, owner)
+        with self._lock:
+            if any(r.phase in ACTIVE_PHASES and r.run_id not in self._remote for r in self._runs.values()):
+                return False
+        return bool(warm(config.to_dict()))
+
     def resume(self, run_id: str, owner: object) -> Run:
         """Continue a stopped, failed or interrupted run from its last complete checkpoint."""
         self._wait_for_trainer(run_id)
@@ -230,11 +245,6 @@ class RunManager(WorkshopLine):
             thread = threading.Thread(target=self._train, args=(run, timer), name=f"sft-run-{run.run_id}", daemon=True)
             self._threads[run.run_id] = thread
             thread.start()
-
-    def _order_locked(self) -> list[str]:
-        """The waiting runs in the order they will start: turns by person in workshop mode, else as they came."""
-        waiting = [Waiting(i, self._runs[i].owner, self._pushed_back.get(i, 0)) for i in self._queue]
-        return fair_order(waiting, self._last_started, by_person=self.settings().enabled)
 
     def _train(self, run: Run, timer: TimeLimit | None = None) -> None:
         error: BaseException | None = None
@@ -296,17 +306,6 @@ class RunManager(WorkshopLine):
         self._save_unsaved()
         run = self.get(run_id, owner)
         return run.snapshot(self.queue_position(run_id)) if run else None
-
-    def queue_position(self, run_id: str) -> int | None:
-        """1-based place in the waiting line, or None when the run is not waiting."""
-        with self._lock:
-            order = self._order_locked()
-            return order.index(run_id) + 1 if run_id in order else None
-
-    def queue_order(self) -> list[str]:
-        """The waiting runs' ids in the order they will start."""
-        with self._lock:
-            return self._order_locked()
 
     def queue_length(self) -> int:
         with self._lock:

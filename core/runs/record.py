@@ -27,7 +27,7 @@ ACTIVE_PHASES = ("queued", "preparing", "training", "stopping")
 RUNNING_PHASES = ("preparing", "training", "stopping")
 RESUMABLE_PHASES = ("stopped", "failed", "interrupted")
 ENDED_PHASES = tuple(p for p in PHASES if p not in ACTIVE_PHASES)
-STOPPING_MESSAGE = "Stopping after the current step; what was trained will be saved."
+STOPPING_MESSAGE = "Stopping now; what was trained up to the last complete step will be saved."
 STOP_SEEN = "Stop pressed: "  # how the trainer's messages start once it has seen Stop (they say what it waits for)
 
 
@@ -239,7 +239,7 @@ class Run:
 
     # -- Stop ---------------------------------------------------------------------------------------
     def request_stop(self) -> None:
-        """Ask the run to stop at the next step end; the page shows *stopping* until it has."""
+        """Ask the run to stop (within a second: core/runs/interrupt.py); the page shows *stopping* until it has."""
         self.stop_event.set()
         with self.lock:
             if self.phase == "training":

@@ -25,7 +25,40 @@ _HEAD_MODIFIERS = (
 
 
 class CoachSFTTrainer(SFTTrainer):
-    """SFTTrainer whose CPU loss projects only the scored positions; identical behaviour everywhere else."""
+    """SFTTrainer whose CPU loss projects only the scored positions; identical behaviour everywhere else.
+
+    ``stop_watch`` (core/runs/interrupt.py), when set, is armed through each forward/backward pass and each
+    evaluation, so Stop ends them where they are.
+    """
+
+    stop_watch = None
+
+    def training_step(self, *args, **kwargs):
+        if self.stop_watch is None:
+            return super().training_step(*args, **kwargs)
+        with self.stop_watch.armed():
+            return super().training_step(*args, **kwargs)
+
+    eval_rows_between = 0
+    """Evaluations before the last step use this many validation rows (0: all); the last one uses every row."""
+    _eval_rows = 0
+
+    def evaluate(self, eval_dataset=None, *args, **kwargs):
+        rows = self.eval_rows_between
+        if eval_dataset is None and rows and self.state.global_step < self.state.max_steps:
+            if self.eval_dataset is not None and len(self.eval_dataset) > rows:
+                eval_dataset = self.eval_dataset.select(range(rows))  # the same first rows each time: comparable
+        chosen = eval_dataset if eval_dataset is not None else self.eval_dataset
+        self._eval_rows = len(chosen) if hasattr(chosen, "__len__") else 0
+        if self.stop_watch is None:
+            return super().evaluate(eval_dataset, *args, **kwargs)
+        with self.stop_watch.armed():
+            return super().evaluate(eval_dataset, *args, **kwargs)
+
+    def log(self, logs, *args, **kwargs):
+        if "eval_loss" in logs and self._eval_rows:
+            logs = {**logs, "eval_rows": self._eval_rows}  # the page can tell a bounded evaluation from the last
+        return super().log(logs, *args, **kwargs)
 
     def _plain_head(self, model):
         """The (backbone, lm_head) pair to call directly, or None where TRL's own path must run."""

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import FINAL_EVAL_ROWS
 from core.ml_stack import import_training_stack
 from core.paths import trackio_dir
 from core.runs.baseline import baseline_key, read_baseline, write_baseline
 from core.runs.failures import StopTraining
+from core.runs.interrupt import StopNow, StopWatch
 from core.runs.record import STOP_SEEN, Run
 
 os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported, by TRL
@@ -97,7 +100,7 @@ class CoachCallback(TrainerCallback):
             return
         self.eval_batches += 1
         total = len(eval_dataloader) if eval_dataloader is not None else "?"
-        waiting = f"{STOP_SEEN}finishing the evaluation first" if self.run.stop_requested else "Evaluating"
+        waiting = f"{STOP_SEEN}ending the evaluation now" if self.run.stop_requested else "Evaluating"
         self._say(
             f"{waiting} on the validation rows at step {state.global_step}: batch {self.eval_batches} of {total}.",
             progress=self.eval_batches > 1,
@@ -125,6 +128,8 @@ class CoachCallback(TrainerCallback):
         every = self.run.config.sample_every
         if every and state.global_step % every == 0 and state.global_step < state.max_steps:
             self._sample(state, model, processing_class)
+        if getattr(args, "eval_strategy", "no") != "no" and state.global_step >= state.max_steps:
+            control.should_evaluate = True  # the last step is always evaluated, on every row (sft_trainer.py)
         if self.run.stop_requested:
             control.should_training_stop = True
             control.should_save = True  # a stopped run can be resumed from this checkpoint
@@ -145,30 +150,42 @@ def check_trained_model(result_dir: Path, probes: list[dict]) -> str:
     return f"Reloaded from disk and generated: {answer[:80]!r}"
 
 
-def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
-    """Train ``run.config`` end to end and save the result; raises on failure (``Run.conclude`` records it).
+@dataclass
+class RunInputs:
+    """What a run reads before it builds its trainer; none of it depends on the run's weights."""
 
-    ``extra_callbacks`` run before the app's own at each event (the worker adds its Stop sync).
+    model_path: str
+    tokenizer: object
+    data: object
+    """``core.data.prepare.PreparedData``: the rows to train and hold out."""
+    probes: list[dict]
+
+    def baseline(self, config, device) -> str:
+        """The key of the base model's answers to these probes (core/runs/baseline.py)."""
+        messages = [p["messages"] for p in self.probes]
+        chat_template = self.tokenizer.chat_template
+        return baseline_key(
+            self.model_path, chat_template, messages, config.sample_max_new_tokens, config.method, device.kind
+        )
+
+
+def read_inputs(config, say=print) -> RunInputs:
+    """Resolve the model, load its tokenizer and prepare the rows and probes, as a run of ``config`` will.
+
+    The training run and the standby worker's head start (``core/runs/warm.py``) both call this, so the
+    baseline the standby keeps has the key the run looks for.
     """
     from transformers import AutoTokenizer
-    from transformers.trainer_callback import PrinterCallback
 
     from core.data.prepare import own_probes, prepare_training_data
-    from core.device import detect_device
     from core.models.catalog import remote_code_allowed, resolve_model
-    from core.runs.sft_trainer import CoachSFTTrainer
-    from core.runs.trained_with import record_trained_with
-    from core.trl_args import build_lora_config, build_sft_config
 
-    config = run.config
-    device = detect_device()
-    config.check_device(device)
-    run.set_message("Loading the model...")
-    model_path = resolve_model(config.model_id, progress=run.set_message)
+    say("Loading the model...")
+    model_path = resolve_model(config.model_id, progress=say)
     tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote_code_allowed())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    run.set_message("Preparing the dataset...")
+    say("Preparing the dataset...")
     data = prepare_training_data(  # the tokenizer decides whether tool rows are written as text, as previewed
         config.dataset,
         num_probes=config.num_probe_prompts,
@@ -176,22 +193,40 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
         tokenizer=tokenizer,
         model_name=config.model_id.split("/")[-1],
     )
+    return RunInputs(model_path, tokenizer, data, data.probes + own_probes(config.probe_prompts))
+
+
+def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
+    """Train ``run.config`` end to end and save the result; raises on failure (``Run.conclude`` records it).
+
+    ``extra_callbacks`` run before the app's own at each event (the worker adds its Stop sync).
+    """
+    from transformers.trainer_callback import PrinterCallback
+
+    from core.device import detect_device
+    from core.runs.sft_trainer import CoachSFTTrainer
+    from core.runs.trained_with import record_trained_with
+    from core.trl_args import build_lora_config, build_sft_config
+
+    config = run.config
+    device = detect_device()
+    config.check_device(device)
+    inputs = read_inputs(config, say=run.set_message)
+    model_path, tokenizer, data, probes = inputs.model_path, inputs.tokenizer, inputs.data, inputs.probes
     if run.writes:  # Try it repeats this system prompt for the run's model (core/runs/trained_with.py)
         record_trained_with(run.folder, data.train_rows)
-    probes = data.probes + own_probes(config.probe_prompts)
     run.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
     train_dataset, eval_dataset = data.to_datasets()
-    if eval_dataset is not None and config.max_eval_rows:
-        eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
+    # Evaluations between use the first max_eval_rows rows; the last one every row up to FINAL_EVAL_ROWS. With
+    # early stopping every evaluation uses the same rows: the best checkpoint is chosen by comparing them.
+    bounded = config.max_eval_rows and not config.early_stopping_patience
+    keep = FINAL_EVAL_ROWS if bounded else config.max_eval_rows
+    if eval_dataset is not None and keep:
+        eval_dataset = eval_dataset.select(range(min(len(eval_dataset), keep)))
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
     args = build_sft_config(config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval)
-    baseline = None
-    if not run.resume_from:
-        messages = [p["messages"] for p in probes]
-        baseline = baseline_key(
-            model_path, tokenizer.chat_template, messages, config.sample_max_new_tokens, config.method, device.kind
-        )
+    baseline = None if run.resume_from else inputs.baseline(config, device)
     callbacks = [*extra_callbacks, CoachCallback(run, probes, baseline)]
     if args.load_best_model_at_end:
         from transformers import EarlyStoppingCallback
@@ -208,12 +243,21 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
         callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # the page shows the metrics; keep the server log readable
+    trainer.eval_rows_between = config.max_eval_rows if bounded else 0
     if run.stop_requested:
         raise StopTraining()
     resume_from = run.resume_from
     where = f" from step {run.step}" if resume_from else ""
     run.set_phase("training", f"Training on {device.describe()}{where}.")
-    trainer.train(resume_from_checkpoint=resume_from)  # the TrainingArguments field of that name is not read
+    if trainer.accelerator.num_processes == 1:  # several ranks stop together at a step end (worker.StopSync)
+        trainer.stop_watch = StopWatch(lambda: run.stop_requested)
+        trainer.stop_watch.install(trainer.model)
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)  # the TrainingArguments field of that name is not read
+    except StopNow:
+        keep_last_step(run, trainer)
+    if trainer.stop_watch is not None:
+        trainer.stop_watch.remove()
 
     result_dir = run.folder.final_dir
     run.set_message("Saving the trained model...")
@@ -221,6 +265,27 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
     if not trainer.is_world_process_zero():
         return  # several ranks: the main one saves the tokenizer and checks the result
     tokenizer.save_pretrained(str(result_dir))
+    if run.stop_requested:  # Stop answers in a second; the reload check would add a model load and a generation
+        run.set_result(str(result_dir), None, trainer.state.best_model_checkpoint)
+        return
     run.set_message("Checking that the saved model loads...")
     load_check = check_trained_model(result_dir, probes)
     run.set_result(str(result_dir), load_check, trainer.state.best_model_checkpoint)
+
+
+def keep_last_step(run: Run, trainer) -> None:
+    """Stop ended a step or an evaluation midway (core/runs/interrupt.py): save the last complete step.
+
+    The weights, optimizer and scheduler are those of step ``global_step`` (the optimizer step is never cut), so
+    that step's checkpoint resumes exactly; a checkpoint already saved for it is kept as it is.
+    """
+    trainer.model.zero_grad(set_to_none=True)  # half a step's gradients: never applied
+    step = trainer.state.global_step
+    if step == 0:
+        raise StopTraining("Stopped before the first step ended; nothing was trained, so nothing was saved.")
+    run.set_message(f"{STOP_SEEN}saving step {step}.")
+    last = run.folder.last_complete_checkpoint()
+    if last is None or last.step != step:
+        trainer._save_checkpoint(trainer.model, trial=None)
+    trainer.control.should_training_stop = True
+    trainer.callback_handler.on_train_end(trainer.args, trainer.state, trainer.control)

@@ -1,5 +1,9 @@
 """The worker's side of the process boundary: ``python -m core.runs.worker --run-dir <run folder>``.
 
+Or ``--standby``: a worker started before the run exists, which imports the training stack, may get a head
+start on the next run (``core/runs/warm.py``) and trains the run folder the app then hands it on stdin
+(``core/runs/standby.py``). From the hand-over on it is the same worker.
+
 The worker opens the run the app left in the folder (``Run.load``), becomes its one writer (on the main
 process; other ranks write nothing), trains it with ``core.runs.train.run_training`` and records how it
 ended (``Run.conclude``). The app mirrors the folder meanwhile (``core/runs/launcher.py``).
@@ -8,14 +12,18 @@ ended (``Run.conclude``). The app mirrors the folder meanwhile (``core/runs/laun
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import queue
 import sys
+import threading
 import traceback
 from pathlib import Path
 
 from core.ml_stack import import_transformers
-from core.runs.launcher import APP_PID_ENV, process_alive
+from core.runs.launcher import process_alive
 from core.runs.record import Run
+from core.runs.standby import APP_PID_ENV
 from core.runs.store import RunFolder
 
 import_transformers()  # this module runs only in the worker process, where training needs it at once
@@ -91,10 +99,75 @@ def run_worker(run_dir: Path) -> int:
     return 1 if run.phase == "failed" else 0
 
 
+def _messages(lines) -> queue.Queue:
+    """The app's messages to a standby, read on a thread as they come; None once the app has closed the pipe."""
+    inbox: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in lines:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict):
+                inbox.put(message)
+        inbox.put(None)
+
+    threading.Thread(target=read, name="standby-inbox", daemon=True).start()
+    return inbox
+
+
+def _latest(inbox: queue.Queue, message: dict | None) -> dict | None:
+    """The message to act on: a later head start replaces an earlier one; a run or the app's end comes first."""
+    while message is not None and "warm" in message and not inbox.empty():
+        message = inbox.get_nowait()
+    return message
+
+
+def run_standby(lines=None) -> int:
+    """Wait, warm, and train the one run the app hands over; returns the exit code."""
+    import torch
+
+    import core.runs.train  # noqa: F401 - the training stack, imported while nobody waits
+    from core.runs.warm import warm
+
+    if torch.cuda.device_count() > 1:
+        return 0  # several GPUs: each run is an accelerate launch of its own, a standby is never handed one
+    inbox = _messages(sys.stdin.buffer if lines is None else lines)
+    print("ready", flush=True)  # for StandbyWorker.wait_for
+    while True:
+        message = _latest(inbox, inbox.get())
+        if message is None:
+            return 0  # the app is gone (or never handed a run): nothing to do
+        if isinstance(message.get("run"), str):
+            return _take_run(Path(message["run"]))
+        if isinstance(message.get("warm"), dict):
+            try:
+                print(warm(message["warm"], should_stop=lambda: not inbox.empty()), flush=True)
+            except Exception as err:  # noqa: BLE001 - a head start never fails anything; the run meets the error
+                print(f"Warmed nothing: {err}", flush=True)
+
+
+def _take_run(run_dir: Path) -> int:
+    """Become the worker of ``run_dir``: output to its log from here on, then train it."""
+    run_dir = run_dir.resolve()
+    log = os.open(RunFolder(run_dir).worker_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return run_worker(run_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="SFT Coach training worker: trains one run folder.")
-    parser.add_argument("--run-dir", required=True, type=Path, help="the run folder the run manager created")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run-dir", type=Path, help="the run folder the run manager created")
+    which.add_argument("--standby", action="store_true", help="wait for a run folder on stdin (a warm worker)")
     args = parser.parse_args(argv)
+    if args.standby:
+        return run_standby()
     return run_worker(args.run_dir.resolve())
 
 

@@ -12,7 +12,7 @@ import time
 from core.owners import EVERYONE, require_owner
 from core.runs.record import RUNNING_PHASES, Run
 from core.workshop.budgets import Allowance, training_seconds
-from core.workshop.queue import WaitEstimate, calibration, wait_estimates
+from core.workshop.queue import WaitEstimate, Waiting, calibration, fair_order, wait_estimates
 from core.workshop.settings import WorkshopSettings, WorkshopSettingsStore
 
 
@@ -29,6 +29,23 @@ class WorkshopLine:
     _estimates: dict[str, float | None]
     _notices: dict[str, str]
     _pushed_back: dict[str, int]
+    _last_started: dict[str | None, float]
+
+    def _order_locked(self) -> list[str]:
+        """The waiting runs in the order they will start: turns by person in workshop mode, else as they came."""
+        waiting = [Waiting(i, self._runs[i].owner, self._pushed_back.get(i, 0)) for i in self._queue]
+        return fair_order(waiting, self._last_started, by_person=self.settings().enabled)
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1-based place in the waiting line, or None when the run is not waiting."""
+        with self._lock:
+            order = self._order_locked()
+            return order.index(run_id) + 1 if run_id in order else None
+
+    def queue_order(self) -> list[str]:
+        """The waiting runs' ids in the order they will start."""
+        with self._lock:
+            return self._order_locked()
 
     def settings(self) -> WorkshopSettings:
         """The instructor's settings in effect (saved on the server; the environment's until saved)."""
