@@ -5,8 +5,9 @@
 One redraw is what the Train step's refresh hands ``gr.Plot`` for its seven charts (the loss and six other
 metrics), then what Gradio does with each before sending it: ``Plot.postprocess`` (for a plotly figure object,
 ``to_json``), the data model's ``model_dump`` and the JSON of the message. The revision before builds
-``plotly.graph_objects.Figure`` objects with its own ``core/charts.py`` (read from ``git show REV:core/charts.py``);
-this tree sends figure JSON built as plain data (``ui/train_charts.chart_data``). Both see the same metrics:
+``plotly.graph_objects.Figure`` objects with its own ``core/charts.py`` (``git show REV:core/charts.py``, imported by
+``bench/at_revision.py``); this tree sends figure JSON built as plain data (``ui/train_charts.chart_data``). Both
+see the same metrics:
 a Quick-demo run (60 logged steps, 3 validation points), a 2,000-step run and a 10,000-step run (downsampled
 for display), with smoothing on, the smoothing changed on every redraw so nothing comes from a cache.
 
@@ -19,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,18 +31,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def old_charts(revision: str):
-    """That revision's core/charts.py as a module of its own (it imports only the standard library and plotly)."""
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{revision}:core/charts.py"], check=True, capture_output=True, text=True
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "charts_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("charts_before", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench.at_revision import module_at  # noqa: E402
 
 
 def run_metrics(steps: int) -> tuple[list[dict], list[dict]]:
@@ -104,7 +91,7 @@ def main() -> None:
 
     from ui.train_charts import EXTRA_METRICS
 
-    charts = old_charts(args.before)
+    charts = module_at(args.before, "core/charts.py")
     print(f"# One redraw of the Train step's 7 charts, ms of server CPU (median of {args.repeats})")
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.2f}")
     print("(a shared machine: other work runs beside this; CPU time, not latency, is what is measured)\n")
