@@ -1,6 +1,6 @@
 """Generation speed, side by side in one run: chat tokens/s (streamed vs not), and what the sample table costs.
 
-    .venv/bin/python bench/bench_generation.py [--quick]
+    .venv/bin/python bench/bench_generation.py [--quick] [--chat-only] [--before REV] [--rounds N]
 
 Two measurements on the offline SmolLM2-135M-Instruct (float32, CPU):
 
@@ -9,8 +9,12 @@ Two measurements on the offline SmolLM2-135M-Instruct (float32, CPU):
    a busy neighbour on the shared CPU slows both alike. Tokens are the reply re-encoded by the tokenizer
    (the end-of-turn token is not counted). Streaming also reports the time to the first piece of text.
    Both run in a worker thread, as in the app (Gradio runs handlers in worker threads; stream_chat
-   generates in its own thread). One extra pair times chat_once on the main thread vs a worker thread:
-   on this shared 2-core CPU, torch's 2 OpenMP threads on the main thread were ~10x slower per token.
+   generates in its own thread). ``--before REV`` adds that revision's ``stream_chat`` (its ``core/chat.py``
+   from ``git show``) to the same rounds, so the streaming before and after are measured side by side.
+   ``chat_once, fresh thread`` is one generate call in a thread started for it, as stream_chat's is: under load
+   a fresh thread generated several times faster than a long-lived one (0.5 vs 2.9 tok/s at load 20+ on
+   2026-12-01), which would otherwise count for streaming. One extra pair times chat_once on the main thread vs
+   a worker thread: on this shared 2-core CPU, torch's 2 OpenMP threads on the main thread were ~10x slower.
 2. Sample-table share: one training run through the app's run manager with the Quick demo's settings
    (LoRA r16, batch 4, max length 512, JSON-extraction demo) and the probe table at a tighter cadence, so
    several sampling points fall in a short run. The probe generation time per sampling point comes from
@@ -35,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.at_revision import module_at  # noqa: E402
+
 CHAT_PROMPTS = [
     [{"role": "user", "content": "Explain in a few sentences why the sky is blue."}],
     [{"role": "user", "content": "Write a short list of tips for learning to cook at home."}],
@@ -49,8 +55,9 @@ def time_chat_once(model, tokenizer, messages, settings) -> dict:
     return {"seconds": time.perf_counter() - start, "text": text, "first": None}
 
 
-def time_stream_chat(model, tokenizer, messages, settings) -> dict:
-    from core.chat import stream_chat
+def time_stream_chat(model, tokenizer, messages, settings, stream_chat=None) -> dict:
+    if stream_chat is None:
+        from core.chat import stream_chat
 
     start = time.perf_counter()
     first = None
@@ -61,7 +68,9 @@ def time_stream_chat(model, tokenizer, messages, settings) -> dict:
     return {"seconds": time.perf_counter() - start, "text": text, "first": first}
 
 
-def bench_chat(model_path: Path, max_new_tokens: int, rounds: int) -> dict:
+def bench_chat(
+    model_path: Path, max_new_tokens: int, rounds: int, before: str | None = None, greedy_only: bool = False
+) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from core.chat import GenerationSettings
@@ -73,13 +82,23 @@ def bench_chat(model_path: Path, max_new_tokens: int, rounds: int) -> dict:
         "greedy": GenerationSettings(deterministic=True, max_new_tokens=max_new_tokens),
         "sampled": GenerationSettings(max_new_tokens=max_new_tokens, seed=42),  # temperature 0.6, top_p 0.95
     }
+    if greedy_only:
+        del modes["sampled"]
     paths = {"chat_once": time_chat_once, "stream_chat": time_stream_chat}
+    # stream_chat generates in a thread of its own, started for each reply; under load a fresh thread generated
+    # several times faster than this long-lived one (2026-12-01), so one generate call is also timed in one.
+    paths["chat_once, fresh thread"] = lambda *args: in_worker_thread(time_chat_once, *args)
+    if before:
+        old_stream = module_at(before, "core/chat.py").stream_chat
+        paths[f"stream_chat at {before}"] = lambda *args: time_stream_chat(*args, stream_chat=old_stream)
     # Warm-up: the first generate call pays for one-off allocations.
     time_chat_once(model, tokenizer, CHAT_PROMPTS[0], GenerationSettings(deterministic=True, max_new_tokens=8))
     results: dict = {(mode, path): {"seconds": 0.0, "tokens": 0, "first": []} for mode in modes for path in paths}
     mismatches = 0
     for round_index in range(rounds):
         order = list(paths) if round_index % 2 == 0 else list(reversed(paths))
+        load = os.getloadavg()[0]
+        print(f"round {round_index + 1} of {rounds}, load average {load:.2f}", file=sys.stderr, flush=True)
         for mode, settings in modes.items():
             for messages in CHAT_PROMPTS:
                 texts = {}
@@ -92,7 +111,7 @@ def bench_chat(model_path: Path, max_new_tokens: int, rounds: int) -> dict:
                     if run["first"] is not None:
                         entry["first"].append(run["first"])
                     texts[path] = run["text"]
-                mismatches += texts["chat_once"] != texts["stream_chat"]
+                mismatches += sum(texts["chat_once"] != text for text in texts.values())
     return {"results": results, "mismatches": mismatches}
 
 
@@ -169,8 +188,13 @@ def quick_demo_sampling_points(max_steps: int, sample_every: int) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter answers and an 8-step run")
+    parser.add_argument("--chat-only", action="store_true", help="only the chat measurement, no training run")
+    parser.add_argument("--before", help="a git revision whose stream_chat joins the chat rounds")
+    parser.add_argument("--rounds", type=int, help="chat rounds (default 2)")
+    parser.add_argument("--greedy-only", action="store_true", help="chat with greedy decoding only")
     args = parser.parse_args()
     max_new_tokens, rounds = (32, 2) if args.quick else (64, 2)
+    rounds = args.rounds or rounds
     steps, sample_every = (8, 4) if args.quick else (16, 8)
 
     import torch
@@ -181,9 +205,10 @@ def main() -> None:
     print(
         f"# Generation, SmolLM2-135M-Instruct float32, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, {time.strftime('%Y-%m-%d')}"
-        f"{' (--quick)' if args.quick else ''}\n"
+        f"{' (--quick)' if args.quick else ''}; load average at start {os.getloadavg()[0]:.2f} "
+        "(a shared machine: other work may run beside this)\n"
     )
-    chat = in_worker_thread(bench_chat, model_path, max_new_tokens, rounds)
+    chat = in_worker_thread(bench_chat, model_path, max_new_tokens, rounds, args.before, args.greedy_only)
     print(f"## Chat: {len(CHAT_PROMPTS)} prompts x {rounds} round(s), max_new_tokens {max_new_tokens}\n")
     print("| decoding | path | tokens | seconds | tokens/s | first text (s, median) |")
     print("|---|---|---|---|---|---|")
@@ -192,12 +217,19 @@ def main() -> None:
         rates[(mode, path)] = r["tokens"] / r["seconds"]
         first = f"{statistics.median(r['first']):.2f}" if r["first"] else "-"
         print(f"| {mode} | {path} | {r['tokens']} | {r['seconds']:.2f} | {rates[(mode, path)]:.1f} | {first} |")
-    for mode in ("greedy", "sampled"):
-        ratio = rates[(mode, "stream_chat")] / rates[(mode, "chat_once")]
-        print(f"\n{mode}: stream_chat / chat_once tokens/s = {ratio:.3f}")
-    ratio = rates[("sampled", "chat_once")] / rates[("greedy", "chat_once")]
-    print(f"sampled / greedy tokens/s (chat_once) = {ratio:.3f}")
-    print(f"replies that differed between the two paths: {chat['mismatches']} (expected 0)")
+    streams = [path for (mode, path) in rates if mode == "greedy" and path.startswith("stream_chat")]
+    for mode in ("greedy",) if args.greedy_only else ("greedy", "sampled"):
+        for path in streams:
+            for once in ("chat_once", "chat_once, fresh thread"):
+                ratio = rates[(mode, path)] / rates[(mode, once)]
+                print(f"{mode}: {path} / {once} tokens/s = {ratio:.3f}")
+    if not args.greedy_only:
+        ratio = rates[("sampled", "chat_once")] / rates[("greedy", "chat_once")]
+        print(f"sampled / greedy tokens/s (chat_once) = {ratio:.3f}")
+    print(f"replies that differed from chat_once's: {chat['mismatches']} (expected 0)")
+    print(f"load average at the end of the chat rounds {os.getloadavg()[0]:.2f}")
+    if args.chat_only:
+        return
     threads = main_vs_worker_thread(model_path, 16)
     print(
         f"chat_once, 16 greedy tokens: worker thread {threads['worker']:.2f} s, main thread {threads['main']:.2f} s "

@@ -1,4 +1,9 @@
-"""Plotly figures for the training monitor (plotly only, no gradio).
+"""Plotly figures for the training monitor, as plain data the browser draws (no gradio).
+
+A figure is a dict in plotly's JSON schema (``{"data": [traces], "layout": {...}}``), built here directly and
+serialised by ``figure_json``; the page's plotly.js draws it. Building ``plotly.graph_objects.Figure`` objects
+instead validated and copied every property and the whole template, ~40 ms of server CPU per chart and seven
+charts per redraw (bench/bench_charts.py); ``tests/test_charts.py`` checks that plotly accepts each figure.
 
 Every figure stays readable whatever the number of points:
 
@@ -18,6 +23,8 @@ the x axis, so switching steps/tokens resets the view instead of keeping a zoom 
 from __future__ import annotations
 
 import bisect
+import functools
+import json
 import math
 from typing import Any, Literal
 
@@ -82,6 +89,9 @@ def downsample(xs: list[float], ys: list[float], cap: int = MAX_POINTS) -> tuple
     return [xs[i] for i in order], [ys[i] for i in order]
 
 
+_PLAIN_NUMBERS = (float, int)  # not bool, whose type is its own
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -128,53 +138,67 @@ def series(entries: list[dict[str, Any]] | None, key: str, tokens_at=None) -> tu
     for entry in entries or []:
         if not isinstance(entry, dict):
             continue
-        y, step = _number(entry.get(key)), _number(entry.get("step"))
-        if y is None or step is None:
+        y, step = entry.get(key), entry.get("step")
+        # Every redraw reads each metric of every entry (7 charts x 10,000 steps in a long run): plain floats
+        # and ints, what the run's JSON lines hold, skip the general check.
+        if type(y) not in _PLAIN_NUMBERS and (y := _number(y)) is None:
             continue
-        xs.append(tokens_at(step) if tokens_at else step)
-        ys.append(y)
+        if type(step) not in _PLAIN_NUMBERS and (step := _number(step)) is None:
+            continue
+        xs.append(tokens_at(step) if tokens_at else float(step))
+        ys.append(float(y))
     return xs, ys
 
 
-def _layout(figure, title: str, x_title: str, y_title: str, revision: str, empty_message: str | None) -> None:
-    figure.update_layout(
-        template="plotly_white",
-        height=HEIGHT,
-        margin={"l": 56, "r": 16, "t": 48, "b": 44},
-        title={"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
-        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
-        hovermode="x",
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        uirevision=revision,
-    )
-    figure.update_yaxes(exponentformat="e")  # 5e-04 reads like the learning rate a user typed, unlike "500µ"
+@functools.cache
+def _template() -> dict:
+    """plotly's ``plotly_white`` template as plain JSON data, worked out once (plotly validates it as it loads).
+
+    The browser's plotly.js knows no template names: plotly.py sends the whole template in every figure, and so
+    does this module. Shared by every figure, never changed.
+    """
+    import plotly.io as pio
+
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _layout(title: str, x_title: str, y_title: str, revision: str, empty_message: str | None) -> dict:
+    axis_style = {"showticklabels": False, "showgrid": False, "zeroline": False} if empty_message else {}
+    layout = {
+        "template": _template(),
+        "height": HEIGHT,
+        "margin": {"l": 56, "r": 16, "t": 48, "b": 44},
+        "title": {"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        "hovermode": "x",
+        "xaxis": {"title": {"text": x_title}, **axis_style},
+        # 5e-04 reads like the learning rate a user typed, unlike "500µ"
+        "yaxis": {"title": {"text": y_title}, "exponentformat": "e", **axis_style},
+        "uirevision": revision,
+    }
     if empty_message:
-        figure.add_annotation(
-            text=empty_message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"color": MUTED}
-        )
-        figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-        figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+        note = {"text": empty_message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}
+        layout["annotations"] = [{**note, "font": {"color": MUTED}}]
+    return layout
 
 
-def _add_trace(figure, xs, ys, name: str, colour: str, smoothing: float, x_label: str) -> None:
-    import plotly.graph_objects as go
+def _scatter(xs: list[float], ys: list[float], **style: Any) -> dict:
+    return {"type": "scatter", "x": xs, "y": ys, **style}
 
+
+def _traces(xs, ys, name: str, colour: str, smoothing: float, x_label: str) -> list[dict]:
     mode = "lines+markers" if len(xs) <= MARKERS_UP_TO else "lines"
     hover = f"{x_label} %{{x:,.0f}}<br>{name} %{{y:.4g}}<extra></extra>"
     dx, dy = downsample(xs, ys)
     if smoothing > 0 and len(ys) > 2:
-        raw = go.Scatter(x=dx, y=dy, name=f"{name} (raw)", mode=mode, line={"color": colour, "width": 1})
-        figure.add_trace(raw.update(marker={"size": 4}, opacity=0.25, showlegend=False, hoverinfo="skip"))
         sx, sy = downsample(xs, ema(ys, smoothing))
-        figure.add_trace(
-            go.Scatter(x=sx, y=sy, name=name, mode="lines", line={"color": colour, "width": 2.5}, hovertemplate=hover)
-        )
-    else:
-        line = {"color": colour, "width": 2}
-        figure.add_trace(
-            go.Scatter(x=dx, y=dy, name=name, mode=mode, line=line, marker={"size": 6}, hovertemplate=hover)
-        )
+        raw = {"line": {"color": colour, "width": 1}, "marker": {"size": 4}, "opacity": 0.25}
+        return [
+            _scatter(dx, dy, name=f"{name} (raw)", mode=mode, **raw, showlegend=False, hoverinfo="skip"),
+            _scatter(sx, sy, name=name, mode="lines", line={"color": colour, "width": 2.5}, hovertemplate=hover),
+        ]
+    line = {"color": colour, "width": 2}
+    return [_scatter(dx, dy, name=name, mode=mode, line=line, marker={"size": 6}, hovertemplate=hover)]
 
 
 def _axis(metrics: list[dict[str, Any]], x_axis: str) -> tuple[Any, str]:
@@ -191,30 +215,25 @@ def loss_figure(
     smoothing: float = 0.0,
     x_axis: XAxis = "step",
     revision: str = "",
-):
+) -> dict:
     """Training loss (raw faint + smoothed line when ``smoothing`` > 0) and validation loss on one chart.
 
     ``revision`` (e.g. the run id) joins the ``uirevision``, so a new run starts unzoomed.
 
-    >>> len(loss_figure([{"step": 1, "loss": 2.5}], [{"step": 1, "eval_loss": 2.6}]).data)
+    >>> len(loss_figure([{"step": 1, "loss": 2.5}], [{"step": 1, "eval_loss": 2.6}])["data"])
     2
     """
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
     tokens_at, x_title = _axis(metrics, x_axis)
     xs, ys = series(metrics, "loss", tokens_at)
     ex, ey = series(eval_metrics, "eval_loss", tokens_at)
-    if xs:
-        _add_trace(figure, xs, ys, "training loss", TRAIN_COLOUR, smoothing, x_title)
+    data = _traces(xs, ys, "training loss", TRAIN_COLOUR, smoothing, x_title) if xs else []
     if ex:
         dx, dy = downsample(ex, ey)
         hover = f"{x_title} %{{x:,.0f}}<br>validation loss %{{y:.4g}}<extra></extra>"
         style = {"line": {"color": EVAL_COLOUR, "width": 2.5}, "marker": {"size": 7}, "hovertemplate": hover}
-        figure.add_trace(go.Scatter(x=dx, y=dy, name="validation loss", mode="lines+markers", **style))
+        data.append(_scatter(dx, dy, name="validation loss", mode="lines+markers", **style))
     empty = None if xs or ex else "Waiting for the first loss value…"
-    _layout(figure, "Loss", x_title, "loss", f"loss-{x_axis}-{revision}", empty)
-    return figure
+    return {"data": data, "layout": _layout("Loss", x_title, "loss", f"loss-{x_axis}-{revision}", empty)}
 
 
 def metric_figure(
@@ -225,30 +244,40 @@ def metric_figure(
     x_axis: XAxis = "step",
     eval_metrics: list[dict[str, Any]] | None = None,
     revision: str = "",
-):
+) -> dict:
     """One logged metric over training: learning rate, grad norm, token accuracy, entropy, throughput, memory.
 
     When ``eval_metrics`` carry ``eval_<key>`` (e.g. ``eval_mean_token_accuracy``), it is drawn alongside.
 
-    >>> metric_figure([], "grad_norm", "Gradient norm", "norm").layout.annotations[0].text
+    >>> metric_figure([], "grad_norm", "Gradient norm", "norm")["layout"]["annotations"][0]["text"]
     'No gradient norm logged yet'
     """
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
     tokens_at, x_title = _axis(metrics, x_axis)
     xs, ys = series(metrics, key, tokens_at)
     ex, ey = series(eval_metrics, f"eval_{key}", tokens_at)
-    if xs:
-        _add_trace(figure, xs, ys, title.lower() if ex else title, TRAIN_COLOUR, 0.0, x_title)
+    data = _traces(xs, ys, title.lower() if ex else title, TRAIN_COLOUR, 0.0, x_title) if xs else []
     if ex:
         dx, dy = downsample(ex, ey)
-        line = {"color": EVAL_COLOUR}
-        figure.add_trace(go.Scatter(x=dx, y=dy, name="on validation", mode="lines+markers", line=line))
+        data.append(_scatter(dx, dy, name="on validation", mode="lines+markers", line={"color": EVAL_COLOUR}))
     empty = None if xs or ex else f"No {title.lower()} logged yet"
-    _layout(figure, title, x_title, y_label, f"{key}-{x_axis}-{revision}", empty)
-    figure.update_layout(showlegend=bool(ex))
-    return figure
+    layout = _layout(title, x_title, y_label, f"{key}-{x_axis}-{revision}", empty)
+    return {"data": data, "layout": {**layout, "showlegend": bool(ex)}}
+
+
+def _finite_or_none(values: list[float]) -> list[float | None]:
+    return [v if math.isfinite(v) else None for v in values]
+
+
+def figure_json(figure: dict) -> str:
+    """The figure as the browser's plotly.js reads it: JSON, with ``null`` (a gap) for NaN and infinities.
+
+    What ``plotly.graph_objects.Figure.to_json`` would send, without validating and copying every property again.
+
+    >>> figure_json({"data": [{"type": "scatter", "x": [1.0, 2.0], "y": [float("nan"), 3.0]}], "layout": {}})
+    '{"data":[{"type":"scatter","x":[1.0,2.0],"y":[null,3.0]}],"layout":{}}'
+    """
+    data = [{**trace, "x": _finite_or_none(trace["x"]), "y": _finite_or_none(trace["y"])} for trace in figure["data"]]
+    return json.dumps({**figure, "data": data}, separators=(",", ":"), allow_nan=False)
 
 
 def runs_loss_figure(curves: list[tuple[str, list[dict[str, Any]]]], smoothing: float = 0.0, x_axis: XAxis = "step"):
@@ -258,14 +287,12 @@ def runs_loss_figure(curves: list[tuple[str, list[dict[str, Any]]]], smoothing: 
     out and named in the title, rather than drawn in steps against tokens.
 
     >>> figure = runs_loss_figure([("a", [{"step": 1, "loss": 2.0}]), ("b", [{"step": 1, "loss": 1.5}])])
-    >>> [trace.name for trace in figure.data]
+    >>> [trace["name"] for trace in figure["data"]]
     ['a', 'b']
-    >>> runs_loss_figure([]).layout.annotations[0].text
+    >>> runs_loss_figure([])["layout"]["annotations"][0]["text"]
     'Pick runs above to compare their loss'
     """
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
+    data: list[dict] = []
     x_title, left_out = ("tokens seen" if x_axis == "tokens" else "step"), []
     for number, (name, metrics) in enumerate(curves):
         tokens_at, _ = _axis(metrics, x_axis)
@@ -274,10 +301,9 @@ def runs_loss_figure(curves: list[tuple[str, list[dict[str, Any]]]], smoothing: 
             continue
         xs, ys = series(metrics, "loss", tokens_at)
         if xs:
-            _add_trace(figure, xs, ys, name, RUN_COLOURS[number % len(RUN_COLOURS)], smoothing, x_title)
+            data += _traces(xs, ys, name, RUN_COLOURS[number % len(RUN_COLOURS)], smoothing, x_title)
     title = "Training loss of the picked runs"
     if left_out:
         title += f" (no token counts: {', '.join(left_out)})"
-    empty = None if figure.data else ("Pick runs above to compare their loss" if not curves else "No loss logged yet")
-    _layout(figure, title, x_title, "loss", f"runs-{x_axis}", empty)
-    return figure
+    empty = None if data else ("Pick runs above to compare their loss" if not curves else "No loss logged yet")
+    return {"data": data, "layout": _layout(title, x_title, "loss", f"runs-{x_axis}", empty)}

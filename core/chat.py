@@ -1,9 +1,10 @@
 """Talking to a model: one reply, streamed token by token or all at once, with the model's own chat template.
 
-``stream_chat`` runs ``model.generate`` in a background thread and reads
-transformers' ``TextIteratorStreamer``, yielding the answer so far after each
-piece; its last value is exactly what ``chat_once`` returns for the same
-settings (greedy, or sampled with the same seed). Stopping is a
+``stream_chat`` runs ``model.generate`` in a background thread that only
+collects the new token ids (``TokenCollector``); the reader decodes them and
+yields the answer so far, the first token at once and then at most every
+``STREAM_EVERY_SECONDS``; its last value is exactly what ``chat_once`` returns
+for the same settings (greedy, or sampled with the same seed). Stopping is a
 ``threading.Event`` checked by a ``StoppingCriteria`` before each new token,
 the same pattern as the training Stop button (STYLE.md).
 
@@ -204,27 +205,63 @@ def chat_once(
     return _decode_new_tokens(tokenizer, output, batch["input_ids"].shape[1])
 
 
+STREAM_EVERY_SECONDS = 0.1
+"""A streamed reply shows its new text at most this often (the first token at once): ten updates a second read as
+live typing, and waking the reading thread, decoding the text and redrawing the page once per token slowed
+generation itself to 0.6x of one ``generate`` call on two cores (bench/bench_generation.py)."""
+
+
+class TokenCollector:
+    """A ``generate`` streamer that only keeps the new token ids: no decoding and no hand-off per token.
+
+    ``model.generate`` calls ``put`` with the prompt first, then with each new token, and ``end`` when it is done,
+    all in the generating thread; the reader decodes ``ids`` when it chooses (``stream_chat``).
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.arrived = threading.Event()  # set by each new token and by the end, cleared by the reader
+        self.finished = threading.Event()
+        self._prompt_seen = False
+
+    def put(self, value) -> None:
+        if not self._prompt_seen:  # the first call is the prompt itself
+            self._prompt_seen = True
+            return
+        self.ids.extend(value.reshape(-1).tolist())
+        self.arrived.set()
+
+    def end(self) -> None:
+        self.finished.set()
+        self.arrived.set()
+
+
+def _partial_text(tokenizer, ids: list[int]) -> str:
+    """The reply so far; a character whose bytes are not all generated yet (shown as U+FFFD) waits for the rest."""
+    return tokenizer.decode(ids, skip_special_tokens=True).rstrip("\ufffd")
+
+
 def stream_chat(
     model,
     tokenizer,
     messages: list[dict],
     settings: GenerationSettings | None = None,
     stop_event: threading.Event | None = None,
+    every: float = STREAM_EVERY_SECONDS,
 ) -> Iterator[str]:
     """Yield the reply so far, growing piece by piece; the last value is the whole reply.
 
-    Setting ``stop_event`` (or closing this generator) ends generation before
-    the next token; the text produced until then is the last value yielded.
-    Errors inside generation are raised here, in the caller's thread.
+    The first text comes as soon as the first token is generated, then at most one new value every ``every``
+    seconds, each the whole reply so far decoded afresh (so it reads as ``chat_once``'s text would at that token).
+    Setting ``stop_event`` (or closing this generator) ends generation before the next token; the text
+    produced until then is the last value yielded. Errors inside generation are raised here, in the caller's thread.
     """
-    from transformers import TextIteratorStreamer
-
     settings = settings or GenerationSettings()
     batch = _encode(model, tokenizer, messages, settings)
     abandoned = threading.Event()  # set when the caller stops reading, so the thread does not run on
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    collector = TokenCollector()
     kwargs = generation_kwargs(model, tokenizer, settings)
-    kwargs.update(streamer=streamer, stopping_criteria=_stopping_criteria(stop_event, abandoned))
+    kwargs.update(streamer=collector, stopping_criteria=_stopping_criteria(stop_event, abandoned))
     outcome: dict[str, Any] = {}
 
     def work() -> None:
@@ -232,24 +269,32 @@ def stream_chat(
             outcome["output"] = _generate(model, batch, kwargs, settings)
         except BaseException as err:  # handed to the caller's thread below
             outcome["error"] = err
-            streamer.end()  # unblock the reader
+        finally:
+            collector.end()  # unblock the reader
 
     model.eval()
     thread = threading.Thread(target=work, name="stream-chat", daemon=True)
     thread.start()
-    text = ""
+    text, shown = "", 0
     try:
-        for piece in streamer:
-            if piece:
-                text += piece
-                yield text
+        while True:
+            collector.arrived.wait()
+            collector.arrived.clear()  # before reading the count: a token arriving now sets it again
+            done, count = collector.finished.is_set(), len(collector.ids)
+            if count > shown and not done:  # the end's own text is decoded below, as chat_once does
+                shown, latest = count, _partial_text(tokenizer, collector.ids[:count])
+                if latest and latest != text:
+                    text = latest
+                    yield text
+            if done:
+                break
+            collector.finished.wait(every)  # the next update no sooner than this; the end comes at once
     finally:
         abandoned.set()
         thread.join()
     if "error" in outcome:
         raise outcome["error"]
-    # The streamer decodes in pieces (it restarts after each newline); the final answer is decoded in one go,
-    # exactly as chat_once does, so both give the same text.
+    # The final answer is decoded from generate's output in one go, exactly as chat_once does.
     final = _decode_new_tokens(tokenizer, outcome["output"], batch["input_ids"].shape[1])
     if final != text or not text:
         yield final

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -54,7 +55,7 @@ def tuned(tiny_model_path, tmp_path_factory):
 )
 def test_streaming_ends_with_the_same_text_as_one_shot_generation(tuned, settings):
     model, tokenizer = tuned
-    pieces = list(stream_chat(model, tokenizer, QUESTION, settings))
+    pieces = list(stream_chat(model, tokenizer, QUESTION, settings, every=0))  # every=0: as often as tokens come
     assert len(pieces) > 1  # it really streamed
     assert all(later.startswith(earlier) for earlier, later in zip(pieces, pieces[1:], strict=False))
     assert pieces[-1] == chat_once(model, tokenizer, QUESTION, settings)
@@ -101,6 +102,37 @@ def test_stop_ends_generation_before_the_next_token(tuned):
     full = chat_once(model, tokenizer, QUESTION, settings)
     assert len(tokenizer(final, add_special_tokens=False)["input_ids"]) <= 1
     assert full.startswith(final) and len(full) > len(final)
+
+
+def test_stop_mid_reply_ends_it_at_the_next_token(tuned):
+    model, tokenizer = tuned
+    settings = GenerationSettings(deterministic=True, max_new_tokens=400)  # the random model never stops by itself
+    stop = threading.Event()
+    pieces = []
+    for text in stream_chat(model, tokenizer, QUESTION, settings, stop_event=stop, every=0):
+        pieces.append(text)
+        stop.set()  # Stop, pressed as soon as the first words show
+
+    def tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    assert pieces[-1].startswith(pieces[0]) and tokens(pieces[-1]) <= tokens(pieces[0]) + 3
+
+
+def test_a_reply_is_redrawn_at_most_once_a_second_when_asked_with_its_first_token_at_once(tuned):
+    """A new text per token woke the reading thread, decoded and redrew once per token: streaming ran at 0.6x."""
+    model, tokenizer = tuned
+    settings = GenerationSettings(deterministic=True, max_new_tokens=40)
+    pieces, times = [], []
+    start = time.perf_counter()
+    for text in stream_chat(model, tokenizer, QUESTION, settings, every=1.0):
+        pieces.append(text)
+        times.append(time.perf_counter() - start)
+    took = time.perf_counter() - start
+    assert len(times) <= took / 1.0 + 2  # a token takes milliseconds: one value per token would be 40
+    assert all(b - a >= 0.9 for a, b in zip(times[:-2], times[1:-1], strict=False))  # the last one is the end's
+    assert len(pieces) >= 2 and pieces[0] != pieces[-1]  # the first text came before the rest was generated
+    assert pieces[-1] == chat_once(model, tokenizer, QUESTION, settings)
 
 
 def test_closing_the_stream_early_stops_the_generation_thread(tuned):

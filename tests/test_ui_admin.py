@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from core.config import RunConfig
@@ -166,10 +167,10 @@ def test_the_instructor_moves_a_waiting_run_back_and_compares_runs_on_one_chart(
         gate.set()
         for run_id in (ann, bob, cat):
             manager.wait(run_id, timeout=20)
-        figure = view.chart(True, [ann, cat, "forged-id", None], smoothing=0.0, x_axis="tokens")
-        names = [trace.name for trace in figure.data]
+        figure = json.loads(view.chart(True, [ann, cat, "forged-id", None], smoothing=0.0, x_axis="tokens").plot)
+        names = [trace["name"] for trace in figure["data"]]
         assert len(names) == 2 and names[0].startswith("guest-") and names[1].startswith("hf:cat · ")
-        assert list(figure.data[1].x) == [100.0, 200.0] and figure.layout.xaxis.title.text == "tokens seen"
+        assert figure["data"][1]["x"] == [100.0, 200.0] and figure["layout"]["xaxis"]["title"]["text"] == "tokens seen"
         labels, active = view.run_choices(True)
         assert {value for _, value in labels} == {ann, bob, cat} and active == []
     finally:

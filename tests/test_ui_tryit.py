@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import gradio as gr
 import pytest
+from transformers import AutoTokenizer
 
 from core.runs.manager import RunManager
 from core.runs.store import RunFolder
@@ -131,3 +133,19 @@ def test_the_json_demo_run_answers_a_held_out_prompt_in_json_in_chat(tmp_path, o
     *_, (_, history, _, _) = events.chat_event(question, [], shown["chat"].value, *settings, request=ann)
     answer = json.loads(history[-1]["content"])
     assert answer.keys() == expected.keys(), (answer, expected)
+
+
+def test_stop_in_chat_ends_the_streamed_answer_and_keeps_it(tmp_path, tiny_model_path, request_as):
+    events, ann_final, _ = _setup(tmp_path, tiny_model_path)
+    ann = request_as("ann")
+    settings = ["", 0.6, 0.95, 400, 1.0, 42, True, "default"]  # greedy, 400 tokens: the random model never stops
+    frames = events.chat_event("Tell me about the sea.", [], ann_final, *settings, request=ann)
+    assert "Loading the model" in next(frames)[0][-1]["content"]
+    first_words = next(frames)[0][-1]["content"]
+    events.ctx.stops.handler("chat")(ann)  # ann presses Stop
+    *_, (shown, history, box, _) = frames
+    answer = history[-1]["content"]
+    assert history[-2]["content"] == "Tell me about the sea." and box == ""
+    assert shown[-1]["content"] == html.escape(answer) and html.escape(answer).startswith(first_words)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
+    assert len(tokenizer(answer, add_special_tokens=False)["input_ids"]) < 100  # stopped, far before 400 tokens

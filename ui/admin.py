@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from gradio.components.plot import PlotData
 
-from core.charts import RUN_COLOURS, runs_loss_figure
+from core.charts import RUN_COLOURS, figure_json, runs_loss_figure
 from core.config import ConfigError
 from core.owners import EVERYONE, short_owner, space_owner
 from core.runs.manager import RunManager
@@ -243,7 +244,8 @@ class AdminView:
                 )
                 curves.append((f"{short_owner(snap.owner)} · {name}", snap.metrics))
         axis = "tokens" if x_axis == "tokens" else "step"
-        return runs_loss_figure(curves, smoothing=min(max(float(smoothing or 0), 0.0), 0.95), x_axis=axis)
+        figure = runs_loss_figure(curves, smoothing=min(max(float(smoothing or 0), 0.0), 0.95), x_axis=axis)
+        return PlotData(type="plotly", plot=figure_json(figure))  # drawn by the browser, as the Train step's
 
     def run_choices(self, unlocked: bool) -> tuple[list[tuple[str, str]], list[str]]:
         """(every run as (label, id) for the chart, the active runs' ids to stop or deprioritise)."""

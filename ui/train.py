@@ -23,8 +23,8 @@ from core.runs.manager import RunManager, RunQueueFull
 from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from core.workshop.budgets import BudgetSpent
 from ui.identity import request_owner
-from ui.shared_cache import SharedLRU
 from ui.toasts import inform, refusal, warn
+from ui.train_charts import EXTRA_METRICS, chart_data, chart_key
 from ui.train_views import (
     WorkshopLines,
     render_chart_guide,
@@ -36,14 +36,6 @@ from ui.train_views import (
 )
 
 POLL_SECONDS = 1.0
-EXTRA_METRICS = [
-    ("learning_rate", "Learning rate", "learning rate"),
-    ("grad_norm", "Gradient norm (before clipping)", "norm"),
-    ("mean_token_accuracy", "Mean token accuracy", "accuracy"),
-    ("entropy", "Entropy of the predictions", "nats"),
-    ("tokens_per_second", "Throughput", "tokens / s"),
-    ("memory_gb", "Memory in use", "GB"),
-]
 # After Start, the run's status card comes into view: on a phone it sits below the buttons and prompts.
 SHOW_STATUS = "() => document.getElementById('run-status')?.scrollIntoView({block: 'nearest', behavior: 'smooth'})"
 # What ``TrainEvents.refresh`` returns, in this order: the chosen run, the page's parts, then its render key.
@@ -51,34 +43,6 @@ REFRESH_OUTPUTS = (
     "run_id", "status", "diagnosis", "loss_plot", *(f"plot_{key}" for key, _, _ in EXTRA_METRICS), "samples",
     "result", "start", "stop", "resume", "retry", "retry_note", "runs", "render_key",
 )  # fmt: skip
-
-
-# A run's charts as of one point, for every page that shows them (a reload, a second tab): plotly takes ~40 ms
-# of CPU per chart, most of it validating and copying the template. Figures are never changed once built.
-_CHARTS = SharedLRU(16)
-
-
-def _chart_key(snapshot: RunSnapshot | None, smoothing: float, x_axis: str) -> tuple:
-    """What the charts show: the run, its metrics so far (how many, and the last) and the chart options."""
-    if snapshot is None:
-        return ("no run", smoothing, x_axis)
-    metrics, evals = snapshot.metrics, snapshot.eval_metrics
-    last_metric, last_eval = repr(metrics[-1]) if metrics else "", repr(evals[-1]) if evals else ""
-    return (snapshot.run_id, len(metrics), last_metric, len(evals), last_eval, smoothing, x_axis)
-
-
-def _figures(snapshot: RunSnapshot | None, smoothing: float, x_axis: str) -> list:
-    from core.charts import loss_figure, metric_figure
-
-    chart_key = _chart_key(snapshot, smoothing, x_axis)
-    known = _CHARTS.get(chart_key)
-    if known is not None:
-        return known
-    metrics = snapshot.metrics if snapshot else []
-    evals = snapshot.eval_metrics if snapshot else []
-    loss = loss_figure(metrics, evals, smoothing=smoothing, x_axis=x_axis)
-    extra = [metric_figure(metrics, key, title, unit) for key, title, unit in EXTRA_METRICS]
-    return _CHARTS.put(chart_key, [loss, *extra])
 
 
 def _diagnosis(snapshot: RunSnapshot | None, facts: LossFacts | None = None):
@@ -112,7 +76,7 @@ def _shown_key(snapshot: RunSnapshot | None, smooth: float, axis: str, workshop:
 
     ``workshop``: the wait and the time used, to the minute (``TrainEvents._workshop``), so the card says them anew.
     """
-    charts = _chart_key(snapshot, smooth, axis)
+    charts = chart_key(snapshot, smooth, axis)
     if snapshot is None:
         return (charts, workshop)
     rest = (snapshot.phase, snapshot.step, len(snapshot.samples), snapshot.message, snapshot.queue_position)
@@ -289,7 +253,7 @@ class TrainEvents:
             snapshot.run_id if snapshot else current,
             render_status(snapshot, self.manager.queue_length(), facts, job, workshop),
             diagnosis_html,
-            *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else _figures(snapshot, smooth, axis)),
+            *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else chart_data(snapshot, smooth, axis)),
             render_samples(snapshot),
             render_result(snapshot, self.trackio_dir),
             gr.Button(interactive=not _any_active([run for run in own_runs if run.run_id not in remote])),
