@@ -20,6 +20,8 @@ class FakeHubAPI(BaseHTTPRequestHandler):
     token = TOKEN
     committed: dict[str, bytes] = {}
     requests: list[tuple[str, str]] = []
+    commits: list[tuple[str, str, str]] = []  # (the account that committed, the repo, the token it used)
+    user: str | None = None  # the account of the request being answered
 
     def log_message(self, *args) -> None:  # keep the test output quiet
         pass
@@ -35,7 +37,8 @@ class FakeHubAPI(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _authorised(self) -> bool:
-        if self.headers.get("Authorization") == f"Bearer {self.token}":
+        self.user = signed_in_user(self.headers.get("Authorization"))  # accounts and sign-in, below
+        if self.user:
             return True
         self._reply(401, {"error": "Invalid credentials in Authorization header"})
         return False
@@ -44,7 +47,11 @@ class FakeHubAPI(BaseHTTPRequestHandler):
         self.requests.append(("GET", self.path))
         if self.path.startswith("/api/whoami"):
             if self._authorised():
-                self._reply(200, {"type": "user", "name": "ann", "auth": {"accessToken": {"role": "write"}}})
+                self._reply(200, whoami_answer(self.user))
+            return
+        if self.path.startswith("/oauth/userinfo"):
+            if self._authorised():
+                self._reply(200, userinfo_answer(self.user))
             return
         self._reply(404, {"error": "Repository not found"})
 
@@ -69,13 +76,52 @@ class FakeHubAPI(BaseHTTPRequestHandler):
                 if item["key"] == "file":
                     self.committed[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
             repo = "/".join(self.path.split("/")[3:5])
+            self.commits.append((self.user, repo, self.headers["Authorization"].split(" ", 1)[1]))
             return self._reply(200, {"commitUrl": f"{host}/{repo}/commit/{'a' * 40}", "commitOid": "a" * 40})
         self._reply(404, {"error": "Not found"})
 
 
 def start_fake_hub() -> tuple[ThreadingHTTPServer, str]:
     """Serve the fake Hub on a free loopback port; returns the server (call ``shutdown``) and its URL."""
-    FakeHubAPI.committed, FakeHubAPI.requests = {}, []
+    FakeHubAPI.committed, FakeHubAPI.requests, FakeHubAPI.commits = {}, [], []
+    ACCOUNTS.clear()
+    ACCOUNTS.update(DEFAULT_ACCOUNTS)
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHubAPI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
+
+
+# -- accounts and sign-in (issue 18, "sign in once") -----------------------------------------------------------
+# Tokens the fake Hub knows, each an account's: a personal token, or the access token of a Hugging Face login.
+# A test that signs someone in (gradio's local OAuth mock, say) adds that login's access token here.
+OTHER_TOKEN = "hf_FakeTokenOfBobOnlyForTests0123456789"
+DEFAULT_ACCOUNTS = {TOKEN: "ann", OTHER_TOKEN: "bob"}
+ACCOUNTS: dict[str, str] = dict(DEFAULT_ACCOUNTS)
+
+
+def signed_in_user(authorization: str | None) -> str | None:
+    """The account whose token a request's ``Authorization: Bearer …`` header carries, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return ACCOUNTS.get(token) if scheme == "Bearer" else None
+
+
+def whoami_answer(user: str) -> dict:
+    """``/api/whoami-v2`` for ``user``, with the fields gradio's local login mock reads (fullname, avatarUrl)."""
+    return {
+        "type": "user",
+        "name": user,
+        "fullname": user.title(),
+        "avatarUrl": f"/avatars/{user}.png",
+        "auth": {"accessToken": {"role": "write"}},
+    }
+
+
+def userinfo_answer(user: str) -> dict:
+    """The OpenID ``/oauth/userinfo`` answer for ``user`` (what a Space's login session keeps as ``userinfo``)."""
+    return {
+        "sub": f"id-{user}",
+        "name": user.title(),
+        "preferred_username": user,
+        "profile": f"https://huggingface.co/{user}",
+        "picture": f"/avatars/{user}.png",
+    }

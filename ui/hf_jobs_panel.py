@@ -1,7 +1,8 @@
 """Part of step 3, Settings: send the exported recipe to Hugging Face Jobs and say where to follow it.
 
-The token comes from the password box (or HF_TOKEN / `hf auth login` when the box is empty), is used
-for this one request and is never stored, logged or shown again (SECURITY.md).
+The token is the signed-in person's own (a Space with Hugging Face login; ui/identity.py ``hub_token``), else
+the password box's (or HF_TOKEN / `hf auth login` when the box is empty); it is used for this one request and
+is never stored, logged or shown again (SECURITY.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from core.config import ConfigError, RunConfig
 from core.data.errors import DataError
 from core.device import detect_device
 from core.hf_jobs import HfJobsError, submit_recipe_job
-from ui.identity import request_owner
+from core.owners import oauth_enabled
+from ui.identity import hub_token, request_owner
 from ui.toasts import warn
 
 
@@ -46,6 +48,7 @@ def build_hf_jobs_panel(config_state: gr.State) -> HfJobsPanel:
             label="Hugging Face token (optional if HF_TOKEN is set)",
             type="password",
             elem_id="jobs-token",
+            visible=not oauth_enabled(),  # signed in, the job runs under the person's own login
         )
     submit = gr.Button("Submit to Hugging Face Jobs", elem_id="jobs-submit")
     outcome = gr.HTML(elem_id="jobs-outcome")
@@ -62,7 +65,7 @@ def submit_job(values: dict, dataset: str, output: str, secret: str, request: gr
 
     try:
         recipe = export_recipe_for(request_owner(request), RunConfig.from_dict(values), detect_device(), "jobs")
-        submission = submit_recipe_job(recipe, dataset, output or None, token=secret or None)
+        submission = submit_recipe_job(recipe, dataset, output or None, token=hub_token(request, secret))
     except (HfJobsError, ConfigError, DataError) as err:
         warn("Nothing was started on Hugging Face Jobs; the reason is below the button.")
         return f"<div class='coach-card'><b>Not submitted.</b> {html.escape(str(err))}</div>", ""
