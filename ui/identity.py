@@ -137,6 +137,16 @@ def hub_token(request: gr.Request | None, typed: str | None = None) -> str | Non
     return (typed or "").strip() or None
 
 
+def scope_owner(scope: dict) -> str | None:
+    """The owner of a plain HTTP request the app serves itself (the trackio mount): the same rule as for events,
+    read from what the middlewares put in its scope (the login session, the verified cookie id); else None."""
+    from gradio.oauth import _get_valid_oauth_info_from_session
+
+    info = (_get_valid_oauth_info_from_session(scope.get("session") or {}) or {}) if oauth_enabled() else {}
+    username = (info.get("userinfo") or {}).get("preferred_username")
+    return owner_for(username, (scope.get("state") or {}).get(SESSION_STATE_KEY))
+
+
 def request_owner(request: gr.Request | None) -> str:
     """The owner id for this event; gr.Error (shown to the person) when the request carries no identity."""
     who = owner_for(_signed_in_username(request), _session_id(request)) if request is not None else None

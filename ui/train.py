@@ -23,12 +23,14 @@ from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from ui.identity import request_owner
 from ui.shared_cache import SharedLRU
 from ui.toasts import inform, refusal, warn
+from ui.trackio_mount import dashboard_link
 from ui.train_views import (
     render_chart_guide,
     render_diagnosis,
     render_result,
     render_samples,
     render_status,
+    render_trackio_link,
     run_choices,
 )
 
@@ -164,9 +166,8 @@ def pick_run(picked: str | None) -> tuple:
 class TrainEvents:
     """The Train step's handlers, over the process-wide run manager; each asks it for the runs of the person asking."""
 
-    def __init__(self, manager: RunManager, trackio_dir: str) -> None:
+    def __init__(self, manager: RunManager) -> None:
         self.manager = manager
-        self.trackio_dir = trackio_dir
 
     def open_page(self, request: gr.Request) -> str | None:
         """A page opened: ``?run=<id>`` picks one of this person's runs (else the timer shows their newest)."""
@@ -255,7 +256,7 @@ class TrainEvents:
             diagnosis_html,
             *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else _figures(snapshot, smooth, axis)),
             render_samples(snapshot),
-            render_result(snapshot, self.trackio_dir),
+            render_result(snapshot, dashboard_link(who)),
             gr.Button(interactive=not _any_active(own_runs)),
             gr.Button(
                 interactive=active and snapshot.phase != "stopping",
@@ -269,7 +270,7 @@ class TrainEvents:
         ]
 
 
-def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: str) -> TrainStep:
+def build_train_step(manager: RunManager, config_state: gr.State) -> TrainStep:
     """Lay out the Train step and wire its events; returns the parts other steps may use."""
     limits_text = manager.limits.describe()
     with gr.Row(equal_height=False):
@@ -309,6 +310,8 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
                     info="Exponential moving average, as in TensorBoard; raw points stay faint.",
                 )
                 x_axis = gr.Radio(["step", "tokens"], value="step", label="X axis")
+            # The folder link opens the dashboard, which shows only the asker's project (ui/trackio_mount.py).
+            gr.HTML(render_trackio_link("trackio/"), elem_id="trackio-link")
         with gr.Column(scale=3):
             status = gr.HTML(render_status(None), elem_id="run-status")
             diagnosis = gr.HTML(elem_id="diagnosis")
@@ -340,7 +343,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     }  # fmt: skip
     outputs = [parts[name] for name in REFRESH_OUTPUTS]
     poll_inputs = [run_id, render_key, smoothing, x_axis]
-    events = TrainEvents(manager, trackio_dir)
+    events = TrainEvents(manager)
     refresh = events.refresh
 
     config_state.change(describe_config, config_state, summary, show_progress="hidden")

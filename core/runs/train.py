@@ -19,6 +19,7 @@ from core.paths import trackio_dir
 from core.runs.baseline import baseline_key, read_baseline, write_baseline
 from core.runs.failures import StopTraining
 from core.runs.record import STOP_SEEN, Run
+from core.tracking import trackio_project
 
 os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported, by TRL
 import_training_stack()  # this module is imported only to train; never race the warm-up thread's imports
@@ -185,7 +186,10 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
         eval_dataset = eval_dataset.select(range(min(len(eval_dataset), config.max_eval_rows)))
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
-    args = build_sft_config(config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval)
+    project = trackio_project(run.owner)  # each person's runs in a trackio project of their own
+    args = build_sft_config(
+        config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval, project=project
+    )
     baseline = None
     if not run.resume_from:
         messages = [p["messages"] for p in probes]
