@@ -117,7 +117,7 @@ def _login_info(request: gr.Request | None) -> dict:
     return _get_valid_oauth_info_from_session(session) or {}
 
 
-def _signed_in_username(request: gr.Request) -> str | None:
+def signed_in_username(request: gr.Request | None) -> str | None:
     """The Hugging Face username of this request's login session (Space with login only), else None."""
     return (_login_info(request).get("userinfo") or {}).get("preferred_username")
 
@@ -149,7 +149,7 @@ def scope_owner(scope: dict) -> str | None:
 
 def request_owner(request: gr.Request | None) -> str:
     """The owner id for this event; gr.Error (shown to the person) when the request carries no identity."""
-    who = owner_for(_signed_in_username(request), _session_id(request)) if request is not None else None
+    who = owner_for(signed_in_username(request), _session_id(request)) if request is not None else None
     if not who:
         raise refusal(
             "This page has no session, so the app can't tell whose runs and files are yours. "

@@ -40,7 +40,16 @@ class TrackioMount:
     def _trackio_app(self):
         with self._lock:  # built once, on the first visit: the page itself never waits for trackio
             if self._dashboard is None:
+                import os
+                from urllib.parse import quote
+
+                from trackio import utils
                 from trackio.server import build_starlette_app_only
+
+                # trackio links its logos at the server's root (/file?...): relative, they stay under /trackio/.
+                for variable, name in (("LIGHT", "light"), ("DARK", "dark")):
+                    logo = utils.TRACKIO_LOGO_DIR / f"trackio_logo_type_{name}_transparent.png"
+                    os.environ.setdefault(f"TRACKIO_LOGO_{variable}_URL", f"file?path={quote(str(logo))}")
 
                 self._dashboard, _write_token = build_starlette_app_only(mcp_server=False)
             return self._dashboard

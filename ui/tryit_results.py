@@ -255,11 +255,17 @@ def build_share_tab(ctx: TryItContext) -> ShareTab:
     return ShareTab(run=run_picker, hub_note=hub_note)
 
 
-def hub_note_text() -> str:
-    """The line under 'Push to the Hugging Face Hub': why it can't work here, or what it needs."""
+def hub_note_text(signed_in_as: str | None = None) -> str:
+    """The line under 'Push to the Hugging Face Hub': why it can't work here, or what it needs (``signed_in_as``:
+    the account of the person asking, with Hugging Face login on)."""
     reason = hub_unavailable_reason()
     if reason:
         return f"⚠️ {reason}"
+    if signed_in_as:
+        return (
+            f"Pushes as **{signed_in_as}**, with your Hugging Face login (no token to paste, none kept). "
+            "A name without a user goes under yours."
+        )
     if oauth_enabled():
         return (
             "Pushes with your Hugging Face account: sign in with the button at the top of the page (no token to "
