@@ -17,7 +17,6 @@ TOKEN = "hf_FakeTokenOnlyForTests0123456789abc"
 class FakeHubAPI(BaseHTTPRequestHandler):
     """The endpoints HfApi.create_repo and upload_folder call (huggingface_hub 2.4), with regular uploads only."""
 
-    token = TOKEN
     committed: dict[str, bytes] = {}
     requests: list[tuple[str, str]] = []
     commits: list[tuple[str, str, str]] = []  # (the account that committed, the repo, the token it used)
@@ -48,10 +47,6 @@ class FakeHubAPI(BaseHTTPRequestHandler):
         if self.path.startswith("/api/whoami"):
             if self._authorised():
                 self._reply(200, whoami_answer(self.user))
-            return
-        if self.path.startswith("/oauth/userinfo"):
-            if self._authorised():
-                self._reply(200, userinfo_answer(self.user))
             return
         self._reply(404, {"error": "Repository not found"})
 
@@ -113,15 +108,4 @@ def whoami_answer(user: str) -> dict:
         "fullname": user.title(),
         "avatarUrl": f"/avatars/{user}.png",
         "auth": {"accessToken": {"role": "write"}},
-    }
-
-
-def userinfo_answer(user: str) -> dict:
-    """The OpenID ``/oauth/userinfo`` answer for ``user`` (what a Space's login session keeps as ``userinfo``)."""
-    return {
-        "sub": f"id-{user}",
-        "name": user.title(),
-        "preferred_username": user,
-        "profile": f"https://huggingface.co/{user}",
-        "picture": f"/avatars/{user}.png",
     }
