@@ -24,6 +24,7 @@ from core.models.catalog import TINY_MODEL_ID
 from core.paths import runs_dir
 from core.runs.manager import RunManager
 from core.runs.record import Run
+from core.tracking import trackio_project
 
 TOKEN = "hf_" + secrets.token_hex(17)  # shaped like a real token, and found nowhere by chance
 
@@ -57,6 +58,9 @@ def test_a_training_run_writes_the_hub_token_nowhere(data_dir, tiny_model_path, 
     }  # fmt: skip
     assert expected <= names, expected - names  # the scan saw what a run writes, not an empty folder
     assert any(p.is_relative_to(data_dir / "trackio") for p in written), "trackio wrote nothing to scan"
+    assert (
+        data_dir / "trackio" / f"{trackio_project('tester')}.db"
+    ).is_file()  # the run logged to its owner's project
     assert not leaking, f"the token is in {[p.relative_to(data_dir).as_posix() for p in leaking]}"
     assert TOKEN not in caplog.text
 
