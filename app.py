@@ -28,6 +28,7 @@ from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware
 from ui.remember import PageMemory, wire_page_memory
 from ui.settings import build_settings_step
 from ui.style import CSS, TICKER_JS, theme
+from ui.trackio_mount import TrackioMount
 from ui.train import build_train_step
 from ui.tryit import build_tryit_step
 
@@ -74,7 +75,7 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
                 settings = build_settings_step(config_state, manager, restored)
                 _next_button(tabs, "train", "Next: 4 · Train", memory)
             with gr.Tab("4 · Train", id="train"):
-                train = build_train_step(manager, config_state, trackio_dir=os.environ["TRACKIO_DIR"])
+                train = build_train_step(manager, config_state)
                 _next_button(tabs, "tryit", "Next: 5 · Try it", memory)
             with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
                 build_tryit_step(manager, opened=tryit_tab)
@@ -178,6 +179,7 @@ def main() -> None:
             "middleware": [
                 Middleware(SessionCookieMiddleware, secret=app_secret()),
                 Middleware(NamedEndpointsGuard, allowed=demo.script_api_names),
+                Middleware(TrackioMount),  # /trackio/: each person's own trackio dashboard (ui/trackio_mount.py)
             ]
         },
     )

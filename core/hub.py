@@ -6,8 +6,12 @@ checking a model) asks here, so the rules agree:
 - **Offline** is one rule: ``HF_HUB_OFFLINE`` (and, for datasets, ``HF_DATASETS_OFFLINE``) set to one of
   the values ``huggingface_hub`` itself reads as true (``1``, ``ON``, ``YES``, ``TRUE``, any case), read at
   each call so a changed environment counts.
-- **The token** is the one typed into the page, else ``huggingface_hub.get_token()``: ``HF_TOKEN``, then
-  the token saved by ``hf auth login``. It is passed to the one call that needs it and kept nowhere.
+- **The token** is the one the page's event hands over: with Hugging Face sign-in on (a Space with
+  ``hf_oauth: true``), the signed-in person's own OAuth token, read from the server-side session of that
+  request (ui/identity.py ``hub_token``); elsewhere the one typed into the page. Without one, a local run
+  falls back to ``huggingface_hub.get_token()``: ``HF_TOKEN``, then the token saved by ``hf auth login``.
+  With sign-in on it never does: a token saved on a Space's server is its owner's, and a visitor who has
+  not signed in must not push with it. It is passed to the one call that needs it and kept nowhere.
 - **Scrubbing**: any text that may reach the page or a log loses the token first.
 - **Repo ids** are ``name`` or ``namespace/name`` in the Hub's own alphabet.
 - **Failures** get one sentence each for 401, 403, other statuses and an unreachable Hub.
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import os
 import re
+
+from core.owners import oauth_enabled
 
 TOKEN_PAGE = "https://huggingface.co/settings/tokens"
 TRUE_VALUES = ("1", "ON", "YES", "TRUE")  # huggingface_hub.constants.ENV_VARS_TRUE_VALUES
@@ -43,21 +49,32 @@ def offline_reason(datasets: bool = False, environ: dict[str, str] | None = None
     return None
 
 
-def find_token(typed: str | None = None) -> str | None:
-    """The token to use: the one typed in, else ``HF_TOKEN``, else the one saved by ``hf auth login``; or None."""
-    if typed and typed.strip():
-        return typed.strip()
+def find_token(given: str | None = None) -> str | None:
+    """The token to use: the one given (signed-in or typed), else ``HF_TOKEN``, else the one saved by ``hf auth
+    login``; or None. With sign-in on, only the one given: the server's own token belongs to the Space's owner."""
+    if given and given.strip():
+        return given.strip()
+    if oauth_enabled():
+        return None
     from huggingface_hub import get_token
 
     return get_token() or None
 
 
-def missing_token_sentence(what: str) -> str:
-    """What to do when no token was found, for ``what`` (e.g. "nothing was pushed").
+def missing_token_sentence(what: str, signed_in_login: bool | None = None) -> str:
+    """What to do when no token was found, for ``what`` (e.g. "nothing was pushed"); ``signed_in_login``: whether
+    the app offers Hugging Face sign-in (by default: whether OAuth is on here).
 
-    >>> missing_token_sentence("nothing was pushed")[:48]
+    >>> missing_token_sentence("nothing was pushed", signed_in_login=False)[:48]
     'No Hugging Face token found, so nothing was push'
+    >>> missing_token_sentence("nothing was pushed", signed_in_login=True)[:46]
+    'You are not signed in, so nothing was pushed. '
     """
+    if oauth_enabled() if signed_in_login is None else signed_in_login:
+        return (
+            f"You are not signed in, so {what}. Sign in with Hugging Face (the button at the top of the page), "
+            "then try again: the app uses your own account, and you never paste a token."
+        )
     return (
         f"No Hugging Face token found, so {what}. Create a token with write access at {TOKEN_PAGE}, then paste "
         "it here, set the HF_TOKEN environment variable, or run `hf auth login` on the machine running this app."
@@ -96,6 +113,12 @@ def explain_error(err: BaseException, token: str | None, when_offline: str = "")
     """One sentence for a failed Hub call (the token never in it); ``when_offline`` says what the person keeps."""
     response = getattr(err, "response", None)
     status = getattr(response, "status_code", None)
+    if status in (401, 403) and oauth_enabled():  # the token is the person's sign-in, not one they pasted
+        return (
+            f"The Hugging Face Hub refused your sign-in ({status}): it may have expired, or not allow writing "
+            "there. Sign out and in again with the button at the top of the page, and use a repository under "
+            "your own user name or an organisation you can write to."
+        )
     if status == 401:
         return (
             "The Hugging Face Hub refused the token (401 Unauthorized): it may be mistyped, expired or revoked. "

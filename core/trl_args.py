@@ -123,9 +123,15 @@ def build_model_init_kwargs(config: RunConfig, device: DeviceInfo) -> dict[str, 
 
 
 def build_sft_config(
-    config: RunConfig, output_dir: str | Path, device: DeviceInfo, run_name: str = "sft-coach", has_eval: bool = True
+    config: RunConfig,
+    output_dir: str | Path,
+    device: DeviceInfo,
+    run_name: str = "sft-coach",
+    has_eval: bool = True,
+    project: str = "sft-coach",
 ):
-    """Turn a ``RunConfig`` into a ``trl.SFTConfig``: the only place that does."""
+    """Turn a ``RunConfig`` into a ``trl.SFTConfig``: the only place that does. ``project``: the trackio project
+    the run logs to (the app gives each person their own, core/tracking.py)."""
     import_training_stack()  # TRL and PEFT resolve names lazily too: core/ml_stack.py
     from trl import SFTConfig
 
@@ -165,7 +171,7 @@ def build_sft_config(
         use_cpu=device.kind == "cpu",
         dataloader_num_workers=0,
         report_to=["trackio"],
-        project="sft-coach",
+        project=project,
         trackio_static_space_id=False,  # never deploy a dashboard Space from here
         disable_tqdm=True,
         model_init_kwargs=build_model_init_kwargs(config, device),

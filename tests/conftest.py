@@ -124,19 +124,22 @@ def four_format_rows() -> dict[str, list[dict]]:
 def launch_app(tmp_path_factory, tiny_model_path):
     """Start the real app (``python app.py`` on a loopback port), once or more per test module.
 
-    Returns ``launch(env=None, *, name="app", tracebacks_allowed=False) -> AppServer``: the app with the tiny
-    model offered and preselected (``SFT_COACH_DEFAULT_MODEL``), ``env`` added to its environment, its data
-    folder in a fresh temporary folder (``app.data_dir``). Each app is stopped when the module's tests are done,
-    and then its log must hold no Python traceback unless ``tracebacks_allowed``.
+    Returns ``launch(env=None, *, name="app", tracebacks_allowed=False, prepare=None) -> AppServer``: the app
+    with the tiny model offered and preselected (``SFT_COACH_DEFAULT_MODEL``), ``env`` added to its environment,
+    its data folder in a fresh temporary folder (``app.data_dir``), first given to ``prepare`` if set. Each app
+    is stopped when the module's tests are done, and then its log must hold no Python traceback unless
+    ``tracebacks_allowed``.
     """
     from core.models.catalog import TINY_MODEL_ID
 
     started: list[tuple[app_server.AppServer, bool]] = []
 
     def launch(
-        env: dict[str, str] | None = None, *, name: str = "app", tracebacks_allowed: bool = False
+        env: dict[str, str] | None = None, *, name: str = "app", tracebacks_allowed: bool = False, prepare=None
     ) -> app_server.AppServer:
         folder = tmp_path_factory.mktemp(name)
+        if prepare is not None:  # fill the data folder before the app first reads it (runs to recover, say)
+            prepare(folder / "data")
         app = app_server.AppServer(
             folder / "data", folder / "server.log", {"SFT_COACH_DEFAULT_MODEL": TINY_MODEL_ID, **(env or {})}
         )
@@ -150,6 +153,25 @@ def launch_app(tmp_path_factory, tiny_model_path):
     for app, tracebacks_allowed in started:
         log = app.log()
         assert tracebacks_allowed or "Traceback" not in log, log[-4000:]
+
+
+@pytest.fixture(scope="module")
+def signed_in_app(launch_app, tiny_model_path):
+    """The app with Hugging Face login on (Gradio's local login mock) against the fake Hub: tests/signed_in.py."""
+    from tests import signed_in
+    from tests.fake_hub import ACCOUNTS, start_fake_hub
+
+    hub, hub_url = start_fake_hub()
+    ACCOUNTS[signed_in.MOCK_LOGIN_TOKEN] = "ann"  # the login session's access token is ann's on this (fake) Hub
+    app = launch_app(
+        signed_in.app_env(hub_url),
+        name="signed-in",
+        prepare=lambda data: signed_in.prepare_data(data, tiny_model_path),
+        tracebacks_allowed=True,  # a forged run id is refused by Gradio with a logged traceback; the tests check
+    )
+    yield app
+    hub.shutdown()
+    hub.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,11 @@ class FakeHubAPI(BaseHTTPRequestHandler):
     """The endpoints HfApi.create_repo and upload_folder call (huggingface_hub 2.4), with regular uploads only,
     and ``model_info`` for the models put in ``models`` (repo id -> what the Hub answers about it)."""
 
-    token = TOKEN
     committed: dict[str, bytes] = {}
     requests: list[tuple[str, str]] = []
     models: dict[str, dict] = {}
+    commits: list[tuple[str, str, str]] = []  # (the account that committed, the repo, the token it used)
+    user: str | None = None  # the account of the request being answered
 
     def log_message(self, *args) -> None:  # keep the test output quiet
         pass
@@ -41,7 +42,8 @@ class FakeHubAPI(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _authorised(self) -> bool:
-        if self.headers.get("Authorization") == f"Bearer {self.token}":
+        self.user = signed_in_user(self.headers.get("Authorization"))  # accounts and sign-in, below
+        if self.user:
             return True
         self._reply(401, {"error": "Invalid credentials in Authorization header"})
         return False
@@ -50,7 +52,7 @@ class FakeHubAPI(BaseHTTPRequestHandler):
         self.requests.append(("GET", self.path))
         if self.path.startswith("/api/whoami"):
             if self._authorised():
-                self._reply(200, {"type": "user", "name": "ann", "auth": {"accessToken": {"role": "write"}}})
+                self._reply(200, whoami_answer(self.user))
             return
         repo_id = self.path.split("?")[0].removeprefix("/api/models/")
         if self.path.startswith("/api/models/") and repo_id in self.models:
@@ -88,14 +90,17 @@ class FakeHubAPI(BaseHTTPRequestHandler):
                 if item["key"] == "file":
                     self.committed[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
                     FakeJobs.push_file(repo, item["value"]["path"], self.committed[item["value"]["path"]])
+            self.commits.append((self.user, repo, self.headers["Authorization"].split(" ", 1)[1]))
             return self._reply(200, {"commitUrl": f"{host}/{repo}/commit/{'a' * 40}", "commitOid": "a" * 40})
         self._reply(404, {"error": "Not found"})
 
 
 def start_fake_hub() -> tuple[ThreadingHTTPServer, str]:
     """Serve the fake Hub on a free loopback port; returns the server (call ``shutdown``) and its URL."""
-    FakeHubAPI.committed, FakeHubAPI.requests, FakeHubAPI.models = {}, [], {}
+    FakeHubAPI.committed, FakeHubAPI.requests, FakeHubAPI.models, FakeHubAPI.commits = {}, [], {}, []
     FakeJobs.reset()
+    ACCOUNTS.clear()
+    ACCOUNTS.update(DEFAULT_ACCOUNTS)
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHubAPI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
@@ -242,3 +247,28 @@ def _jobs_route(handler: FakeHubAPI, method: str, body: bytes) -> bool:
             _raw(handler, method, "/".join(parts[:2]), "/".join(parts[4:]))
         return True
     return False
+
+
+# -- accounts and sign-in (issue 18, "sign in once") -----------------------------------------------------------
+# Tokens the fake Hub knows, each an account's: a personal token, or the access token of a Hugging Face login.
+# A test that signs someone in (gradio's local OAuth mock, say) adds that login's access token here.
+OTHER_TOKEN = "hf_FakeTokenOfBobOnlyForTests0123456789"
+DEFAULT_ACCOUNTS = {TOKEN: "ann", OTHER_TOKEN: "bob"}
+ACCOUNTS: dict[str, str] = dict(DEFAULT_ACCOUNTS)
+
+
+def signed_in_user(authorization: str | None) -> str | None:
+    """The account whose token a request's ``Authorization: Bearer …`` header carries, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return ACCOUNTS.get(token) if scheme == "Bearer" else None
+
+
+def whoami_answer(user: str) -> dict:
+    """``/api/whoami-v2`` for ``user``, with the fields gradio's local login mock reads (fullname, avatarUrl)."""
+    return {
+        "type": "user",
+        "name": user,
+        "fullname": user.title(),
+        "avatarUrl": f"/avatars/{user}.png",
+        "auth": {"accessToken": {"role": "write"}},
+    }

@@ -79,10 +79,11 @@ class PageClient:
         path = response.json()[0]
         return {"path": path, "orig_name": name, "size": len(content), "meta": {"_type": "gradio.FileData"}}
 
-    def call(self, fn_index: int, data: list, timeout: float = 120) -> EventResult:
-        """Join the queue for one event and read this tab's event stream until that event completes."""
+    def call(self, fn_index: int, data: list, timeout: float = 120, extra: dict | None = None) -> EventResult:
+        """Join the queue for one event and read this tab's event stream until that event completes (``extra``:
+        more fields for the request body, e.g. a forged ``oauth_token``)."""
         body = {"data": data, "fn_index": fn_index, "session_hash": self.session_hash}
-        body.update({"event_data": None, "trigger_id": None})
+        body.update({"event_data": None, "trigger_id": None, **(extra or {})})
         response = self.http.post(self.base + "gradio_api/queue/join", json=body)
         if response.status_code != 200:
             return EventResult(False, None, f"HTTP {response.status_code}: {response.text[:300]}", response.text)

@@ -52,6 +52,9 @@ def test_a_token_saved_by_hf_auth_login_is_found(monkeypatch, tmp_path):
     assert find_token("  hf_typed ") == "hf_typed"  # a typed token wins
     monkeypatch.setenv("HF_TOKEN", "hf_from_env")
     assert find_token("") == "hf_from_env"
+    # With Hugging Face sign-in on (a Space), a token saved on the server is its owner's: never a visitor's.
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "space-client")
+    assert find_token("") is None and find_token("hf_signed_in") == "hf_signed_in"
 
 
 def test_the_token_never_survives_in_a_sentence():

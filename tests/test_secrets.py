@@ -5,21 +5,26 @@ environment, token included), trackio logs into ``<data>/trackio`` as ``app.py``
 under the data folder is then read as bytes: run state, config, metrics, samples, probes, checkpoints
 (``training_args.bin`` is a pickle of the trainer's arguments), the final adapter, the worker's log and
 trackio's database (SECURITY.md, "Secrets"). The recipe exports and the model card have their own token
-tests (tests/test_recipe.py, tests/test_share.py).
+tests (tests/test_recipe.py, tests/test_share.py). With Hugging Face sign-in, the login's own token pushes
+and is then found in no file, no log line and nothing the page gets back (tests/test_hf_signin.py has the
+whole signed-in app).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import secrets
 from pathlib import Path
+from types import SimpleNamespace
 
 from core.config import RunConfig
 from core.models.catalog import TINY_MODEL_ID
 from core.paths import runs_dir
 from core.runs.manager import RunManager
 from core.runs.record import Run
+from core.tracking import trackio_project
 
 TOKEN = "hf_" + secrets.token_hex(17)  # shaped like a real token, and found nowhere by chance
 
@@ -53,6 +58,9 @@ def test_a_training_run_writes_the_hub_token_nowhere(data_dir, tiny_model_path, 
     }  # fmt: skip
     assert expected <= names, expected - names  # the scan saw what a run writes, not an empty folder
     assert any(p.is_relative_to(data_dir / "trackio") for p in written), "trackio wrote nothing to scan"
+    assert (
+        data_dir / "trackio" / f"{trackio_project('tester')}.db"
+    ).is_file()  # the run logged to its owner's project
     assert not leaking, f"the token is in {[p.relative_to(data_dir).as_posix() for p in leaking]}"
     assert TOKEN not in caplog.text
 
@@ -74,3 +82,29 @@ def test_the_scan_finds_a_token_planted_in_a_run_folder(data_dir):
         "checkpoints/checkpoint-1/training_args.bin",
         "state.json",
     ]
+
+
+def test_a_signed_in_push_leaves_the_login_token_nowhere(data_dir, tiny_model_path, fake_hub_url, monkeypatch, caplog):
+    import gradio as gr
+
+    from tests.fake_hub import ACCOUNTS, FakeHubAPI
+    from tests.run_folders import make_run
+    from ui.tryit_context import TryItContext
+    from ui.tryit_results import ResultEvents
+
+    login_token = "hf_oauth_" + secrets.token_hex(17)
+    ACCOUNTS[login_token] = "ann"
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "space-client")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # the fake Hub on loopback (the fixture points huggingface_hub there)
+    caplog.set_level(logging.DEBUG)
+    run_dir = make_run(runs_dir(), tiny_model_path)
+    state = json.loads((run_dir / "state.json").read_text())
+    (run_dir / "state.json").write_text(json.dumps({**state, "owner": "hf:ann"}))
+    login = {"access_token": login_token, "userinfo": {"preferred_username": "ann"}, "expires_at": 9e9}
+    request = gr.Request(request=SimpleNamespace(scope={"state": {}, "session": {"oauth_info": login}}))
+    events = ResultEvents(TryItContext(RunManager(runs_dir())))
+
+    shown = events.push_run(run_dir.name, "ann/model", "", "adapter", True, request, progress=lambda *a, **k: None)
+    assert "Pushed" in shown[0] and [c[2] for c in FakeHubAPI.commits] == [login_token], shown
+    _, leaking = files_holding(data_dir, login_token)
+    assert not leaking and login_token not in repr(shown) and login_token not in caplog.text

@@ -38,6 +38,7 @@ def test_cpu_sft_config_is_float32_without_checkpointing_and_logs_to_trackio(tmp
     assert not args.gradient_checkpointing  # SFTConfig defaults it on; pointless for 135M on CPU (sft-facts §7)
     assert args.use_cpu is True
     assert args.report_to == ["trackio"]
+    assert build_sft_config(RunConfig(), tmp_path, CPU, project="sft-coach-0f3a").project == "sft-coach-0f3a"
     assert args.logging_steps == 1
     assert args.max_steps == RunConfig().max_steps
     assert args.model_init_kwargs["dtype"] == "float32"

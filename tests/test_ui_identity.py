@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from core.owners import SESSION_COOKIE, new_session_cookie
-from ui.identity import SESSION_STATE_KEY, NamedEndpointsGuard, SessionCookieMiddleware, request_owner
+from ui.identity import SESSION_STATE_KEY, NamedEndpointsGuard, SessionCookieMiddleware, hub_token, request_owner
 
 SECRET = "test-secret"
 
@@ -91,3 +91,14 @@ def test_a_request_without_identity_is_refused_with_a_sentence():
         request_owner(_request(None))
     with pytest.raises(gr.Error):
         request_owner(None)
+
+
+def test_the_hub_token_is_the_login_sessions_own_and_never_a_page_value(monkeypatch):
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "space-client")
+    alice = {"access_token": "hf_oauth_alice", "userinfo": {"preferred_username": "alice"}, "expires_at": 9e9}
+    assert hub_token(_request("0f" * 16, alice), typed="hf_typed_by_the_page") == "hf_oauth_alice"
+    assert hub_token(_request("0f" * 16), typed="hf_typed_by_the_page") is None  # not signed in: no token at all
+    assert hub_token(_request("0f" * 16, {**alice, "expires_at": 1}), typed="hf_x") is None  # an expired login
+    monkeypatch.delenv("OAUTH_CLIENT_ID")
+    assert hub_token(_request("0f" * 16, alice), typed=" hf_typed ") == "hf_typed"  # local run: the typed token
+    assert hub_token(_request("0f" * 16, alice), typed="") is None  # core/hub.py then looks for a saved one

@@ -13,7 +13,7 @@ from ui.train import EXTRA_METRICS, REFRESH_OUTPUTS, TrainEvents
 
 def test_the_timer_redraws_the_page_only_when_something_changed(tmp_path, request_as):
     manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=5))
-    events = TrainEvents(manager, trackio_dir=str(tmp_path))
+    events = TrainEvents(manager)
     ann, bob = request_as("ann"), request_as("bob")
     run_id = manager.start(RunConfig(), owner="ann").run_id
     manager.wait(run_id, timeout=30)

@@ -3,8 +3,9 @@
 The hardware picker lists the Hub's Jobs hardware with its price per hour (``core/hf_jobs/hardware.py``);
 picking one shows the time and cost estimate and fills in a time limit. Submit pushes the data, starts the
 Job and lists it as a remote run of this person (``core/runs/remote.py``); the page then shows it in the
-Train step. The token comes from the password box (or HF_TOKEN / `hf auth login` when the box is empty), is
-kept in memory to follow the Job, never stored, logged or shown again (SECURITY.md).
+Train step. The token is the signed-in person's own (a Space with Hugging Face login; ui/identity.py
+``hub_token``), else the password box's (or HF_TOKEN / `hf auth login` when the box is empty); it is kept in
+memory to follow the Job, never stored, logged or shown again (SECURITY.md).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from core.data.errors import DataError
 from core.hf_jobs import HfJobsError
 from core.hf_jobs.hardware import HardwareError, JobsHardware, estimate_job, list_hardware
 from core.hub import find_token
+from core.owners import oauth_enabled
 from core.recipe import HF_JOBS_FLAVOR
 from core.runs.manager import RunManager
-from ui.identity import request_owner
+from ui.identity import hub_token, request_owner
 from ui.toasts import warn
 
 NO_LIST = (
@@ -40,10 +42,10 @@ class HfJobsPanel:
     """The id of the remote run the last submission listed (the app shows it in the Train step)."""
 
 
-def load_hardware(secret: str) -> tuple:
+def load_hardware(secret: str, request: gr.Request) -> tuple:
     """The Hub's hardware list into the picker (GPUs first, with their price), or why it could not be read."""
     try:
-        found = list_hardware(find_token(secret))
+        found = list_hardware(find_token(hub_token(request, secret)))
     except HardwareError as err:
         return gr.skip(), gr.skip(), f"**Hardware list not loaded.** {err}"
     choices = [(hw.label(), hw.name) for hw in found]
@@ -91,7 +93,10 @@ def build_hf_jobs_panel(config_state: gr.State, manager: RunManager | None) -> H
             label="Model repo for the result", placeholder="your-name/my-fine-tune", elem_id="jobs-output-repo"
         )
         token = gr.Textbox(
-            label="Hugging Face token (optional if HF_TOKEN is set)", type="password", elem_id="jobs-token"
+            label="Hugging Face token (optional if HF_TOKEN is set)",
+            type="password",
+            elem_id="jobs-token",
+            visible=not oauth_enabled(),  # signed in, the job runs under the person's own login
         )
     with gr.Row():
         hardware = gr.Dropdown(
@@ -159,7 +164,7 @@ class JobsEvents:
                 device_info(),
                 dataset_repo=dataset,
                 output_repo=output,
-                token=secret or None,
+                token=hub_token(request, secret),
                 flavor=flavor or None,
                 timeout=limit or None,
             )

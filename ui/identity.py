@@ -106,21 +106,50 @@ def _session_id(request: gr.Request) -> str | None:
     return getattr(state, SESSION_STATE_KEY, None) if state is not None else None
 
 
-def _signed_in_username(request: gr.Request) -> str | None:
-    """The Hugging Face username of this request's login session (Space with login only), else None."""
-    if not oauth_enabled():
-        return None
+def _login_info(request: gr.Request | None) -> dict:
+    """This request's own login session (Space with login only; expired counts as none), else {}."""
+    if not oauth_enabled() or request is None:
+        return {}
     from gradio.oauth import _get_valid_oauth_info_from_session  # the check Gradio's own OAuthProfile uses
 
     underlying = getattr(request, "request", None)
     session = underlying.scope.get("session", {}) if underlying is not None else {}
-    info = _get_valid_oauth_info_from_session(session) or {}
-    return (info.get("userinfo") or {}).get("preferred_username")
+    return _get_valid_oauth_info_from_session(session) or {}
+
+
+def signed_in_username(request: gr.Request | None) -> str | None:
+    """The Hugging Face username of this request's login session (Space with login only), else None."""
+    return (_login_info(request).get("userinfo") or {}).get("preferred_username")
+
+
+def hub_token(request: gr.Request | None, typed: str | None = None) -> str | None:
+    """The Hub token for this event, used for that one call and kept nowhere.
+
+    With sign-in on: the signed-in person's OAuth access token, read here from the server-side login session of
+    this very request; ``typed`` is ignored (the page shows no token box then). It is not taken from a
+    ``gr.OAuthToken`` parameter: Gradio 6.31 fills one from an ``oauth_token`` field that the caller may put in
+    the request body when the session has none (gradio/route_utils.py ``oauth_token_from_body``), and a value
+    the page sends is input. Without sign-in (a local run): what was typed, else None, and core/hub.py falls back
+    to ``HF_TOKEN`` or the ``hf auth login`` token of the machine.
+    """
+    if oauth_enabled():
+        return _login_info(request).get("access_token") or None
+    return (typed or "").strip() or None
+
+
+def scope_owner(scope: dict) -> str | None:
+    """The owner of a plain HTTP request the app serves itself (the trackio mount): the same rule as for events,
+    read from what the middlewares put in its scope (the login session, the verified cookie id); else None."""
+    from gradio.oauth import _get_valid_oauth_info_from_session
+
+    info = (_get_valid_oauth_info_from_session(scope.get("session") or {}) or {}) if oauth_enabled() else {}
+    username = (info.get("userinfo") or {}).get("preferred_username")
+    return owner_for(username, (scope.get("state") or {}).get(SESSION_STATE_KEY))
 
 
 def request_owner(request: gr.Request | None) -> str:
     """The owner id for this event; gr.Error (shown to the person) when the request carries no identity."""
-    who = owner_for(_signed_in_username(request), _session_id(request)) if request is not None else None
+    who = owner_for(signed_in_username(request), _session_id(request)) if request is not None else None
     if not who:
         raise refusal(
             "This page has no session, so the app can't tell whose runs and files are yours. "

@@ -22,8 +22,9 @@ from core.owners import SCRIPT_OWNER
 from core.runs.manager import RunManager, RunQueueFull
 from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from core.workshop.budgets import BudgetSpent
-from ui.identity import request_owner
+from ui.identity import hub_token, request_owner
 from ui.toasts import inform, refusal, warn
+from ui.trackio_mount import dashboard_link
 from ui.train_charts import EXTRA_METRICS, chart_data, chart_key
 from ui.train_views import (
     WorkshopLines,
@@ -32,6 +33,7 @@ from ui.train_views import (
     render_result,
     render_samples,
     render_status,
+    render_trackio_link,
     run_choices,
 )
 
@@ -134,9 +136,8 @@ def pick_run(picked: str | None) -> tuple:
 class TrainEvents:
     """The Train step's handlers, over the process-wide run manager; each asks it for the runs of the person asking."""
 
-    def __init__(self, manager: RunManager, trackio_dir: str) -> None:
+    def __init__(self, manager: RunManager) -> None:
         self.manager = manager
-        self.trackio_dir = trackio_dir
 
     def open_page(self, request: gr.Request) -> str | None:
         """A page opened: ``?run=<id>`` picks one of this person's runs (else the timer shows their newest)."""
@@ -244,6 +245,8 @@ class TrainEvents:
         remote = frozenset(run.run_id for run in own_runs if self.manager.is_remote(run.run_id))
         job = self.manager.remote_job(snapshot.run_id, who) if snapshot else None
         active = bool(snapshot and snapshot.is_active)
+        if job and active:  # after a restart a signed-in person's Job is followed again with their own login
+            self.manager.remote.lend_token(snapshot.run_id, hub_token(request))
         facts = run_facts(snapshot) if snapshot else None  # one set of numbers: the card, the diagnosis, the retry
         suggestion = _retry_changes(snapshot, facts) if snapshot and not active else None
         can_resume = bool(snapshot and snapshot.phase in RESUMABLE_PHASES) and not job  # a Job is submitted anew
@@ -255,7 +258,7 @@ class TrainEvents:
             diagnosis_html,
             *([gr.skip()] * (1 + len(EXTRA_METRICS)) if charts_shown else chart_data(snapshot, smooth, axis)),
             render_samples(snapshot),
-            render_result(snapshot, self.trackio_dir),
+            render_result(snapshot, dashboard_link(who)),
             gr.Button(interactive=not _any_active([run for run in own_runs if run.run_id not in remote])),
             gr.Button(
                 interactive=active and snapshot.phase != "stopping",
@@ -269,7 +272,7 @@ class TrainEvents:
         ]
 
 
-def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: str) -> TrainStep:
+def build_train_step(manager: RunManager, config_state: gr.State) -> TrainStep:
     """Lay out the Train step and wire its events; returns the parts other steps may use."""
     limits_text = manager.limits.describe()
     with gr.Row(equal_height=False):
@@ -309,6 +312,8 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
                     info="Exponential moving average, as in TensorBoard; raw points stay faint.",
                 )
                 x_axis = gr.Radio(["step", "tokens"], value="step", label="X axis")
+            # The folder link opens the dashboard, which shows only the asker's project (ui/trackio_mount.py).
+            gr.HTML(render_trackio_link("trackio/"), elem_id="trackio-link")
         with gr.Column(scale=3):
             status = gr.HTML(render_status(None), elem_id="run-status")
             diagnosis = gr.HTML(elem_id="diagnosis")
@@ -340,7 +345,7 @@ def build_train_step(manager: RunManager, config_state: gr.State, trackio_dir: s
     }  # fmt: skip
     outputs = [parts[name] for name in REFRESH_OUTPUTS]
     poll_inputs = [run_id, render_key, smoothing, x_axis]
-    events = TrainEvents(manager, trackio_dir)
+    events = TrainEvents(manager)
     refresh = events.refresh
 
     config_state.change(describe_config, config_state, summary, show_progress="hidden")

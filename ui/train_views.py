@@ -225,8 +225,9 @@ def render_diagnosis(diagnosis) -> str:
     )
 
 
-def render_result(snapshot: RunSnapshot | None, trackio_dir: str) -> str:
-    """What happened at the end: where the result is, that it loads, and how to compare runs."""
+def render_result(snapshot: RunSnapshot | None, dashboard: str) -> str:
+    """What happened at the end: where the result is, that it loads, and where to compare runs (``dashboard``: the
+    link to the person's own trackio dashboard, ui/trackio_mount.py)."""
     if snapshot is None or snapshot.is_active:
         return ""
     parts = []
@@ -246,11 +247,17 @@ def render_result(snapshot: RunSnapshot | None, trackio_dir: str) -> str:
         parts.append(f"<p><b>Load check:</b> {html.escape(snapshot.load_check)}</p>")
     parts.append(render_time_taken(snapshot))
     parts.append(render_checkpoints(Path(snapshot.run_dir), snapshot.best_checkpoint))
-    parts.append(
-        "<p><b>Compare runs in trackio:</b> every run logs there locally. In a terminal: "
-        f"<code>TRACKIO_DIR={html.escape(trackio_dir)} .venv/bin/trackio show --project sft-coach</code></p>"
-    )
+    parts.append(render_trackio_link(dashboard))
     return "<div class='coach-card'>" + "".join(parts) + "</div>"
+
+
+def render_trackio_link(dashboard: str) -> str:
+    """A link to the person's trackio dashboard (a new tab): their runs side by side, nobody else's."""
+    return (
+        "<p><b>Compare your runs in trackio:</b> every run you train here logs to a trackio project of your own. "
+        f"<a href='{html.escape(dashboard, quote=True)}' target='_blank' rel='noopener' class='coach-trackio'>"
+        "Open your trackio dashboard</a> (only your runs; nobody else sees them).</p>"
+    )
 
 
 def render_time_taken(snapshot: RunSnapshot) -> str:

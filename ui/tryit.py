@@ -20,7 +20,7 @@ from core.chat import ChatError, stream_chat
 from core.models.pool import device_for_chat
 from core.models.refs import default_pair
 from core.runs.manager import RunManager
-from ui.identity import request_owner
+from ui.identity import request_owner, signed_in_username
 from ui.toasts import warn
 from ui.tryit_context import (
     EXPECTED_ERRORS,
@@ -104,7 +104,13 @@ class TryItEvents:
         ]
         chat_ref = keep_or_default(chat_v, default_chat_ref(refs))
         prompt_parts = self._follow(prompt, shown_for, [chat_ref], who)
-        return [*updates, *run_updates, ctx.describe_device(), hub_note_text(), *prompt_parts]
+        return [
+            *updates,
+            *run_updates,
+            ctx.describe_device(),
+            hub_note_text(signed_in_username(request)),
+            *prompt_parts,
+        ]
 
     def _follow(self, prompt: str, shown_for: TrainedPrompt | None, picked: list, who: str) -> list:
         """The system prompt box, its note, the restore button and the prompt's run, once ``picked`` are shown."""

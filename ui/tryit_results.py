@@ -17,11 +17,12 @@ import gradio as gr
 from core.demo_data import DEMO_DATASETS
 from core.evaluate import DEFAULT_ROWS, evaluate_run, load_evaluation
 from core.models.refs import is_adapter_folder
+from core.owners import oauth_enabled
 from core.probe_sets import PROBE_SETTINGS, prompts_from_demo, prompts_from_run, prompts_from_text, run_probe_set
 from core.share import ShareError
 from core.share.merge import merge_adapter
 from core.share.push import hub_unavailable_reason, push_model
-from ui.identity import request_owner
+from ui.identity import hub_token, request_owner
 from ui.toasts import warn
 from ui.tryit_context import EXPECTED_ERRORS, TryItContext, model_picker, progress_reporter
 from ui.tryit_views import render_probe_table, render_scores, run_id_of
@@ -158,7 +159,8 @@ class ResultEvents:
         try:
             run_dir = self.ctx.run_dir(run_id, request_owner(request))
             reporter = progress_reporter(progress, 4)
-            pushed = push_model(run_dir, repo, kind, secret, bool(is_private), progress=reporter)
+            token = hub_token(request, secret)  # signed in: the login's own token, never a page value
+            pushed = push_model(run_dir, repo, kind, token, bool(is_private), progress=reporter)
         except EXPECTED_ERRORS as err:  # ShareError messages never contain the token
             warn(str(err))
             return f"**Could not push:** {err}", ""
@@ -235,6 +237,7 @@ def build_share_tab(ctx: TryItContext) -> ShareTab:
             type="password",
             placeholder="hf_... (or set HF_TOKEN); used for this push only, never saved",
             elem_id="share-token",
+            visible=not oauth_enabled(),  # signed in, the app pushes with the person's own login
         )
     with gr.Row():
         what = gr.Radio(
@@ -252,7 +255,20 @@ def build_share_tab(ctx: TryItContext) -> ShareTab:
     return ShareTab(run=run_picker, hub_note=hub_note)
 
 
-def hub_note_text() -> str:
-    """The line under 'Push to the Hugging Face Hub': why it can't work here, or what it needs."""
+def hub_note_text(signed_in_as: str | None = None) -> str:
+    """The line under 'Push to the Hugging Face Hub': why it can't work here, or what it needs (``signed_in_as``:
+    the account of the person asking, with Hugging Face login on)."""
     reason = hub_unavailable_reason()
-    return f"⚠️ {reason}" if reason else "Needs a token with write access; a name without a user goes under yours."
+    if reason:
+        return f"⚠️ {reason}"
+    if signed_in_as:
+        return (
+            f"Pushes as **{signed_in_as}**, with your Hugging Face login (no token to paste, none kept). "
+            "A name without a user goes under yours."
+        )
+    if oauth_enabled():
+        return (
+            "Pushes with your Hugging Face account: sign in with the button at the top of the page (no token to "
+            "paste, none kept). A name without a user goes under yours."
+        )
+    return "Needs a token with write access; a name without a user goes under yours."

@@ -22,6 +22,7 @@ from core.runs.baseline import baseline_key, read_baseline, write_baseline
 from core.runs.failures import StopTraining
 from core.runs.interrupt import StopNow, StopWatch
 from core.runs.record import STOP_SEEN, Run
+from core.tracking import trackio_project
 
 os.environ.setdefault("TRACKIO_DIR", str(trackio_dir()))  # read when trackio is first imported, by TRL
 import_training_stack()  # this module is imported only to train; never race the warm-up thread's imports
@@ -225,7 +226,10 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
         eval_dataset = eval_dataset.select(range(min(len(eval_dataset), keep)))
 
     has_eval = eval_dataset is not None and len(eval_dataset) > 0
-    args = build_sft_config(config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval)
+    project = trackio_project(run.owner)  # each person's runs in a trackio project of their own
+    args = build_sft_config(
+        config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval, project=project
+    )
     baseline = None if run.resume_from else inputs.baseline(config, device)
     callbacks = [*extra_callbacks, CoachCallback(run, probes, baseline)]
     if args.load_best_model_at_end:
