@@ -70,8 +70,8 @@ def test_the_space_header_turns_login_on_and_suggests_a_bf16_gpu():
     header = _front_matter()
     assert header["sdk"] == "docker" and header["app_port"] == 7860
     assert header["hf_oauth"] is True  # per-account ownership (SECURITY.md) needs the Space's login
-    # Only who is signed in is read: the token for pushing is the one the person pastes (core/hub.py).
-    assert set(header["hf_oauth_scopes"]) <= {"openid", "profile"}
+    # Push, dataset upload and Jobs use the login (ui/identity.py hub_token): new repos and jobs, never delete.
+    assert set(header["hf_oauth_scopes"]) == {"openid", "profile", "contribute-repos", "jobs"}
     # Ampere or newer (bf16): L4, L40S, A10G, A100, H100; not the T4, whose fp16 path has not run on a real one.
     assert re.fullmatch(r"(l4x\d|l40sx\d|a10g-\w+|a100-\w+|h100(x\d)?)", header["suggested_hardware"])
 

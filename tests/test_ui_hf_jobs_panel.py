@@ -54,12 +54,12 @@ def test_without_a_model_repo_nothing_is_sent_and_the_field_is_named(monkeypatch
 
 
 def test_the_picker_lists_the_hubs_hardware_and_the_estimate_prices_the_pick(
-    fake_hub_url, monkeypatch, tiny_model_path
+    fake_hub_url, monkeypatch, tiny_model_path, request_as
 ):
     from tests.fake_hub import TOKEN as HUB_TOKEN
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    picker, listed, _ = load_hardware(HUB_TOKEN)
+    picker, listed, _ = load_hardware(HUB_TOKEN, request_as("ann"))
     assert ("Nvidia A10G - small · 24 GB · $1.00/h", "a10g-small") in picker.choices and picker.value == "a10g-small"
     values = RunConfig(model_id=TINY_MODEL_ID, max_steps=200).to_dict()
     text, limit = show_estimate(values, "t4-small", listed)
@@ -67,4 +67,4 @@ def test_the_picker_lists_the_hubs_hardware_and_the_estimate_prices_the_pick(
     forged, _ = show_estimate(values, "h200x8", listed)  # not in the list the server read: no made-up price
     assert "Show Jobs hardware and prices" in forged
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert "HF_HUB_OFFLINE is set" in load_hardware(HUB_TOKEN)[2]
+    assert "HF_HUB_OFFLINE is set" in load_hardware(HUB_TOKEN, request_as("ann"))[2]
