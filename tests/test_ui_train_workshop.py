@@ -25,7 +25,7 @@ def test_a_waiting_participant_sees_their_place_wait_capped_steps_and_time_left(
     gate = threading.Event()
     manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=2, gate=gate))
     manager.save_settings(WorkshopSettings(enabled=True, budget_minutes=20, max_steps=100), owner=EVERYONE)
-    events = TrainEvents(manager, trackio_dir=str(tmp_path))
+    events = TrainEvents(manager)
     told: list[str] = []
     monkeypatch.setattr(gr, "Warning", lambda text: told.append(text))
     monkeypatch.setattr(gr, "Info", lambda text: told.append(text))
