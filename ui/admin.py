@@ -24,6 +24,7 @@ from core.owners import EVERYONE, short_owner
 from core.runs.manager import RunManager
 from core.runs.record import ACTIVE_PHASES
 from core.storage import disk_usage
+from ui.class_admin import build_class_admin
 from ui.data_views import render_message
 from ui.identity import client_address, request_owner
 
@@ -192,6 +193,7 @@ def build_admin_view(manager: RunManager) -> AdminTab:
             stop = gr.Button("Stop this run", variant="stop", elem_id="admin-stop")
             refresh = gr.Button("Refresh", elem_id="admin-refresh")
         stop_message = gr.HTML(elem_id="admin-stop-message")
+        build_class_admin(manager, unlocked_by)  # the workshop's shared items and leaderboard (ui/class_admin.py)
 
     shown = [summary, table, target]
     enter.click(view.open_view, password, [unlocked_by, message, panel, password, *shown])

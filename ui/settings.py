@@ -245,6 +245,9 @@ class SettingsStep:
     preset: gr.Radio
     steps: gr.Slider
     fit: gr.HTML
+    fields: dict[
+        str, gr.components.Component
+    ]  # every setting typed in, by RunConfig field (the class preset locks some)
 
 
 def _choices(name: str) -> list[tuple[str, str]]:
@@ -383,7 +386,9 @@ def build_settings_step(
         restored.change(show_start, [config_state], start_outputs, show_progress="hidden")
     elif Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
         Context.root_block.load(show_start, [config_state], start_outputs, show_progress="hidden")
-    return SettingsStep(model=model, method=method, preset=preset_name, steps=steps, fit=fit)
+    inputs = {"model_id": model, "method": method, "max_steps": steps, "lora_target": lora_target, **fields}
+    inputs["gradient_checkpointing"] = checkpointing
+    return SettingsStep(model=model, method=method, preset=preset_name, steps=steps, fit=fit, fields=inputs)
 
 
 def show_start(values: dict | None) -> tuple:
