@@ -162,8 +162,9 @@ BLANK_ANSWER = "(no text: this model answered only with spaces or line breaks)"
 
 
 def _readable(answer: str) -> str:
-    """An answer as the arena shows it: a blank one said in words (an empty box reads as "still loading")."""
-    return answer if answer.strip() else BLANK_ANSWER
+    """An answer as the arena shows it: without the blank lines around it (a box of 6 lines can look empty while
+    the text sits below), and a blank one said in words (an empty box reads as "still loading")."""
+    return answer.strip() or BLANK_ANSWER
 
 
 class ClassEvents:
@@ -273,7 +274,10 @@ def build_class_tab(manager: RunManager, opened: gr.Tab) -> None:
         "rates every model from everyone's votes."
     )
     with gr.Row():
-        run = gr.Dropdown(label="Your finished run", choices=[], elem_id="class-submit-run", scale=3)
+        # A typed or forged value reaches ``submit``, which says in words that it is no run of theirs.
+        run = gr.Dropdown(
+            label="Your finished run", choices=[], allow_custom_value=True, elem_id="class-submit-run", scale=3
+        )
         submit = gr.Button("Submit to the class", variant="primary", elem_id="class-submit", scale=1)
     submitted = gr.HTML(elem_id="class-submit-message")
     gr.Markdown("### Arena: which answer is better?")
