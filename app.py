@@ -31,6 +31,7 @@ from ui.style import CSS, TICKER_JS, theme
 from ui.trackio_mount import TrackioMount
 from ui.train import build_train_step
 from ui.tryit import build_tryit_step
+from ui.workshop import build_class_dataset_box, build_class_preset_box, build_class_tab, workshop_enabled
 
 INTRO = """
 # SFT Coach
@@ -58,6 +59,7 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
         dataset_rows = gr.State(None)
         restored = gr.State(None)  # changes once the page has what it remembers for this person (ui/remember.py)
         memory = PageMemory(manager, STEPS)
+        workshop = workshop_enabled()  # someone can be the instructor: shared starting points and the Class tab
         gr.Markdown(INTRO, elem_id="intro")
         _gpu_warning()
         if oauth_enabled():  # only on a Space with Hugging Face login: runs then follow the account
@@ -69,16 +71,24 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
                 checklist = build_checklist_step(dataset_rows, banner)
                 _next_button(tabs, "data", "Next: 2 · Data", memory)
             with gr.Tab("2 · Data", id="data"):
+                if workshop:
+                    build_class_dataset_box(config_state, dataset_rows)
                 build_data_step(config_state, dataset_rows, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings", memory)
             with gr.Tab("3 · Settings", id="settings"):
+                class_preset = build_class_preset_box() if workshop else None
                 settings = build_settings_step(config_state, manager, restored)
+                if class_preset:
+                    class_preset.wire(settings, config_state)
                 _next_button(tabs, "train", "Next: 4 · Train", memory)
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state)
                 _next_button(tabs, "tryit", "Next: 5 · Try it", memory)
             with gr.Tab("5 · Try it", id="tryit") as tryit_tab:
                 build_tryit_step(manager, opened=tryit_tab)
+            if workshop:
+                with gr.Tab("Class", id="class") as class_tab:
+                    build_class_tab(manager, class_tab)
             if has_admin_view():  # no password and no Space owner to sign in: no admin tab at all
                 with gr.Tab("Admin", id="admin"):
                     build_admin_view(manager)

@@ -50,7 +50,7 @@ def remembered_folder(owner: str, data_root: Path) -> Path:
     return data_root / REMEMBERED / owner_folder_name(owner)
 
 
-def _write(path: Path, payload: Any) -> None:
+def write_json(path: Path, payload: Any) -> None:
     """Write atomically: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # A temporary name of its own per write: two events of one person (two tabs, a quick second click) may save
@@ -61,7 +61,8 @@ def _write(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
-def _read(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is missing or can't be read."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -79,19 +80,19 @@ def clean_answers(answers: dict[str, Any]) -> dict[str, str]:
 
 
 def remember_answers(owner: str, data_root: Path, answers: dict[str, Any]) -> None:
-    _write(remembered_folder(owner, data_root) / CHECKLIST, clean_answers(answers))
+    write_json(remembered_folder(owner, data_root) / CHECKLIST, clean_answers(answers))
 
 
 def remember_settings(owner: str, data_root: Path, config: dict[str, Any], dataset_rows: int | None) -> None:
     """Keep the settings (validated as a RunConfig: ConfigError otherwise) and the dataset's row count."""
     values = RunConfig.from_dict(config).to_dict()
     rows = dataset_rows if isinstance(dataset_rows, int) and dataset_rows >= 0 else None
-    _write(remembered_folder(owner, data_root) / SETTINGS, {"config": values, "dataset_rows": rows})
+    write_json(remembered_folder(owner, data_root) / SETTINGS, {"config": values, "dataset_rows": rows})
 
 
 def remember_step(owner: str, data_root: Path, step: str, known_steps: Iterable[str]) -> None:
     if step in set(known_steps):
-        _write(remembered_folder(owner, data_root) / STEP, {"step": step})
+        write_json(remembered_folder(owner, data_root) / STEP, {"step": step})
 
 
 def _checked_config(
@@ -136,9 +137,9 @@ def recall(
 ) -> Remembered:
     """What ``owner``'s page remembers, every value checked again for them (see the module's docstring)."""
     folder = remembered_folder(owner, data_root)
-    answers = _read(folder / CHECKLIST)
-    settings = _read(folder / SETTINGS)
-    step = _read(folder / STEP)
+    answers = read_json(folder / CHECKLIST)
+    settings = read_json(folder / SETTINGS)
+    step = read_json(folder / STEP)
     step = step.get("step") if isinstance(step, dict) else None
     config, rows, notes = None, None, []
     if isinstance(settings, dict) and isinstance(settings.get("config"), dict):

@@ -48,6 +48,29 @@ def chromium_page(width: int = 1366, height: int = 768) -> Iterator:
             context.close()
 
 
+@contextlib.contextmanager
+def chromium_people(count: int, width: int = 1366, height: int = 768) -> Iterator:
+    """``count`` people at once: one browser, a fresh context (own cookies, so own session) each.
+
+    Yields a list of (page, console_errors), one per person.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        people = []
+        try:
+            for _ in range(count):
+                page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+                errors: list[str] = []
+                page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
+                page.on("pageerror", lambda err, errors=errors: errors.append(str(err)))
+                people.append((page, errors))
+            yield people
+        finally:
+            browser.close()
+
+
 # ---- what a person sees, read from the page ----------------------------------------------------------------------
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"

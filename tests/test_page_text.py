@@ -36,9 +36,10 @@ def _assert_public(texts: list[str], where: str) -> None:
             assert mark not in text, f"{where}: {mark!r} in {text[:300]!r}"
 
 
-def test_no_component_of_the_built_page_names_an_internal_document(tiny_model_path):
+def test_no_component_of_the_built_page_names_an_internal_document(tiny_model_path, monkeypatch):
     from app import create_app
 
+    monkeypatch.setenv("SFT_COACH_ADMIN_PASSWORD", "s3cret")  # the whole page: the admin tab and workshop mode too
     demo = create_app()
     texts = []
     for block in demo.blocks.values():

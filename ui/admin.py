@@ -38,6 +38,7 @@ from core.runs.record import ACTIVE_PHASES
 from core.storage import disk_usage
 from core.workshop.budgets import Allowance
 from core.workshop.settings import WorkshopSettings
+from ui.class_admin import build_class_admin
 from ui.data_views import render_message
 from ui.identity import client_address, request_owner
 
@@ -348,6 +349,7 @@ def build_admin_view(manager: RunManager) -> AdminTab:
                 )
                 x_axis = gr.Radio(["step", "tokens"], value="step", label="X axis", elem_id="admin-chart-axis")
             chart = gr.Plot(show_label=False, elem_id="admin-chart")
+        build_class_admin(manager, unlocked_by)  # the workshop's shared items and leaderboard (ui/class_admin.py)
 
     shown = [summary, table, people, target, picked, enabled, *numbers]
     enter.click(view.open_view, password, [unlocked_by, message, panel, password, *shown])

@@ -247,6 +247,9 @@ class SettingsStep:
     fit: gr.HTML
     jobs_submitted: gr.State
     """The remote run a Hugging Face Jobs submission listed (ui/hf_jobs_panel.py)."""
+    fields: dict[
+        str, gr.components.Component
+    ]  # every setting typed in, by RunConfig field (the class preset locks some)
 
 
 def _choices(name: str) -> list[tuple[str, str]]:
@@ -385,8 +388,16 @@ def build_settings_step(
         restored.change(show_start, [config_state], start_outputs, show_progress="hidden")
     elif Context.root_block is not None:  # the app's Blocks: "load" fires when a page opens
         Context.root_block.load(show_start, [config_state], start_outputs, show_progress="hidden")
+    inputs = {"model_id": model, "method": method, "max_steps": steps, "lora_target": lora_target, **fields}
+    inputs["gradient_checkpointing"] = checkpointing
     return SettingsStep(
-        model=model, method=method, preset=preset_name, steps=steps, fit=fit, jobs_submitted=recipe.jobs.submitted
+        model=model,
+        method=method,
+        preset=preset_name,
+        steps=steps,
+        fit=fit,
+        fields=inputs,
+        jobs_submitted=recipe.jobs.submitted,
     )
 
 

@@ -19,9 +19,11 @@ from core.diagnosis.facts import LossFacts, run_facts
 from core.models.catalog import honest_model_id, model_description
 from core.oom_retry import retry_settings_after_oom
 from core.owners import SCRIPT_OWNER
+from core.paths import data_dir
 from core.runs.manager import RunManager, RunQueueFull
 from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from core.workshop.budgets import BudgetSpent
+from core.workshop.shared import ClassBoard
 from ui.identity import hub_token, request_owner
 from ui.toasts import inform, refusal, warn
 from ui.trackio_mount import dashboard_link
@@ -151,6 +153,7 @@ class TrainEvents:
         prompts = [line.strip() for line in (own_text or "").splitlines() if line.strip()]
         try:
             config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
+            ClassBoard(data_dir()).check_locks(config)  # the instructor's locked settings, whatever the page sent
             job = self.manager.start(config, owner=request_owner(request), estimate=_estimate(config))
         except (ConfigError, RunQueueFull, BudgetSpent) as err:
             warn(str(err))
@@ -199,6 +202,7 @@ class TrainEvents:
             return gr.skip(), gr.skip()
         values = {**snapshot.config, **suggestion[0]}
         try:
+            ClassBoard(data_dir()).check_locks(RunConfig.from_dict(values))
             job = self.manager.start(RunConfig.from_dict(values), owner=who)
         except (ConfigError, RunQueueFull, BudgetSpent) as err:
             warn(str(err))
