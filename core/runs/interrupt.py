@@ -34,12 +34,13 @@ class StopWatch:
         self._asked_at = 0.0
         self._handles: list = []
 
-    def check(self, *_args) -> None:
-        """Raise ``StopNow`` if armed and Stop was pressed (asked at most every ``every`` seconds)."""
+    def check(self, *_args, at_once: bool = False) -> None:
+        """Raise ``StopNow`` if armed and Stop was pressed (asked at most every ``every`` seconds; ``at_once``:
+        now, as before each evaluation batch, whose tiny-model forward can take less than ``every``)."""
         if not self._armed:
             return
         now = time.monotonic()
-        if now - self._asked_at < self.every:
+        if now - self._asked_at < self.every and not at_once:
             return
         self._asked_at = now
         if self.should_stop():

@@ -55,6 +55,11 @@ class CoachSFTTrainer(SFTTrainer):
         with self.stop_watch.armed():
             return super().evaluate(eval_dataset, *args, **kwargs)
 
+    def prediction_step(self, *args, **kwargs):
+        if self.stop_watch is not None:  # a Stop pressed during the last batch ends the evaluation before the next
+            self.stop_watch.check(at_once=True)
+        return super().prediction_step(*args, **kwargs)
+
     def log(self, logs, *args, **kwargs):
         if "eval_loss" in logs and self._eval_rows:
             logs = {**logs, "eval_rows": self._eval_rows}  # the page can tell a bounded evaluation from the last
