@@ -7,7 +7,7 @@ import platform
 import time
 from importlib import metadata
 
-from core.device import DeviceInfo
+from core.device import DeviceInfo, nvidia_driver_version
 
 PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes", "trackio", "flash-attn")
 
@@ -61,23 +61,8 @@ def describe_machine(device: DeviceInfo) -> dict:
     }
     if device.is_cuda:
         info["gpu_capability"] = ".".join(map(str, torch.cuda.get_device_capability(0)))
-        info["driver"] = _nvidia_driver()
+        info["driver"] = nvidia_driver_version() or "unknown (no nvidia-smi)"
     return info
-
-
-def _nvidia_driver() -> str:
-    import subprocess
-
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown (no nvidia-smi)"
-    return out.stdout.strip() or "unknown"
 
 
 def load_average() -> list[float]:
