@@ -3,8 +3,9 @@
 ``app.py`` creates one and hands it the trainer (``core.runs.launcher.default_trainer()``: a worker process).
 The UI never holds a run: it asks the manager for a snapshot or for summaries on each timer tick, so a
 closed tab neither stops nor loses a run (STYLE.md, "Data flows one way"). A new manager over the same
-folder lists every past run after a restart; a run that was active when the app stopped is marked
-*interrupted* and can be resumed from its last complete checkpoint. Runs on Hugging Face Jobs
+folder lists every past run after a restart: a run that was training when the app stopped is marked
+*interrupted* and can be resumed from its last complete checkpoint; waiting runs wait on in their place
+(core/runs/line.py keeps the line). Runs on Hugging Face Jobs
 (``start_remote``) are listed with the rest, never queue for the local trainer, and are followed by
 ``core/runs/remote.py``, after a restart too.
 
@@ -26,6 +27,7 @@ from core.config import ConfigError, RunConfig
 from core.owners import owns, require_owner
 from core.runs.record import ACTIVE_PHASES, RESUMABLE_PHASES, RUNNING_PHASES, Run, RunSnapshot, RunSummary
 from core.runs.remote import RemoteFollower
+from core.runs.remote_line import RemoteLine
 from core.runs.store import RunFolder, run_folders
 from core.runs.workshop_line import WorkshopLine
 from core.workshop.budgets import BudgetSpent, TimeLimit, cap_steps
@@ -40,7 +42,7 @@ class RunQueueFull(RuntimeError):
     """A limit on waiting runs was reached."""
 
 
-class RunManager(WorkshopLine):
+class RunManager(WorkshopLine, RemoteLine):
     """Owns every training run of this process. Create one in ``app.py`` and pass it in."""
 
     def __init__(
@@ -70,12 +72,18 @@ class RunManager(WorkshopLine):
         self._threads: dict[str, threading.Thread] = {}
         self._unsaved: set[str] = set()  # failed runs whose state.json a full disk refused; see _save_unsaved
         self._remote: set[str] = set()  # runs that train on Hugging Face Jobs
+        self._limits: dict[str, float] = {}  # run id -> the longest it may train (workshop limits), in seconds
+        self._limited: set[str] = set()  # runs their time limit stopped
+        self._after_limit: dict[str, float] = {}  # run id -> its final evaluation and saving, from its estimate
         self._lock = threading.Lock()
         self.remote = RemoteFollower(self._active_remote_runs)
         self._recover()
+        with self._lock:  # the line of before the restart (core/runs/line.py) goes on
+            self._restore_line_locked()
+            self._start_next_locked()
 
     def _recover(self) -> None:
-        """List the runs already on disk (after a restart); active ones become interrupted."""
+        """List the runs on disk (after a restart); waiting ones wait again, running ones become interrupted."""
         from core.runs.launcher import stop_stale_worker
 
         for folder in run_folders(self.runs_dir):
@@ -84,7 +92,7 @@ class RunManager(WorkshopLine):
                 continue
             if folder.read_remote() is not None:
                 self._remote.add(run.run_id)  # the Job trains on without the app: follow it again
-            elif run.phase in ACTIVE_PHASES:
+            elif run.phase in RUNNING_PHASES:
                 stop_stale_worker(folder)  # a worker an earlier app left behind must not write on
                 run.mark_interrupted()
             self._runs[run.run_id] = run
@@ -92,19 +100,6 @@ class RunManager(WorkshopLine):
                 self._last_started[run.owner] = max(self._last_started.get(run.owner, 0.0), run.started_at)
         if self._active_remote_runs():
             self.remote.wake()
-
-    def _active_remote_runs(self) -> list[Run]:
-        with self._lock:
-            return [self._runs[run_id] for run_id in self._remote if self._runs[run_id].phase in ACTIVE_PHASES]
-
-    def is_remote(self, run_id: str) -> bool:
-        """Whether the run trains on Hugging Face Jobs (the page marks it so)."""
-        return run_id in self._remote
-
-    def remote_job(self, run_id: str, owner: object) -> dict | None:
-        """The Hugging Face Job of ``owner``'s remote run (its id, machine, page, last log lines), else None."""
-        run = self.get(run_id, owner) if run_id in self._remote else None
-        return run.folder.read_remote() if run else None
 
     # -- submitting -------------------------------------------------------------------------------
     def _check_limits(self, config: RunConfig, owner: str) -> None:
@@ -145,27 +140,8 @@ class RunManager(WorkshopLine):
                 self._notices[run_id] = notice
             self._queue.append(run_id)
             self._start_next_locked()
+            self._save_line_locked()
             return run
-
-    def start_remote(self, config: RunConfig, owner: str, job: dict, token: str | None = None) -> Run:
-        """List a run that ``owner`` submitted to Hugging Face Jobs (``job``: its id, namespace, flavor, repos)
-        and follow it; ``token`` is kept in memory only, to follow the Job."""
-        if not isinstance(require_owner(owner), str):
-            raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
-        config = self.checked_inputs(config, owner)
-        with self._lock:
-            run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)
-            folder = RunFolder(self.runs_dir / run_id)
-            folder.create(config.to_dict())
-            folder.write_remote(job)
-            run = Run(run_id=run_id, config=config, folder=folder, owner=owner)
-            run.message = f"Submitted to Hugging Face Jobs as {job.get('job_id')}; waiting for its first news."
-            run.save_state()
-            self._runs[run_id] = run
-            self._remote.add(run_id)
-        self.remote.lend_token(run_id, token)
-        self.remote.wake()
-        return run
 
     def checked_inputs(self, config: RunConfig, owner: str) -> RunConfig:
         """The config with its model and dataset checked against what ``owner`` may open (core/file_access.py).
@@ -216,6 +192,7 @@ class RunManager(WorkshopLine):
             self._left_line.pop(run_id, None)
             self._queue.append(run_id)
             self._start_next_locked()
+            self._save_line_locked()
             return run
 
     def _wait_for_trainer(self, run_id: str, timeout: float = 30.0) -> None:
@@ -242,6 +219,8 @@ class RunManager(WorkshopLine):
             limit = allowance.run_seconds_limit()
             by_budget = limit is not None and limit == allowance.left_seconds
             timer = TimeLimit(run, limit, by_budget).start() if limit is not None else None
+            if limit is not None:
+                self._limits[run.run_id] = limit
             thread = threading.Thread(target=self._train, args=(run, timer), name=f"sft-run-{run.run_id}", daemon=True)
             self._threads[run.run_id] = thread
             thread.start()
@@ -254,6 +233,9 @@ class RunManager(WorkshopLine):
             error = err
         if timer is not None:
             timer.cancel()
+            if timer.fired:
+                with self._lock:
+                    self._limited.add(run.run_id)  # it ran its course: its time says how fast runs go today
         try:
             run.conclude(error)
             if timer is not None:
@@ -266,6 +248,7 @@ class RunManager(WorkshopLine):
         finally:
             with self._lock:
                 self._start_next_locked()
+                self._save_line_locked()
 
     def _save_unsaved(self) -> None:
         """Write the state.json of runs that ended while the disk was full, once it has room.
@@ -356,6 +339,7 @@ class RunManager(WorkshopLine):
             if run_id in self._queue:
                 self._queue.remove(run_id)
                 run.set_phase("cancelled", "Cancelled before it started.")
+                self._save_line_locked()
                 return True
             if run_id in self._remote:
                 if run.phase not in ACTIVE_PHASES:

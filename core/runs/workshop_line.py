@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from core.owners import EVERYONE, require_owner
+from core.runs.line import LineRecord
 from core.runs.record import RUNNING_PHASES, Run
 from core.workshop.budgets import Allowance, training_seconds
-from core.workshop.queue import WaitEstimate, Waiting, calibration, fair_order, wait_estimates
+from core.workshop.queue import (
+    WaitEstimate,
+    Waiting,
+    after_limit_seconds,
+    calibration,
+    fair_order,
+    limited_left,
+    wait_estimates,
+)
 from core.workshop.settings import WorkshopSettings, WorkshopSettingsStore
 
 
@@ -20,6 +30,7 @@ class WorkshopLine:
     """Mixed into ``RunManager``: everything the workshop asks of the runs."""
 
     workshop: WorkshopSettingsStore
+    runs_dir: Path
     _runs: dict[str, Run]
     _queue: list[str]
     _remote: set[str]
@@ -30,6 +41,46 @@ class WorkshopLine:
     _notices: dict[str, str]
     _pushed_back: dict[str, int]
     _last_started: dict[str | None, float]
+    _limits: dict[str, float]
+    _limited: set[str]
+    _after_limit: dict[str, float]
+
+    # -- the line on disk (core/runs/line.py) -------------------------------------------------------
+    def _save_line_locked(self) -> None:
+        """Keep the line as it is now, so a restart finds it; a full disk loses only this copy, never a run."""
+        record = LineRecord(
+            queue=list(self._queue),
+            pushed_back=dict(self._pushed_back),
+            estimates=dict(self._estimates),
+            notices=dict(self._notices),
+            trained_before=dict(self._trained_before),
+            left_line=dict(self._left_line),
+            limits=dict(self._limits),
+            limited=sorted(self._limited),
+        )
+        try:
+            record.save(self.runs_dir)
+        except OSError:
+            pass
+
+    def _restore_line_locked(self) -> None:
+        """After a restart: the queued runs wait again, in their saved order, with what was known of them."""
+        record = LineRecord.load(self.runs_dir, known=set(self._runs))
+        local = (run for run_id, run in self._runs.items() if run_id not in self._remote)
+        waiting = {run.run_id for run in local if run.phase == "queued"}
+        unsaved = waiting - set(record.queue)  # queued, but not in the saved line: in the order they came
+        came_later = sorted(unsaved, key=lambda run_id: (self._runs[run_id].created_at, run_id))
+        self._queue = [run_id for run_id in record.queue if run_id in waiting] + came_later
+        self._pushed_back = {k: int(v) for k, v in record.pushed_back.items() if k in waiting}
+        self._estimates.update(record.estimates)
+        self._notices.update(record.notices)
+        self._trained_before.update(record.trained_before)
+        self._left_line.update(record.left_line)
+        self._limits.update(record.limits)
+        self._limited.update(record.limited)
+        for run_id, left in self._left_line.items():  # turns by person go on from when each one was last served
+            owner = self._runs[run_id].owner
+            self._last_started[owner] = max(self._last_started.get(owner, 0.0), left)
 
     def _order_locked(self) -> list[str]:
         """The waiting runs in the order they will start: turns by person in workshop mode, else as they came."""
@@ -91,16 +142,33 @@ class WorkshopLine:
                 return None
             local = (r for r in self._runs.values() if r.phase in RUNNING_PHASES and r.run_id not in self._remote)
             training = next(local, None)
-            ended = sorted((left, r) for r, left in self._left_line.items() if self._runs[r].phase == "finished")
+            # runs that ran their course: finished, or stopped by their time limit (not by a person, not failed)
+            ended = sorted(
+                (left, r)
+                for r, left in self._left_line.items()
+                if self._runs[r].finished_at and (self._runs[r].phase == "finished" or r in self._limited)
+            )
             took = [(self._runs[r].finished_at - left, self._estimates.get(r) or 0.0) for left, r in ended]
             scale = calibration(took)  # a busy machine makes every run slower alike
             seconds = {r: None if s is None else s * scale for r, s in self._estimates.items()}
-            left = None
-            if training is not None and seconds.get(training.run_id) is not None:
-                left = seconds[training.run_id] - (time.time() - self._left_line.get(training.run_id, time.time()))
-                left = left if left > 0 else None  # it has run past its estimate: the wait is "at least"
+            left = self._training_left_locked(training, seconds, scale) if training is not None else None
             waits = wait_estimates(order, seconds, left, training is not None)
         return waits[run_id]
+
+    def _training_left_locked(self, run: Run, seconds: dict[str, float | None], scale: float) -> float | None:
+        """Seconds left of the run training now; None when unknown (it ran past its estimate and has no limit)."""
+        estimate = seconds.get(run.run_id)
+        since = self._left_line.get(run.run_id, time.time())
+        left = None if estimate is None else estimate - (time.time() - since)
+        limit = self._limits.get(run.run_id)
+        if limit is not None and run.phase == "training" and run.started_at is not None:
+            resumed = run.run_id in self._trained_before  # its limit counts from this start's first step
+            trained = training_seconds(since if resumed else run.started_at, None)
+            if run.run_id not in self._after_limit:  # read once: this runs on every waiting page's poll
+                self._after_limit[run.run_id] = after_limit_seconds(run.folder.read_estimate())
+            after = self._after_limit[run.run_id] * scale
+            return limited_left(limit, trained, after, left)
+        return left if left is not None and left > 0 else None  # past its estimate: the wait is "at least"
 
     def start_notice(self, run_id: str, owner: object) -> str:
         """What the run's owner was told when it started (their steps were capped), or ''."""
@@ -116,4 +184,5 @@ class WorkshopLine:
             if run_id not in self._queue:
                 return False
             self._pushed_back[run_id] = max(self._pushed_back.values(), default=0) + 1
+            self._save_line_locked()
             return True

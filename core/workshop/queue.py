@@ -132,6 +132,37 @@ def capped_estimate(estimate: dict | None, asked_steps: int, steps: int, max_min
     return total
 
 
+def after_limit_seconds(estimate: dict | None) -> float:
+    """Seconds a run still takes once its time limit stops it: the final evaluation and saving, from its estimate.
+
+    >>> after_limit_seconds({"parts": [["start-up", 36.0], ["a final evaluation of 90 rows", 12.0],
+    ...                                ["saving and checking", 5.0]]})
+    17.0
+    >>> after_limit_seconds(None)
+    0.0
+    """
+    parts = (estimate or {}).get("parts", [])
+    ends = ("a final evaluation", "saving")
+    return float(sum(s for name, s in parts if str(name).startswith(ends) and isinstance(s, int | float)))
+
+
+def limited_left(limit: float, trained: float, after_limit: float, estimated_left: float | None) -> float:
+    """Seconds left of a training run that has a time limit: its estimate's, but never past the limit.
+
+    The limit is a promise the estimate is not: a run stopped by it ends within ``after_limit`` seconds (final
+    evaluation, saving) of ``limit`` seconds of training, however slow the machine is today.
+
+    >>> limited_left(600, 100, 20, estimated_left=200.0), limited_left(600, 100, 20, estimated_left=None)
+    (200.0, 520.0)
+    >>> limited_left(600, 100, 20, estimated_left=-30.0)  # it ran past its estimate: the limit still holds
+    520.0
+    """
+    by_limit = max(0.0, float(limit - trained)) + after_limit
+    if estimated_left is None or estimated_left <= 0:
+        return by_limit
+    return min(estimated_left, by_limit)
+
+
 def calibration(took_and_estimated: list[tuple[float, float]], last: int = 5) -> float:
     """How much longer than estimated the latest runs took: the median of took / estimated (1.0 with none).
 
