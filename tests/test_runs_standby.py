@@ -14,7 +14,7 @@ import time
 import pytest
 
 from core.config import ConfigError, RunConfig
-from core.models.catalog import TINY_MODEL_ID
+from core.models.catalog import OFFLINE_COPY_ID, OFFLINE_MODEL_ID, TINY_MODEL_ID
 from core.owners import EVERYONE
 from core.paths import data_dir
 from core.runs.launcher import LaunchPlan, SubprocessTrainer, stop_stale_worker
@@ -55,9 +55,10 @@ def test_a_warmed_standby_trains_the_run_with_its_step_0_answers_kept_and_is_rep
         forged = _tiny(max_steps=4, dataset=str(tmp_path.parent))
         with pytest.raises(ConfigError):
             manager.warm(forged, owner="tester")
-        assert standby.wait_for("Warmed", timeout=180)
+        assert standby.wait_for("Warmed the model and the data, and kept the step-0 answers", timeout=180)
         kept = data_dir() / "baselines"
         assert len(list(kept.glob("*.json"))) == 1  # the standby answered the probes while waiting
+        assert len(list((data_dir() / "tokenised").iterdir())) == 1  # and left the rows tokenised by TRL
         job = manager.start(_tiny(max_steps=4), owner="tester")
         snap = manager.wait(job.run_id, timeout=600)
         assert snap.phase == "finished", (snap.error, snap.error_detail)
@@ -69,6 +70,20 @@ def test_a_warmed_standby_trains_the_run_with_its_step_0_answers_kept_and_is_rep
         _wait(lambda: standby.pid is not None)
         assert standby.pid != first  # a fresh standby for the next run: one process never trains two runs
         assert not _alive(first)
+    finally:
+        standby.close()
+
+
+def test_the_offline_models_copy_is_warmed_like_the_model_it_stands_for(tmp_path, offline_model_path):
+    """Offline, a run of SmolLM2 trains its named copy (core/models/origin.py): the head start warms that id."""
+    standby = StandbyWorker()
+    standby.start()
+    try:
+        manager = RunManager(tmp_path / "runs", trainer=Trainer(ONE_CPU_PROCESS, poll_seconds=0.2, standby=standby))
+        settings = RunConfig(model_id=OFFLINE_MODEL_ID, num_probe_prompts=1, sample_max_new_tokens=2)
+        assert manager.checked_inputs(settings, owner="tester").model_id == OFFLINE_COPY_ID
+        assert manager.warm(settings, owner="tester")
+        assert standby.wait_for("Warmed the model and the data", timeout=300)
     finally:
         standby.close()
 

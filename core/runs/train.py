@@ -197,57 +197,76 @@ def read_inputs(config, say=print) -> RunInputs:
     return RunInputs(model_path, tokenizer, data, data.probes + own_probes(config.probe_prompts))
 
 
-def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
-    """Train ``run.config`` end to end and save the result; raises on failure (``Run.conclude`` records it).
+def build_trainer(config, inputs: RunInputs, device, output_dir, run_name: str, project: str, callbacks=(), say=print):
+    """The run's ``CoachSFTTrainer``; its data prepared by TRL, or read prepared (core/runs/token_cache.py).
 
-    ``extra_callbacks`` run before the app's own at each event (the worker adds its Stop sync).
+    The run calls it, and so does the standby worker's head start (core/runs/warm.py), whose trainer is never
+    trained: it only leaves the tokenised data for the run to find.
     """
+    from transformers import EarlyStoppingCallback
     from transformers.trainer_callback import PrinterCallback
 
-    from core.device import detect_device
     from core.runs.sft_trainer import CoachSFTTrainer
-    from core.runs.trained_with import record_trained_with
+    from core.runs.token_cache import keep_tokenised, read_tokenised, tokenised_key
     from core.trl_args import build_lora_config, build_sft_config
 
-    config = run.config
-    device = detect_device()
-    config.check_device(device)
-    inputs = read_inputs(config, say=run.set_message)
-    model_path, tokenizer, data, probes = inputs.model_path, inputs.tokenizer, inputs.data, inputs.probes
-    if run.writes:  # Try it repeats this system prompt for the run's model (core/runs/trained_with.py)
-        record_trained_with(run.folder, data.train_rows)
-    run.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
-    train_dataset, eval_dataset = data.to_datasets()
+    train_dataset, eval_dataset = inputs.data.to_datasets()
     # Evaluations between use the first max_eval_rows rows; the last one every row up to FINAL_EVAL_ROWS. With
     # early stopping every evaluation uses the same rows: the best checkpoint is chosen by comparing them.
     bounded = config.max_eval_rows and not config.early_stopping_patience
     keep = FINAL_EVAL_ROWS if bounded else config.max_eval_rows
     if eval_dataset is not None and keep:
         eval_dataset = eval_dataset.select(range(min(len(eval_dataset), keep)))
-
-    has_eval = eval_dataset is not None and len(eval_dataset) > 0
-    project = trackio_project(run.owner)  # each person's runs in a trackio project of their own
-    args = build_sft_config(
-        config, run.folder.checkpoints_dir, device, run_name=run.run_id, has_eval=has_eval, project=project
-    )
-    baseline = None if run.resume_from else inputs.baseline(config, device)
-    callbacks = [*extra_callbacks, CoachCallback(run, probes, baseline)]
+    if eval_dataset is not None and len(eval_dataset) == 0:
+        eval_dataset = None
+    args = build_sft_config(config, output_dir, device, run_name=run_name, has_eval=eval_dataset is not None,
+                            project=project)  # fmt: skip
+    callbacks = list(callbacks)
     if args.load_best_model_at_end:
-        from transformers import EarlyStoppingCallback
-
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    run.set_message("Building the trainer...")
+    key = tokenised_key(train_dataset, eval_dataset, inputs.tokenizer, args)
+    kept = read_tokenised(key)
+    if kept is not None:  # the same rows, tokenizer and settings as before: TRL's preparation is done already
+        train_dataset, eval_dataset = kept
+        args.dataset_kwargs = {**(args.dataset_kwargs or {}), "skip_prepare_dataset": True}
+    say("Building the trainer...")
     trainer = CoachSFTTrainer(
-        model=model_path,
+        model=inputs.model_path,
         args=args,
         train_dataset=train_dataset,
-        eval_dataset=eval_dataset if has_eval else None,
-        processing_class=tokenizer,
+        eval_dataset=eval_dataset,
+        processing_class=inputs.tokenizer,
         peft_config=build_lora_config(config),
         callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # the page shows the metrics; keep the server log readable
     trainer.eval_rows_between = config.max_eval_rows if bounded else 0
+    if kept is None:
+        keep_tokenised(key, trainer.train_dataset, trainer.eval_dataset)
+    return trainer
+
+
+def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
+    """Train ``run.config`` end to end and save the result; raises on failure (``Run.conclude`` records it).
+
+    ``extra_callbacks`` run before the app's own at each event (the worker adds its Stop sync).
+    """
+    from core.device import detect_device
+    from core.runs.trained_with import record_trained_with
+
+    config = run.config
+    device = detect_device()
+    config.check_device(device)
+    inputs = read_inputs(config, say=run.set_message)
+    tokenizer, data, probes = inputs.tokenizer, inputs.data, inputs.probes
+    if run.writes:  # Try it repeats this system prompt for the run's model (core/runs/trained_with.py)
+        record_trained_with(run.folder, data.train_rows)
+    run.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
+    project = trackio_project(run.owner)  # each person's runs in a trackio project of their own
+    baseline = None if run.resume_from else inputs.baseline(config, device)
+    callbacks = [*extra_callbacks, CoachCallback(run, probes, baseline)]
+    trainer = build_trainer(config, inputs, device, run.folder.checkpoints_dir, run.run_id, project, callbacks,
+                            say=run.set_message)  # fmt: skip
     if run.stop_requested:
         raise StopTraining()
     resume_from = run.resume_from
