@@ -7,8 +7,9 @@ worker process, the way the page starts runs, without the web server (the page's
 to 1 s to what a person sees; it is not counted here). For each tree, in a fresh process and data folder:
 
 1. first loss point: seconds from ``manager.start`` to the first logged loss. The earlier revision: a first
-   run (the step-0 answers are generated) and a second one (they are kept); this tree: the warm standby worker
-   ready and warmed for the settings (what the page does when it opens), then Start;
+   run (the step-0 answers are generated) and a second one (they are kept); this tree: a cold start first (no
+   worker waiting, nothing kept: a first visitor's run), then the warm standby worker ready and warmed for the
+   settings (what the page does when it opens), then Start;
 2. Stop: ``--tries`` runs, each stopped at a random moment (seeded) between 0 and 14 s after its first loss
    point, with samples and evaluations every 5 steps so that moments fall in them too; seconds from
    ``manager.stop`` until the run's phase is *stopped*, and what the run was doing when Stop was pressed.
@@ -62,6 +63,16 @@ def child(tries: int, seed: int) -> dict:
     except ImportError:  # a revision before the warm worker
         StandbyWorker = None  # noqa: N806
 
+    owner = "bench"
+    quick = RunConfig(model_id=OFFLINE_MODEL_ID, max_steps=500)
+    figures: dict = {"first_loss": []}
+    if StandbyWorker:  # this tree: first a cold start (no worker waiting, nothing kept), as a first visitor's run
+        cold = RunManager(Path(os.environ["SFT_COACH_DATA"]) / "runs-cold",
+                          trainer=SubprocessTrainer(LaunchPlan("subprocess", num_processes=1)))  # fmt: skip
+        job, seconds = _first_loss(cold, quick, owner)
+        figures["cold_first_loss"] = round(seconds, 2)
+        cold.stop(job.run_id, owner=owner)
+        cold.wait(job.run_id, timeout=600)
     standby = StandbyWorker() if StandbyWorker else None
     if standby:
         standby.start()
@@ -70,15 +81,14 @@ def child(tries: int, seed: int) -> dict:
     if standby:
         trainer.warm = standby.warm  # what launcher.DefaultTrainer offers the manager
     manager = RunManager(Path(os.environ["SFT_COACH_DATA"]) / "runs", trainer=trainer)
-    owner = "bench"
-    quick = RunConfig(model_id=OFFLINE_MODEL_ID, max_steps=500)
-    figures: dict = {"first_loss": []}
 
     def ready(config) -> None:
         if standby:  # a fresh standby after each run: its imports done, then one head start
             standby.wait_for("ready", timeout=300)
             if manager.warm(config, owner=owner):
                 standby.wait_for("Warmed", timeout=600)
+                if not standby.wait_for("Warmed the model", timeout=0):  # "Warmed nothing: ..." measures nothing
+                    raise RuntimeError("the head start warmed nothing: the warm figures would be cold ones")
 
     for _ in range(1 if standby else 2):
         ready(quick)
@@ -120,6 +130,8 @@ def measure(tree: Path, data: Path, tries: int, seed: int) -> dict:
 def _report(label: str, figures: dict) -> None:
     stops = [s["seconds"] for s in figures["stops"]]
     print(f"\n## {label}")
+    if "cold_first_loss" in figures:
+        print(f"first loss point, cold (no worker waiting, nothing kept): {figures['cold_first_loss']} s")
     print(f"first loss point (s): {figures['first_loss']}")
     if stops:
         print(f"Stop -> stopped (s): p50 {percentile(stops, 0.5):.2f}, p95 {percentile(stops, 0.95):.2f}, "
@@ -165,6 +177,9 @@ def main() -> None:
             f"\nfirst loss point: {first:.1f} s (first run) / {kept:.1f} s (kept step-0 answers) before, "
             f"{warm:.1f} s with the warm worker: {first / warm:.1f}x / {kept / warm:.1f}x faster"
         )
+        if "cold_first_loss" in new:
+            cold = new["cold_first_loss"]
+            print(f"first loss point, cold: {first:.1f} s before, {cold:.1f} s now ({first / cold:.1f}x)")
         if old["stops"] and new["stops"]:
             p_old = percentile([s["seconds"] for s in old["stops"]], 0.95)
             p_new = percentile([s["seconds"] for s in new["stops"]], 0.95)
