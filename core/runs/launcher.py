@@ -145,7 +145,7 @@ class SubprocessTrainer:
     """A ``TrainerFn`` for ``RunManager``: trains the run in a worker process and mirrors its folder."""
 
     plan: LaunchPlan
-    poll_seconds: float = 0.25  # how soon Stop reaches the worker and its news the page: a stat and a read
+    poll_seconds: float = 0.1  # how soon Stop reaches the worker and its news the page: a stat and a read
     stop_grace_seconds: float = 600.0  # a step plus a checkpoint save of a large model can take minutes
     app_pid: int | None = None  # the process the worker outlives nothing of: this one unless a test says otherwise
     standby: StandbyWorker | None = None

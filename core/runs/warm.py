@@ -61,13 +61,14 @@ def warm(values: dict, should_stop: Callable[[], bool] = lambda: False, say: Cal
     """
     from core.config import RunConfig
     from core.device import detect_device
-    from core.runs.train import read_inputs
+    from core.runs.train import keep_inputs, read_inputs
 
     config = RunConfig.from_dict(values)
     if not warmable(config.model_id):
         return f"Warmed nothing: {config.model_id} is not on this machine."
     device = detect_device()
     inputs = read_inputs(config, say=say)
+    keep_inputs(config, inputs)
     read_weights(inputs.model_path)
     if should_stop():
         return "Warmed the model."
@@ -93,9 +94,21 @@ def tokenise(config, device, inputs, say: Callable[[str], None]) -> None:
 
     scratch = tempfile.mkdtemp(prefix="sft-coach-warm-")
     try:
-        build_trainer(config, inputs, device, scratch, run_name="head-start", project="head-start", say=say)
+        trainer = build_trainer(config, inputs, device, scratch, run_name="head-start", project="head-start", say=say)
+        rehearse_step(trainer)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def rehearse_step(trainer) -> None:
+    """One forward and backward pass on the first batch, thrown away: the process's first pass sets up the math
+    library's kernels and memory pools (~0.7 s of the run's first step on the 2-core CPU), and this process is
+    the one that will train. Nothing is stepped: this trainer and its model are dropped afterwards."""
+    model = trainer.model
+    model.train()
+    batch = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    trainer.compute_loss(model, batch).backward()
+    model.zero_grad(set_to_none=True)
 
 
 def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> list[str] | None:
