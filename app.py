@@ -18,6 +18,7 @@ from core.file_access import LOCAL_PATHS_ENV, default_local_paths
 from core.models.catalog import default_model_id
 from core.owners import oauth_enabled
 from core.paths import app_secret, runs_dir, trackio_dir
+from core.priority import lower_server_share
 from core.runs.launcher import default_trainer
 from core.runs.manager import RunManager
 from core.storage import start_cleanup_thread
@@ -70,16 +71,16 @@ def create_app(manager: RunManager | None = None) -> gr.Blocks:
             with gr.Tab("1 · Should I fine-tune?", id="checklist"):
                 checklist = build_checklist_step(dataset_rows, banner)
                 _next_button(tabs, "data", "Next: 2 · Data", memory)
-            with gr.Tab("2 · Data", id="data"):
+            with gr.Tab("2 · Data", id="data") as data_tab:
                 if workshop:
-                    build_class_dataset_box(config_state, dataset_rows)
+                    build_class_dataset_box(config_state, dataset_rows, opened=data_tab)
                 build_data_step(config_state, dataset_rows, manager)
                 _next_button(tabs, "settings", "Next: 3 · Settings", memory)
-            with gr.Tab("3 · Settings", id="settings"):
+            with gr.Tab("3 · Settings", id="settings") as settings_tab:
                 class_preset = build_class_preset_box() if workshop else None
                 settings = build_settings_step(config_state, manager, restored)
                 if class_preset:
-                    class_preset.wire(settings, config_state)
+                    class_preset.wire(settings, config_state, opened=settings_tab)
                 _next_button(tabs, "train", "Next: 4 · Train", memory)
             with gr.Tab("4 · Train", id="train"):
                 train = build_train_step(manager, config_state)
@@ -168,6 +169,7 @@ def main() -> None:
     # Typed paths of server files: on for one person on their own machine, off on a shared deployment (a Space
     # binds to 0.0.0.0), unless the admin says otherwise (core/file_access.py). Set before the page is built.
     os.environ.setdefault(LOCAL_PATHS_ENV, default_local_paths(args.host))
+    print(lower_server_share())  # before any worker starts: each worker's own session keeps its full share
     demo = create_app()
     if not args.no_warm_up:
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
