@@ -190,3 +190,37 @@ def test_the_spaces_own_account_opens_the_admin_view_without_the_password(tmp_pa
     assert view.unlock("", session="0f" * 16)[0] is False  # a session id is never an account
     monkeypatch.delenv("OAUTH_CLIENT_ID")  # without login nobody is the Space's account
     assert view.unlock("", session="hf:teacher")[0] is False and not has_admin_view()
+
+
+def test_the_spaces_owner_finds_the_view_open_on_load_and_can_share_with_the_class(tmp_path, monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from core.paths import data_dir
+    from core.remembered import remember_settings
+    from core.workshop.shared import ClassBoard
+    from ui.class_admin import ClassAdmin
+    from ui.identity import SESSION_STATE_KEY
+
+    def signed_in(username: str | None) -> gr.Request:
+        login = {"userinfo": {"preferred_username": username}, "expires_at": time.time() + 3600} if username else {}
+        scope = {"state": {SESSION_STATE_KEY: "0f" * 16}, "session": {"oauth_info": login} if login else {}}
+        return gr.Request(request=SimpleNamespace(scope=scope))
+
+    monkeypatch.delenv("SFT_COACH_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setenv("SPACE_AUTHOR_NAME", "teacher")
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "abc")
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer())
+    view = AdminView(manager, delay=0)
+    opened = view.open_for_owner(signed_in("teacher"))
+    assert opened[0] == "hf:teacher" and opened[2].visible is True  # who opened it, and the panel shown
+    assert view.open_for_owner(signed_in("student")) is None  # anyone else: nothing opens, nothing is sent
+    assert view.open_for_owner(signed_in(None)) is None
+    # The owner shares with the class without a password (what the page shares is what their page uses now)
+    remember_settings("hf:teacher", data_dir(), RunConfig(max_steps=40).to_dict(), None)
+    message = ClassAdmin(manager).publish_preset(None, [], "Owner's preset", signed_in("teacher"))
+    assert "Shared the preset" in message, message
+    assert "Only the instructor" in ClassAdmin(manager).publish_preset(None, [], "x", signed_in("student"))
+    assert ClassBoard(data_dir()).preset().name == "Owner's preset"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.components.plot import PlotData
+from gradio.context import Context
 
 from core.charts import RUN_COLOURS, figure_json, runs_loss_figure
 from core.config import ConfigError
@@ -277,6 +278,13 @@ class AdminView:
         opener = who if unlocked else None
         return opener, text, gr.Group(visible=unlocked), "", *self.show(opener, request)
 
+    def open_for_owner(self, request: gr.Request) -> tuple | None:
+        """On page load: the view opened for the Space's owner, signed in, without a password; None for anyone else."""
+        owner = space_owner()
+        if not owner or request_owner(request) != owner:
+            return None
+        return self.open_view("", request)
+
     def show(self, opener: str | None, request: gr.Request):
         """The summary, the runs, the participants, the runs to pick and the settings, for whoever unlocked it."""
         unlocked = self.is_open(opener, request)
@@ -316,7 +324,8 @@ def build_admin_view(manager: RunManager) -> AdminTab:
         "Every participant's runs, the queue, the workshop settings and disk use, for whoever runs this Space."
     )
     with gr.Row():
-        password = gr.Textbox(label="Admin password", type="password", elem_id="admin-password", scale=3)
+        label = "Admin password (the Space's owner needs none: sign in)" if space_owner() else "Admin password"
+        password = gr.Textbox(label=label, type="password", elem_id="admin-password", scale=3)
         enter = gr.Button("Open", elem_id="admin-open", scale=1)
     message = gr.HTML(elem_id="admin-message")
     with gr.Group(visible=False) as panel:
@@ -354,6 +363,13 @@ def build_admin_view(manager: RunManager) -> AdminTab:
     shown = [summary, table, people, target, picked, enabled, *numbers]
     enter.click(view.open_view, password, [unlocked_by, message, panel, password, *shown])
     password.submit(view.open_view, password, [unlocked_by, message, panel, password, *shown])
+    opened = [unlocked_by, message, panel, password, *shown]
+
+    def open_for_owner(request: gr.Request):
+        return view.open_for_owner(request) or (gr.skip(),) * len(opened)
+
+    if Context.root_block is not None:  # signed in as the Space's owner: open at once (core/owners.py space_owner)
+        Context.root_block.load(open_for_owner, None, opened, show_progress="hidden")
     refresh.click(view.show, unlocked_by, shown)
     stop.click(view.stop_run, [unlocked_by, target], stop_message).then(view.show, unlocked_by, shown)
     push_back.click(view.deprioritise_run, [unlocked_by, target], stop_message).then(view.show, unlocked_by, shown)

@@ -29,7 +29,10 @@ LOCKABLE = (
     "model_id", "method", "learning_rate", "max_steps", "max_length", "per_device_batch_size",
     "gradient_accumulation_steps", "num_epochs", "lora_r", "lora_alpha",
 )  # fmt: skip
-NOT_ALLOWED = "Only the instructor changes what the class shares: enter the admin password above first."
+NOT_ALLOWED = (
+    "Only the instructor changes what the class shares: enter the admin password above first, or sign in as the "
+    "Space's owner."
+)
 
 
 class ClassAdmin:

@@ -87,7 +87,8 @@ class ClassPresetBox:
     use: gr.Button
     message: gr.HTML
 
-    def wire(self, settings, config_state: gr.State) -> None:
+    def wire(self, settings, config_state: gr.State, opened: gr.Tab | None = None) -> None:
+        """``opened``: the Settings tab; the box is read again each time it is opened (a share made meanwhile)."""
         names = list(settings.fields)
         fields = [settings.fields[name] for name in names]
 
@@ -100,6 +101,8 @@ class ClassPresetBox:
         outputs = [self.group, self.info, *fields]
         if Context.root_block is not None:
             Context.root_block.load(show_preset_box, None, outputs, show_progress="hidden")
+        if opened is not None:
+            opened.select(show_preset_box, None, outputs, show_progress="hidden")
         self.use.click(use_preset_box, [config_state], [config_state, self.message, *fields])
 
 
@@ -135,14 +138,20 @@ def use_class_preset(names: list[str], values: dict | None, request: gr.Request)
     return config, render_message("You start from your instructor's preset.", "ok"), *_locks(names)[1]
 
 
-def build_class_dataset_box(config_state: gr.State, dataset_rows: gr.State) -> gr.Group:
-    """The "From your instructor" dataset box at the top of 2 · Data (hidden until one is shared)."""
+def build_class_dataset_box(config_state: gr.State, dataset_rows: gr.State, opened: gr.Tab | None = None) -> gr.Group:
+    """The "From your instructor" dataset box at the top of 2 · Data (hidden until one is shared).
+
+    Read when the page loads and each time ``opened`` (the Data tab) is opened: a page open before the instructor
+    shared finds the box when the participant goes to the step, without a reload.
+    """
     with gr.Group(visible=False, elem_id="class-dataset") as group:
         info = gr.HTML(elem_id="class-dataset-info")
         use = gr.Button("Start from your instructor's dataset", variant="primary", elem_id="class-dataset-use")
         message = gr.HTML(elem_id="class-dataset-message")
     if Context.root_block is not None:
         Context.root_block.load(show_class_dataset, None, [group, info], show_progress="hidden")
+    if opened is not None:
+        opened.select(show_class_dataset, None, [group, info], show_progress="hidden")
     use.click(use_class_dataset, [config_state], [config_state, dataset_rows, message])
     return group
 
