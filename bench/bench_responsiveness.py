@@ -110,7 +110,7 @@ def measure(nice: int, viewers_count: int, seconds: float) -> dict:
 
     from core.models.catalog import OFFLINE_MODEL_ID
 
-    with tempfile.TemporaryDirectory(prefix="sft-coach-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sft-coach-bench-", ignore_cleanup_errors=True) as tmp:
         folder = Path(tmp)
         env = {"SFT_COACH_TINY_MODEL": "0", "SFT_COACH_SERVER_NICE": str(nice)}
         server = AppServer(folder / "data", folder / "server.log", env)
@@ -130,6 +130,10 @@ def measure(nice: int, viewers_count: int, seconds: float) -> dict:
             crowd = lambda: viewers(server.url, run_id, viewers_count, seconds)  # noqa: E731
             busy, many = steps_during(client, metrics, run_id, crowd)
             client.predict(run_id, api_name="/stop_training")
+            deadline = time.time() + 120  # the worker saves the step it stopped at: let it finish before cleanup
+            active = ("queued", "preparing", "training", "stopping")
+            while client.predict(run_id, api_name="/run_status")["phase"] in active and time.time() < deadline:
+                time.sleep(0.5)
             said = next((line for line in server.log().splitlines() if "CPU share" in line), "")
         finally:
             server.stop()

@@ -99,10 +99,12 @@ def test_an_instructor_shares_two_participants_train_and_submit_a_third_votes(wo
     with chromium_people(4) as people:
         (teacher, teacher_errors), (ann, _), (bob, _), (cat, cat_errors) = people
         teacher.goto(workshop.url)
+        ann.goto(workshop.url)  # open before anything is shared: she finds the shares on opening Data, no reload
+        ann.locator("#steps").wait_for()
         commit_demo_and_two_steps(teacher)
         share_with_the_class(teacher)
 
-        for page in (ann, bob, cat):
+        for page in (bob, cat):
             page.goto(workshop.url)
         start_from_the_instructor(ann, "workshop-02-participant-settings")
         start_from_the_instructor(bob)  # waits in line behind ann's run
