@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
+
 from bench.bench_load import RequestFailed  # noqa: E402
 from tests.app_server import AppServer  # noqa: E402
 
@@ -104,6 +106,18 @@ def steps_during(client, metrics_file: Path, run_id: str, work) -> tuple[float, 
     return 1 / gaps[len(gaps) // 2], result
 
 
+def cpu_shares(app, work, seconds: float) -> tuple[object, tuple[float, float]]:
+    """``work()``'s result, and the cores the app's own process and this bench (the viewers) used meanwhile.
+
+    The viewers' client runs on the same 2 cores as the app: its CPU slows training as much as the server's
+    does, though real viewers' browsers are elsewhere. Both are printed, so the slowdown can be read for each.
+    """
+    started, app_before, bench_before = time.time(), sum(app.cpu_times()[:2]), time.process_time()
+    result = work()
+    wall = max(time.time() - started, 1e-9)
+    return result, ((sum(app.cpu_times()[:2]) - app_before) / wall, (time.process_time() - bench_before) / wall)
+
+
 def measure(nice: int, viewers_count: int, seconds: float) -> dict:
     """One app (its session at niceness ``nice``, core/priority.py): page, first loss, and the three windows."""
     from gradio_client import Client
@@ -125,10 +139,11 @@ def measure(nice: int, viewers_count: int, seconds: float) -> dict:
                     raise TimeoutError("no loss point within 300 s")
             first_loss_seconds = time.time() - click
             metrics = folder / "data" / "runs" / run_id / "metrics.jsonl"
+            app = psutil.Process(server.process.pid)
             quiet, _ = steps_during(client, metrics, run_id, lambda: time.sleep(seconds))
             _, one = steps_during(client, metrics, run_id, lambda: viewers(server.url, run_id, 1, seconds))
             crowd = lambda: viewers(server.url, run_id, viewers_count, seconds)  # noqa: E731
-            busy, many = steps_during(client, metrics, run_id, crowd)
+            busy, (many, cpu) = steps_during(client, metrics, run_id, lambda: cpu_shares(app, crowd, seconds))
             client.predict(run_id, api_name="/stop_training")
             deadline = time.time() + 120  # the worker saves the step it stopped at: let it finish before cleanup
             active = ("queued", "preparing", "training", "stopping")
@@ -138,7 +153,7 @@ def measure(nice: int, viewers_count: int, seconds: float) -> dict:
         finally:
             server.stop()
     return {"nice": nice, "page": page_seconds, "first_loss": first_loss_seconds, "quiet": quiet, "busy": busy,
-            "one": one, "many": many, "said": said}  # fmt: skip
+            "one": one, "many": many, "cpu": cpu, "said": said}  # fmt: skip
 
 
 def main() -> None:
@@ -166,6 +181,8 @@ def main() -> None:
                 f"| {count} | {percentile(poll, 0.5):.0f} | {percentile(poll, 0.95):.0f} | "
                 f"{percentile(page, 0.5):.0f} | {percentile(page, 0.95):.0f} | {errors} |"
             )
+        print(f"CPU while {args.viewers} viewers polled: the app's server {r['cpu'][0]:.2f} cores, "
+              f"the viewers' client (this bench) {r['cpu'][1]:.2f} cores")  # fmt: skip
         drop = (1 - r["busy"] / r["quiet"]) * 100 if r["quiet"] else float("nan")
         print(
             f"training steps/s: {r['quiet']:.3f} with no viewers, {r['busy']:.3f} with {args.viewers} viewers "
