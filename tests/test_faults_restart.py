@@ -1,7 +1,8 @@
 """Faults a shared Space meets: the app process killed mid-run, then started again on the same data folder.
 
 The restarted app lists the run as interrupted, keeps every metric up to its last
-complete checkpoint, and resumes it from there to the end (SECURITY.md, "Nothing lost").
+complete checkpoint, and resumes it from there to the end (SECURITY.md, "Nothing lost"); a run that
+was waiting in line waits on and trains (core/runs/line.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def test_a_run_survives_the_app_being_killed_mid_run(tmp_path, tiny_model_path):
         client = Client(first.url, verbose=False)
         # 60 steps with a checkpoint every 20 (RunConfig.save_steps): kill once one checkpoint is complete.
         run_id = client.predict(TINY_MODEL_ID, "json_extraction", 60, api_name="/start_training")
+        waiting = client.predict(TINY_MODEL_ID, "json_extraction", 5, api_name="/start_training")
+        assert client.predict(waiting, api_name="/run_status")["phase"] == "queued"
         _poll(client, run_id, lambda s: s["step"] >= 21 or s["phase"] not in ("queued", "preparing", "training"))
         first.process.kill()  # SIGKILL: no clean-up code runs
         first.process.wait(10)
@@ -45,6 +48,9 @@ def test_a_run_survives_the_app_being_killed_mid_run(tmp_path, tiny_model_path):
         status = client.predict(run_id, api_name="/run_status")
         assert status["phase"] == "interrupted", status
         assert len(status["losses"]) >= 20  # every step up to the kill was on disk
+        # the run that waited in line was not lost: it trains now, first in line
+        after = _poll(client, waiting, lambda s: s["phase"] in ("finished", "failed", "stopped", "interrupted"))
+        assert after["phase"] == "finished" and after["step"] == 5, after
 
         client.predict(run_id, api_name="/resume_training")
         status = _poll(client, run_id, lambda s: s["phase"] in ("finished", "failed", "stopped"))
