@@ -44,10 +44,14 @@ def _wait(condition, timeout: float = 180) -> None:
         time.sleep(0.1)
 
 
-def test_a_warmed_standby_trains_the_run_with_its_step_0_answers_kept_and_is_replaced(tmp_path, tiny_model_path):
+def test_a_warmed_standby_trains_the_run_with_its_step_0_answers_kept_and_is_replaced(
+    tmp_path, tiny_model_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
     standby = StandbyWorker()
     standby.start()
     first = standby.pid
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/tmp/torchinductor_test")  # as torch sets it in the app later
     try:
         manager = RunManager(tmp_path / "runs", trainer=Trainer(ONE_CPU_PROCESS, poll_seconds=0.2, standby=standby))
         assert manager.warm(_tiny(max_steps=4), owner="tester")
@@ -63,6 +67,7 @@ def test_a_warmed_standby_trains_the_run_with_its_step_0_answers_kept_and_is_rep
         snap = manager.wait(job.run_id, timeout=600)
         assert snap.phase == "finished", (snap.error, snap.error_detail)
         assert [m["step"] for m in snap.metrics] == [1, 2, 3, 4]
+        assert "environment changed" not in capsys.readouterr().out  # the warm worker trained it, not a cold one
         zero = next(s for s in snap.samples if s["step"] == 0)
         assert zero["seconds"] == 0.0 and len(zero["answers"]) == 2  # read from the head start, not generated
         log = (job.run_dir / WORKER_LOG).read_text()

@@ -49,6 +49,17 @@ def warm_worker_enabled() -> bool:
     return os.environ.get(WARM_WORKER_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+# Set in the app's own environment by a library the first time it is used, after the standby started: torch
+# writes its default inductor cache folder (torch/_inductor/runtime/cache_dir_utils.py), the same folder the
+# worker's torch picks for itself. Without this, the app's first run always discarded the warm worker.
+SET_BY_LIBRARIES = ("TORCHINDUCTOR_CACHE_DIR",)
+
+
+def _set_by_a_library(key: str, standby_env: dict[str, str]) -> bool:
+    """Whether ``key`` differs only because a library set its default after the standby started."""
+    return key in SET_BY_LIBRARIES and key not in standby_env
+
+
 class StandbyWorker:
     """At most one warm worker process, waiting; ``take`` hands it a run, ``start`` starts the next one."""
 
@@ -111,8 +122,10 @@ class StandbyWorker:
             process, self._process = self._process, None
             if process is None or process.poll() is not None:
                 return None
-            if self._env != env:
-                changed = sorted(k for k in {*env, *self._env} if env.get(k) != self._env.get(k))
+            changed = sorted(
+                k for k in {*env, *self._env} if env.get(k) != self._env.get(k) and not _set_by_a_library(k, self._env)
+            )
+            if changed:
                 print(f"The environment changed since the warm worker started ({', '.join(changed)}): a fresh one.")
                 _end(process)
                 return None
