@@ -10,11 +10,10 @@ or damaged file gives an empty record, and the queued runs then wait in the orde
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from core.remembered import read_json, write_json
 
 LINE_FILE = "line.json"
 
@@ -34,10 +33,7 @@ class LineRecord:
 
     def save(self, runs_dir: Path) -> None:
         """Write ``line.json`` atomically: a crash leaves the old line or the new one."""
-        handle, tmp = tempfile.mkstemp(dir=runs_dir, prefix=f".{LINE_FILE}.", suffix=".tmp")
-        with os.fdopen(handle, "w") as file:
-            json.dump(asdict(self), file)
-        os.replace(tmp, runs_dir / LINE_FILE)
+        write_json(runs_dir / LINE_FILE, asdict(self))
 
     @classmethod
     def load(cls, runs_dir: Path, known: set[str]) -> LineRecord:
@@ -52,10 +48,7 @@ left_line={}, limits={}, limited=['b'])
         LineRecord(queue=[], pushed_back={}, estimates={}, notices={}, trained_before={}, left_line={}, \
 limits={}, limited=[])
         """
-        try:
-            saved = json.loads((runs_dir / LINE_FILE).read_text())
-        except (OSError, ValueError):
-            return cls()
+        saved = read_json(runs_dir / LINE_FILE)
         if not isinstance(saved, dict):
             return cls()
         record = cls()
