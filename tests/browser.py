@@ -96,6 +96,21 @@ def app_errors(errors: list[str]) -> list[str]:
     return [e for e in errors if not any(i in e for i in IGNORED_CONSOLE)]
 
 
+# What the old page prints when a reload aborts its open requests (the queue's stream, a poll): not app errors.
+RELOAD_ABORTS = ("AbortError", "Connection errored out")
+
+
+def reload_page(page, errors: list[str]) -> None:
+    """Reload like a person pressing F5, and drop only the errors the old page printed as the reload aborted it.
+
+    Any other error printed meanwhile stays in ``errors`` for the test's final check.
+    """
+    before = len(errors)
+    page.reload()
+    page.get_by_text("SFT Coach").first.wait_for()
+    errors[before:] = [e for e in errors[before:] if not any(a in e for a in RELOAD_ABORTS)]
+
+
 def plot_points(page, elem_id: str) -> list[int]:
     """Number of points in each trace of a plotly chart, read from the page."""
     return page.evaluate(

@@ -20,6 +20,7 @@ from tests.browser import (
     chromium_page,
     open_tab,
     plot_points,
+    reload_page,
     run_phase,
     set_slider,
     shot,
@@ -240,9 +241,7 @@ def test_reloading_mid_run_reattaches_to_the_live_curve(server):
         wait_for(lambda: loss_points(page) >= 3, what="loss points before the reload")
         before = loss_points(page)
 
-        page.reload()
-        page.get_by_text("SFT Coach").first.wait_for()
-        errors.clear()  # the reload itself aborts the old page's open requests ("Connection errored out")
+        reload_page(page, errors)
         open_tab(page, "4 · Train")
         after = wait_for(lambda: loss_points(page), what="the curve after the reload")
         assert after >= before  # the same run, not a new empty chart

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from core.demo_data import generate_demo
-from tests.browser import answer_checklist, app_errors, chromium_page, run_phase, shot, wait_for
+from tests.browser import answer_checklist, app_errors, chromium_page, reload_page, run_phase, shot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.model]
 STILL_LIMIT = 5.0  # seconds the status card may stand unchanged while a run starts up
@@ -75,7 +75,7 @@ def test_the_guided_path_ends_with_a_model_that_answers_in_json(offline_server):
         assert still <= STILL_LIMIT, still
         shot(page, "20-first-hour-training")
 
-        page.reload()  # mid-run: the run, the dataset and the checklist are still there
+        reload_page(page, errors)  # mid-run: the run, the dataset and the checklist are still there
         page.locator("#run-status .coach-badge").wait_for(timeout=60_000)
         assert "/datasets/" in page.locator("#train-summary").inner_text()
         assert not page.locator("#start-training").is_enabled()

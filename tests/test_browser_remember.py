@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import RunConfig
-from tests.browser import answer_checklist, app_errors, chromium_page, run_phase, shot, wait_for
+from tests.browser import answer_checklist, app_errors, chromium_page, reload_page, run_phase, shot, wait_for
 
 pytestmark = pytest.mark.browser
 STEP_TABS = ("1 · Should I fine-tune?", "2 · Data", "3 · Settings", "4 · Train", "5 · Try it")
@@ -63,7 +63,7 @@ def test_a_reload_keeps_the_checklist_the_dataset_the_step_and_the_run(server):
         shot(page, "11-phone-after-start")
         wait_for(lambda: not page.locator("#start-training").is_enabled(), what="Start to be off during the run")
 
-        page.reload()
+        reload_page(page, errors)
         page.locator("#train-summary").get_by_text("/datasets/", exact=False).wait_for()  # the dataset in use
         assert page.get_by_role("tab", name="4 · Train").get_attribute("aria-selected") == "true"
         assert "json_extraction" not in page.locator("#train-summary").inner_text()
