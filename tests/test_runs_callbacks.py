@@ -190,7 +190,8 @@ def test_the_base_models_step_0_answers_are_computed_once_and_read_by_the_next_r
     CoachCallback(first, probes, key).on_train_begin(None, _state(0), TrainerControl())
     CoachCallback(second, probes, key).on_train_begin(None, _state(0), TrainerControl())
     assert calls == [1]  # generated once
-    assert second.samples == [{"step": 0, "prompts": ["2+2?"], "answers": ["base answer"], "seconds": 0.0}]
+    kept = {"step": 0, "prompts": ["2+2?"], "answers": ["base answer"], "seconds": 0.0, "dtype": ""}
+    assert second.samples == [kept]
     later = CoachCallback(second, probes, key)
     later.on_step_end(None, _state(10), TrainerControl())  # sample_every=0 here: no sampling between steps
     later.on_train_end(None, _state(10), TrainerControl())

@@ -80,3 +80,18 @@ def test_the_card_and_the_diagnosis_quote_the_same_losses():
     card, reading = render_status(evaluated), _diagnosis(evaluated)
     assert "<b>0.006</b> <small>(step 20)</small>" in card and "Validation loss 0.006 (step 20)" in reading.explanation
     assert "-" not in reading.explanation.split("Validation loss")[1].split("%")[0]
+
+
+def test_the_sample_table_says_when_its_answers_came_from_a_bf16_copy():
+    from dataclasses import replace
+
+    from core.sample_copy import SAMPLE_PRECISION_NOTE
+    from ui.train_views import render_samples
+
+    metrics = [{"step": 1, "time": 1.0, "loss": 1.0}]
+    entry = {"step": 0, "prompts": ["2+2?"], "answers": ["4"], "seconds": 1.2}
+    plain = replace(_snapshot(metrics, [], RunConfig().to_dict()), samples=[{**entry, "dtype": ""}])
+    assert "4" in render_samples(plain) and "bfloat16" not in render_samples(plain)
+    assert "bfloat16" not in render_samples(replace(plain, samples=[entry]))  # a run recorded before the copy
+    copied = replace(plain, samples=[{**entry, "dtype": "bfloat16"}])
+    assert SAMPLE_PRECISION_NOTE in render_samples(copied)

@@ -17,6 +17,7 @@ from core.runs.names import distinct_names, readable_run_name
 from core.runs.progress import format_duration, measure_progress
 from core.runs.record import RunSnapshot, RunSummary
 from core.runs.store import RunFolder
+from core.sample_copy import SAMPLE_PRECISION_NOTE
 from core.sources import link_sources_html
 
 PHASE_LABELS = {
@@ -171,6 +172,7 @@ def render_samples(snapshot: RunSnapshot | None) -> str:
             f"<tr class='coach-expected'><th scope='row'>Expected<br><small>from the data</small></th>{cells}</tr>"
         )
     entries = snapshot.samples
+    precision = f" {SAMPLE_PRECISION_NOTE}" if any(e.get("dtype") == "bfloat16" for e in entries) else ""
     for index in range(len(entries) - 1, -1, -1):
         entry = entries[index]
         before = entries[index - 1]["answers"] if index else [None] * len(entry["answers"])
@@ -187,7 +189,7 @@ def render_samples(snapshot: RunSnapshot | None) -> str:
         "<div class='coach-samples'><table><thead><tr><th scope='col'>When</th>"
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "<small class='coach-muted'>Greedy decoding, so a changed answer comes from the new weights. "
-        "Highlighted: changed since the previous row.</small></div>"
+        f"Highlighted: changed since the previous row.{precision}</small></div>"
     )
 
 

@@ -218,12 +218,12 @@ class Run:
             if self.writes:
                 self.folder.write_probes(self.probes)
 
-    def record_samples(self, step: int, prompts: list[str], answers: list[str], seconds: float) -> None:
-        entry = {"step": int(step), "prompts": prompts, "answers": answers, "seconds": round(seconds, 3)}
+    def record_samples(self, step: int, prompts: list[str], answers: list[str], seconds: float, dtype="") -> None:
+        row = {"step": int(step), "prompts": prompts, "answers": answers, "seconds": round(seconds, 3), "dtype": dtype}
         with self.lock:
-            self.samples.append(entry)
+            self.samples.append(row)
             if self.writes:
-                self.folder.append_row("samples", entry)
+                self.folder.append_row("samples", row)
 
     def sampled_steps(self) -> set[int]:
         """Steps whose probe answers are already recorded (a resumed run does not redo them)."""

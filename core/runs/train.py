@@ -43,6 +43,8 @@ class CoachCallback(TrainerCallback):
         """Key of the base model's kept step-0 answers (core/runs/baseline.py); None: always generate."""
         self.prompt_texts = [p["messages"][-1]["content"] for p in probes]
         self.last_sample_step = -1
+        self.sample_copy = None
+        """``core.sample_copy.SampleCopy`` built at the first sampling point and refreshed at the next ones."""
         self.eval_batches = 0
         self.said_at = 0.0
 
@@ -55,6 +57,7 @@ class CoachCallback(TrainerCallback):
 
     def _sample(self, state, model, tokenizer) -> None:
         from core.generation import generate_answers
+        from core.sample_copy import sampling_model, wanted
 
         if not state.is_world_process_zero:
             return
@@ -65,7 +68,8 @@ class CoachCallback(TrainerCallback):
             return  # Stop was pressed: no new samples, the run saves and ends
         kept = read_baseline(self.baseline) if self.baseline and state.global_step == 0 else None
         if kept is not None and len(kept) == len(self.probes):
-            run.record_samples(0, self.prompt_texts, kept, 0.0)  # nothing trained yet: the base model's answers
+            dtype = "bfloat16" if wanted(model) else ""  # kept under a key that says which (RunInputs.baseline)
+            run.record_samples(0, self.prompt_texts, kept, 0.0, dtype)  # nothing trained yet: the base model's
             self.last_sample_step = 0
             return
         prompts = f"{len(self.probes)} held-out prompt{'s' if len(self.probes) != 1 else ''}"
@@ -79,8 +83,10 @@ class CoachCallback(TrainerCallback):
                 self._say(f"{what}: {tokens} of at most {total} tokens.")
 
         messages = [p["messages"] for p in self.probes]
+        started = time.perf_counter()
+        answering, self.sample_copy = sampling_model(model, self.sample_copy)
         result = generate_answers(
-            model,
+            answering,
             tokenizer,
             messages,
             run.config.sample_max_new_tokens,
@@ -91,7 +97,8 @@ class CoachCallback(TrainerCallback):
             return  # cut short by Stop: half answers would mislead the table
         if self.baseline and state.global_step == 0:
             write_baseline(self.baseline, result.answers)
-        run.record_samples(state.global_step, self.prompt_texts, result.answers, result.seconds)
+        dtype = "bfloat16" if self.sample_copy else ""  # answered by a bf16 copy (core/sample_copy.py)
+        run.record_samples(state.global_step, self.prompt_texts, result.answers, time.perf_counter() - started, dtype)
         self.last_sample_step = state.global_step
         run.set_message("Training.")
 
@@ -165,9 +172,11 @@ class RunInputs:
         """The key of the base model's answers to these probes (core/runs/baseline.py)."""
         messages = [p["messages"] for p in self.probes]
         chat_template = self.tokenizer.chat_template
-        return baseline_key(
-            self.model_path, chat_template, messages, config.sample_max_new_tokens, config.method, device.kind
-        )
+        from core.sample_copy import used_on
+
+        where = f"{device.kind}, bf16 copy" if used_on(device.kind) else device.kind
+        tokens = config.sample_max_new_tokens
+        return baseline_key(self.model_path, chat_template, messages, tokens, config.method, where)
 
 
 _kept_inputs: dict[str, RunInputs] = {}  # the head start's inputs, for the run this same process trains next

@@ -116,12 +116,14 @@ def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> lis
     from transformers import AutoModelForCausalLM
 
     from core.generation import generate_answers
+    from core.sample_copy import sampling_model
     from core.trl_args import build_model_init_kwargs
 
     kwargs = build_model_init_kwargs(config, device)  # dtype, quantization and remote code, as the trainer loads it
     model = AutoModelForCausalLM.from_pretrained(inputs.model_path, **kwargs)
     if "quantization_config" not in kwargs:
         model = model.to(device.kind)
+    model, _ = sampling_model(model, None)  # the copy later points answer with, for a like-with-like table
     result = generate_answers(
         model,
         inputs.tokenizer,
