@@ -85,6 +85,13 @@ class SampleCopy:
         shadow = copy.deepcopy(live)
         if self.is_peft:
             shadow = shadow.merge_and_unload()
+        for module in shadow.modules():
+            # A copied patch answers with the live model: TRL's fused LM head (trl/trainer/utils.py
+            # ``add_fused_lm_head``) replaces ``forward`` per instance and keeps the original, bound to the live
+            # model, in a closure that deepcopy does not copy. Hooks (Stop's watch) are the training's too.
+            module.__dict__.pop("forward", None)
+            module._forward_hooks.clear()
+            module._forward_pre_hooks.clear()
         for param in shadow.parameters():  # buffers (rotary frequencies) keep float32, as a bf16 load keeps them
             param.data = param.data.to(self.dtype)
             param.requires_grad_(False)

@@ -14,10 +14,14 @@ def _base(path):
 
 
 def _lora(path, **extra):
+    """A LoRA model as SFTTrainer prepares it: TRL's fused LM head patched in, then PEFT wrapped around."""
     from peft import LoraConfig, get_peft_model
+    from trl.trainer.utils import add_fused_lm_head
 
+    base = _base(path)
+    add_fused_lm_head(base)  # replaces ``forward`` on the instance, the original kept in a closure
     config = LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM", **extra)
-    return get_peft_model(_base(path), config)
+    return get_peft_model(base, config)
 
 
 def _step(model, seed: int, trainable_only: bool = True) -> None:
@@ -80,7 +84,8 @@ def test_the_bf16_copy_rounds_only_its_own_weights(tiny_model_path):
     assert live.training and {p.dtype for p in live.parameters()} == {torch.float32}
     assert all(torch.equal(before[name], p) for name, p in live.named_parameters())  # training is untouched
     difference = (_logits(model, IDS) - _logits(live, IDS)).abs().max().item()
-    assert difference < 0.05 * _logits(live, IDS).abs().max().item()  # bf16 rounding, not other weights
+    assert 0 < difference < 0.05 * _logits(live, IDS).abs().max().item()  # bf16 rounding, not other weights
+    assert not any(m._forward_pre_hooks or m._forward_hooks or "forward" in m.__dict__ for m in model.modules())
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
     answers = generate_answers(model, tokenizer, [[{"role": "user", "content": "Hi"}]] * 2, 8).answers
     assert len(answers) == 2
