@@ -183,7 +183,7 @@ def render_samples(snapshot: RunSnapshot | None) -> str:
             cells.append(f"<td class='{'coach-changed' if changed else ''}'>{text}</td>")
         took = f"{entry['seconds']:.1f} s to generate"
         if not entry["seconds"] and entry["step"] == 0:
-            took = "the base model's answers, kept from an earlier run"  # core/runs/baseline.py
+            took = "the base model's answers, computed before Start"  # by the head start or an earlier run
         rows.append(f"<tr><th scope='row'>Step {entry['step']}<br><small>{took}</small></th>{''.join(cells)}</tr>")
     return (
         "<div class='coach-samples'><table><thead><tr><th scope='col'>When</th>"
