@@ -27,6 +27,10 @@ SAMPLE_PRECISION_NOTE = (
 )
 
 
+def _switched_on() -> bool:
+    return os.environ.get("SFT_COACH_SAMPLE_BF16", "1") != "0"
+
+
 def _cpu_bf16() -> bool:
     import torch
 
@@ -40,7 +44,7 @@ def wanted(model) -> bool:
     """True when a bfloat16 copy answers faster than ``model`` itself: float32 weights on a bf16-capable CPU."""
     import torch
 
-    if os.environ.get("SFT_COACH_SAMPLE_BF16", "1") == "0":
+    if not _switched_on():
         return False
     if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
         return False
@@ -64,7 +68,7 @@ def used_on(device_kind: str) -> bool:
     Training on a CPU keeps float32 weights (core/device.py ``weights_dtype``), so there it is the CPU's bf16
     support and the switch that decide.
     """
-    return device_kind == "cpu" and os.environ.get("SFT_COACH_SAMPLE_BF16", "1") != "0" and _cpu_bf16()
+    return device_kind == "cpu" and _switched_on() and _cpu_bf16()
 
 
 def _lora_layers(live) -> dict[str, object]:
@@ -98,10 +102,6 @@ class SampleCopy:
         shadow.eval()
         self.model = shadow
         self._targets = dict(shadow.named_parameters())
-
-    @property
-    def device(self):
-        return self.model.device
 
     def refresh(self, live):
         """Copy ``live``'s current weights in (merged, rounded) and return the copy, ready to generate."""

@@ -69,7 +69,7 @@ class CoachCallback(TrainerCallback):
         kept = read_baseline(self.baseline) if self.baseline and state.global_step == 0 else None
         if kept is not None and len(kept) == len(self.probes):
             dtype = "bfloat16" if wanted(model) else ""  # kept under a key that says which (RunInputs.baseline)
-            run.record_samples(0, self.prompt_texts, kept, 0.0, dtype)  # nothing trained yet: the base model's
+            run.record_samples(0, self.prompt_texts, kept, 0.0, dtype)  # the base model's: nothing trained yet
             self.last_sample_step = 0
             return
         prompts = f"{len(self.probes)} held-out prompt{'s' if len(self.probes) != 1 else ''}"
