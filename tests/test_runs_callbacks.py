@@ -198,3 +198,37 @@ def test_the_base_models_step_0_answers_are_computed_once_and_read_by_the_next_r
     assert calls == [1, 1]  # after step 0 the model has changed: always generated
     other = baseline_key(tmp_path / "model", "template", [p["messages"] for p in probes], 64, "qlora", "cpu")
     assert other != key  # a 4-bit base answers differently
+
+
+def test_a_settled_worker_collects_its_garbage_and_hides_what_lives_from_the_collector():
+    """core/runs/worker.py ``settle``: done while the standby waits, so Trainer.train's full collection is short."""
+    import gc
+    import weakref
+
+    from core.runs.worker import settle
+
+    class Node:
+        pass
+
+    def cycle() -> weakref.ref:
+        node = Node()
+        node.me = node  # only the cyclic collector frees it
+        return weakref.ref(node)
+
+    gone, alive = cycle(), [Node() for _ in range(1000)]
+    try:
+        settle()
+        assert gone() is None
+        assert gc.get_freeze_count() >= len(alive)
+        after = len(gc.get_objects())  # the collector's generations hold only what was made since
+        assert after < gc.get_freeze_count() / 10
+        # An object frozen by one head start that becomes garbage later is freed by the next settle.
+        node = alive.pop()
+        node.me, frozen = node, weakref.ref(node)
+        del node
+        settle(collect=False)
+        assert frozen() is not None  # the cold path's freeze does not collect
+        settle()
+        assert frozen() is None
+    finally:
+        gc.unfreeze()
