@@ -2,11 +2,12 @@
 
 A run also starts up (the worker imports torch, transformers and TRL, loads the model, tokenises the
 data), answers the held-out prompts at step 0, every ``sample_every`` steps and at the end, evaluates
-every ``eval_steps`` steps, and saves. On the offline model on a 2-core CPU those cost more than the
-Quick demo's 60 steps themselves (bench/RESULTS.md: first loss 45.6 s after Start, of which ~36 s
-start-up and ~6 s step-0 samples; one sampling point 5.6 s). Each part is taken from the runs of the
-same model measured on this machine when there are some, else from those reference figures scaled to
-the model; the run's result then shows the estimate it started with next to what it took.
+every ``eval_steps`` steps, and saves. On the offline model on a 2-core CPU those add about half
+to the Quick demo's 60 steps (bench/RESULTS.md: start-up 5-6 s for a worker started with the run, under
+a second with the warm worker; one sampling point 2 s from a bfloat16 copy, 5.6 s from the float32
+model; three evaluations ~30 s). Each part is taken from the runs of the same model measured on this
+machine when there are some, else from those reference figures scaled to the model; the run's result
+then shows the estimate it started with next to what it took.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pathlib import Path
 from core.config import FINAL_EVAL_ROWS, RunConfig
 from core.runs.store import RunFolder, run_folders
 
-# Reference figures, SmolLM2-135M-Instruct on this project's 2-core CPU (bench/RESULTS.md, 2026-11-29).
-REFERENCE_STARTUP_SECONDS = 36.0  # Start -> step 1 begins: 45.6 s first loss - ~6 s step-0 samples - ~3.5 s step 1
+# Reference figures, SmolLM2-135M-Instruct on this project's 2-core CPU (bench/RESULTS.md, 2026-11-29 to 12-02).
+REFERENCE_STARTUP_SECONDS = 6.0  # Start -> training, a worker started with the run (5.1-6.0 s); warm: 0.4-0.6 s
 REFERENCE_SAMPLE_SECONDS = 5.6  # one sampling point: 3 prompts x 64 new tokens, one batched generate
+REFERENCE_COPY_SAMPLE_SECONDS = 2.0  # the same, answered by a bfloat16 copy (core/sample_copy.py; 2026-12-02)
 REFERENCE_SAMPLE_TOKENS = 3 * 64
 REFERENCE_SAVE_SECONDS = 5.0  # save the adapter, reload it and generate 16 tokens (the load check)
 EVAL_SPEEDUP = 3.0  # an evaluation step is a forward pass only: ~1/3 of a training step's compute per token
@@ -79,18 +81,20 @@ def estimate_run_time(
     tokens_per_row: float,
     scale: float = 1.0,
     overheads: Overheads | None = None,
+    sample_dtype: str = "",
 ) -> RunTimeEstimate:
     """The whole run: start-up + steps + sampling + evaluation + saving.
 
     ``step_seconds``: one optimizer step (core/memory.py ``estimate_time``); ``scale``: how much slower this
     model and machine are than the reference (its seconds per step over SmolLM2's on 2 cores), applied to the
-    reference figures only; measured ones are already this machine's.
+    reference figures only; measured ones are already this machine's. ``sample_dtype``: "bfloat16" where the
+    answers come from a bfloat16 copy (core/sample_copy.py ``used_on``), about 3x faster on a CPU.
 
     >>> estimate = estimate_run_time(RunConfig(), 2.2, 60, n_probes=3, eval_rows=32, tokens_per_row=88)
     >>> [name for name, _ in estimate.parts]
     ['start-up', '60 training steps', '4 rounds of sample answers', '3 evaluations of 32 rows', 'saving and checking']
-    >>> round(estimate.total_seconds)  # 36 + 132 + 22 + 18 + 5
-    213
+    >>> round(estimate.total_seconds)  # 6 + 132 + 22 + 18 + 5
+    183
     """
     overheads = overheads or Overheads(None, None, None, None, 0)
     startup = overheads.startup_seconds if overheads.startup_seconds is not None else REFERENCE_STARTUP_SECONDS * scale
@@ -98,7 +102,8 @@ def estimate_run_time(
     if overheads.sample_seconds is not None and overheads.sample_tokens:
         per_round = overheads.sample_seconds * tokens / overheads.sample_tokens
     else:
-        per_round = REFERENCE_SAMPLE_SECONDS * scale * tokens / REFERENCE_SAMPLE_TOKENS
+        reference = REFERENCE_COPY_SAMPLE_SECONDS if sample_dtype == "bfloat16" else REFERENCE_SAMPLE_SECONDS
+        per_round = reference * scale * tokens / REFERENCE_SAMPLE_TOKENS
     rounds = sample_rounds(config, steps, n_probes)
     evals = steps // config.eval_steps if config.eval_steps > 0 and eval_rows else 0
     rows = min(eval_rows, config.max_eval_rows) if config.max_eval_rows else eval_rows
@@ -123,8 +128,12 @@ def estimate_run_time(
     return RunTimeEstimate(sum(s for _, s in parts), tuple(parts), measured)
 
 
-def measured_overheads(runs_dir: str | Path, model_id: str) -> Overheads | None:
-    """Start-up, sampling and evaluation times measured by this machine's runs of ``model_id`` (None: none yet)."""
+def measured_overheads(runs_dir: str | Path, model_id: str, sample_dtype: str = "") -> Overheads | None:
+    """Start-up, sampling and evaluation times measured by this machine's runs of ``model_id`` (None: none yet).
+
+    Only the sampling points answered in ``sample_dtype`` count ("": by the model itself; "bfloat16": by a
+    bfloat16 copy), so runs from before the copy, or with it switched off, don't slow the estimate down.
+    """
     startups, samples, evals = [], [], []
     tokens = None
     runs = 0
@@ -136,7 +145,7 @@ def measured_overheads(runs_dir: str | Path, model_id: str) -> Overheads | None:
         _, startup, sample_seconds, sample_tokens, eval_per_row = found
         if startup is not None:
             startups.append(startup)
-        samples += sample_seconds
+        samples += [seconds for seconds, dtype in sample_seconds if dtype == sample_dtype]
         tokens = tokens or sample_tokens
         evals += eval_per_row
     if not runs:
@@ -152,7 +161,7 @@ def measured_overheads(runs_dir: str | Path, model_id: str) -> Overheads | None:
 
 @functools.lru_cache(maxsize=1024)
 def _run_overheads(run_dir: str, stamps: tuple):
-    """(model id, start-up, [sampling seconds], prompts x tokens, [eval seconds per row]) of one run folder."""
+    """(model id, start-up, [(sampling seconds, dtype)], prompts x tokens, [eval seconds per row]) of one run."""
     folder = RunFolder(run_dir)
     config, state = folder.read_config(), folder.read_state()
     if not config or not state:
@@ -167,7 +176,7 @@ def _run_overheads(run_dir: str, stamps: tuple):
     return (
         config.get("model_id"),
         startup,
-        [float(s["seconds"]) for s in samples if s.get("seconds")],
+        [(float(s["seconds"]), s.get("dtype") or "") for s in samples if s.get("seconds")],
         sample_tokens,
         evals,
     )

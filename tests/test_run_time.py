@@ -14,7 +14,7 @@ from core.runs.store import RunFolder
 pytestmark = pytest.mark.unit
 
 
-def _finished_run(runs_dir, run_id: str, startup: float, sample_seconds: float, model: str = "m") -> Run:
+def _finished_run(runs_dir, run_id: str, startup: float, sample_seconds: float, model: str = "m", dtype="") -> Run:
     folder = RunFolder(runs_dir / run_id)
     config = RunConfig(model_id=model, sample_every=20, max_steps=60)
     folder.create(config.to_dict())
@@ -22,8 +22,8 @@ def _finished_run(runs_dir, run_id: str, startup: float, sample_seconds: float, 
     run.created_at = 1000.0
     run.set_phase("training")
     run.started_at = 1000.0 + startup
-    run.record_samples(0, ["a", "b", "c"], ["x", "y", "z"], sample_seconds)
-    run.record_samples(20, ["a", "b", "c"], ["x", "y", "z"], sample_seconds)
+    run.record_samples(0, ["a", "b", "c"], ["x", "y", "z"], sample_seconds, dtype)
+    run.record_samples(20, ["a", "b", "c"], ["x", "y", "z"], sample_seconds, dtype)
     run.record_eval(20, {"eval_loss": 1.0, "eval_runtime": 3.2, "eval_samples_per_second": 10.0})
     run.record_metrics(1, {"loss": 2.0})
     run.step = 60
@@ -38,11 +38,12 @@ def test_the_estimate_counts_start_up_sampling_evaluation_and_saving_not_only_th
     estimate = estimate_run_time(config, 2.2, 60, n_probes=3, eval_rows=100, tokens_per_row=88)
     parts = dict(estimate.parts)
     assert parts["60 training steps"] == pytest.approx(132.0)
-    assert parts["start-up"] == 36.0 and parts["4 rounds of sample answers"] == pytest.approx(4 * 5.6)
+    assert parts["start-up"] == 6.0 and parts["4 rounds of sample answers"] == pytest.approx(4 * 5.6)
     assert "2 evaluations of 32 rows" in parts and parts["saving and checking"] == 5.0
     # the last step's evaluation reads every validation row (core/runs/train.py): ~3x the 32-row ones
     assert parts["a final evaluation of 100 rows"] == pytest.approx(parts["2 evaluations of 32 rows"] / 2 * 100 / 32)
-    assert estimate.total_seconds > 1.5 * 132  # the steps alone were what the page used to show
+    assert estimate.total_seconds == pytest.approx(sum(parts.values()))
+    assert estimate.total_seconds > 1.4 * 132  # the steps alone were what the page used to show
     assert not estimate.measured
     quiet = estimate_run_time(RunConfig(sample_every=0, eval_steps=0), 2.2, 60, n_probes=0, eval_rows=0,
                               tokens_per_row=88)  # fmt: skip
@@ -66,6 +67,25 @@ def test_measured_runs_of_the_same_model_replace_the_reference_figures(tmp_path)
     assert parts["2 evaluations of 32 rows"] == pytest.approx(2 * 3.2) and estimate.measured
     assert parts["a final evaluation of 50 rows"] == pytest.approx(5.0)  # 0.1 s a row, measured
     assert measured_overheads(tmp_path, "never-trained") is None
+
+
+def test_sample_answers_are_estimated_in_the_precision_that_will_answer_them(tmp_path):
+    """core/sample_copy.py: a bfloat16 copy answers ~3x faster; float32 points must not slow its estimate, nor
+    the copy's speed up a float32 one."""
+    config = RunConfig(max_steps=60, sample_every=20)
+    reference = {
+        dtype: dict(estimate_run_time(config, 2.0, 60, n_probes=3, eval_rows=0, tokens_per_row=88, sample_dtype=dtype)
+                    .parts)["4 rounds of sample answers"]
+        for dtype in ("", "bfloat16")
+    }  # fmt: skip
+    assert reference == {"": pytest.approx(4 * 5.6), "bfloat16": pytest.approx(4 * 2.0)}
+    _finished_run(tmp_path, "before-the-copy", startup=30.0, sample_seconds=6.0)
+    _finished_run(tmp_path, "with-the-copy", startup=30.0, sample_seconds=1.5, dtype="bfloat16")
+    assert measured_overheads(tmp_path, "m", "bfloat16").sample_seconds == 1.5
+    assert measured_overheads(tmp_path, "m").sample_seconds == 6.0
+    only_float32 = tmp_path / "only-float32"
+    _finished_run(only_float32, "r", startup=30.0, sample_seconds=6.0)
+    assert measured_overheads(only_float32, "m", "bfloat16").sample_seconds is None  # the reference figure then
 
 
 def test_what_a_run_took_is_split_into_the_same_parts(tmp_path):

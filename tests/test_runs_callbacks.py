@@ -172,10 +172,15 @@ def test_a_mirror_keeps_the_workers_stop_message_and_counts_an_activity_once(tmp
 def test_the_base_models_step_0_answers_are_computed_once_and_read_by_the_next_run(tmp_path, monkeypatch):
     """Nothing is trained at step 0, so a second run of the same model and prompts shows them at once."""
     import core.generation
+    from core import sample_copy
     from core.generation import GenerationResult
     from core.runs.baseline import baseline_key
 
     monkeypatch.setenv("SFT_COACH_DATA", str(tmp_path / "data"))
+    # The device would answer with a bf16 copy, but this run's model gets none (here: no model at all, as a model
+    # too big for the copy): the key follows the model, not the device, or a table mixes the two kinds.
+    monkeypatch.setattr(sample_copy, "_cpu_bf16", lambda: True)
+    assert sample_copy.used_on("cpu")
     calls = []
 
     def generate_answers(model, tokenizer, prompts, max_new_tokens, *, should_stop, progress):
@@ -185,7 +190,12 @@ def test_the_base_models_step_0_answers_are_computed_once_and_read_by_the_next_r
     monkeypatch.setattr(core.generation, "generate_answers", generate_answers)
     probes = [{"messages": [{"role": "user", "content": "2+2?"}]}]
     (tmp_path / "model").mkdir()
-    key = baseline_key(tmp_path / "model", "template", [p["messages"] for p in probes], 64, "lora", "cpu")
+    asked = []
+
+    def key(dtype: str) -> str:  # what RunInputs.baseline gives the callback: the key for a precision
+        asked.append(dtype)
+        return baseline_key(tmp_path / "model", "template", [p["messages"] for p in probes], 64, "lora", dtype)
+
     first, second = _run(tmp_path / "a"), _run(tmp_path / "b")
     CoachCallback(first, probes, key).on_train_begin(None, _state(0), TrainerControl())
     CoachCallback(second, probes, key).on_train_begin(None, _state(0), TrainerControl())
@@ -196,8 +206,9 @@ def test_the_base_models_step_0_answers_are_computed_once_and_read_by_the_next_r
     later.on_step_end(None, _state(10), TrainerControl())  # sample_every=0 here: no sampling between steps
     later.on_train_end(None, _state(10), TrainerControl())
     assert calls == [1, 1]  # after step 0 the model has changed: always generated
-    other = baseline_key(tmp_path / "model", "template", [p["messages"] for p in probes], 64, "qlora", "cpu")
-    assert other != key  # a 4-bit base answers differently
+    assert asked == ["", "", ""]  # no model here, so no bfloat16 copy: read, written, then read under one key
+    other = baseline_key(tmp_path / "model", "template", [p["messages"] for p in probes], 64, "qlora", "")
+    assert other != key("")  # a 4-bit base answers differently
 
 
 def test_a_settled_worker_collects_its_garbage_and_hides_what_lives_from_the_collector():

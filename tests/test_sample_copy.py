@@ -111,8 +111,7 @@ def test_which_models_get_a_copy(tiny_model_path, monkeypatch):
     assert not wanted(live) and not sample_copy.used_on("cpu")
 
 
-def test_the_step_0_answers_of_a_copy_and_of_the_model_are_kept_apart(monkeypatch, tmp_path):
-    from core import sample_copy
+def test_the_step_0_answers_of_a_copy_and_of_the_model_are_kept_apart(tmp_path):
     from core.config import RunConfig
     from core.device import DeviceInfo
     from core.runs.train import RunInputs
@@ -123,8 +122,7 @@ def test_the_step_0_answers_of_a_copy_and_of_the_model_are_kept_apart(monkeypatc
     (tmp_path / "model").mkdir()
     inputs = RunInputs(str(tmp_path / "model"), Tokenizer(), None, [{"messages": [{"role": "user", "content": "Hi"}]}])
     cpu, gpu = DeviceInfo("cpu", "CPU", 24, False, 2), DeviceInfo("cuda", "GPU", 80, True, 8)
-    monkeypatch.setattr(sample_copy, "_cpu_bf16", lambda: True)
-    with_copy = inputs.baseline(RunConfig(), cpu)
-    assert inputs.baseline(RunConfig(), gpu) != with_copy
-    monkeypatch.setenv("SFT_COACH_SAMPLE_BF16", "0")
-    assert inputs.baseline(RunConfig(), cpu) != with_copy
+    with_copy = inputs.baseline(RunConfig(), cpu, "bfloat16")
+    assert inputs.baseline(RunConfig(), cpu, "") != with_copy
+    assert inputs.baseline(RunConfig(), gpu, "bfloat16") != with_copy
+    assert inputs.baseline(RunConfig(), cpu, "bfloat16") == with_copy

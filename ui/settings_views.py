@@ -86,6 +86,7 @@ def run_time_estimate(config: RunConfig, model_id: str | None = None):
     from core.memory import REFERENCE_SECONDS_PER_STEP, estimate_time
     from core.paths import runs_dir
     from core.run_time import estimate_run_time, measured_overheads
+    from core.sample_copy import used_on
     from core.throughput import measured_throughput
 
     model_id = model_id or config.model_id
@@ -100,6 +101,7 @@ def run_time_estimate(config: RunConfig, model_id: str | None = None):
     if timing.seconds_per_step is None:
         return None
     reference = REFERENCE_SECONDS_PER_STEP["full" if config.method == "full" else "lora"]
+    sample_dtype = "bfloat16" if used_on(device.kind) else ""
     whole = estimate_run_time(
         config,
         timing.seconds_per_step,
@@ -108,13 +110,14 @@ def run_time_estimate(config: RunConfig, model_id: str | None = None):
         eval_rows=validation_rows(config.dataset),
         tokens_per_row=tokens_per_row,
         scale=timing.seconds_per_step / reference if device.kind == "cpu" else 1.0,
-        overheads=measured_overheads(runs_dir(), model_id),
+        overheads=measured_overheads(runs_dir(), model_id, sample_dtype),
+        sample_dtype=sample_dtype,
     )
     return whole, timing
 
 
 def describe_run_time(whole) -> str:
-    """ "about 3.6 min from Start to the saved model: start-up 36 s · 60 training steps 2.2 min · …" """
+    """ "about 3.1 min from Start to the saved model: start-up 6 s · 60 training steps 2.2 min · …" """
     from core.memory import duration_text
 
     parts = " · ".join(f"{name} {duration_text(seconds)}" for name, seconds in whole.parts)

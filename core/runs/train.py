@@ -10,8 +10,10 @@ https://huggingface.co/docs/transformers/main_classes/callback). How the run end
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +38,11 @@ class CoachCallback(TrainerCallback):
     Only the main process samples and records (with several ranks, ``core/runs/launcher.py``).
     """
 
-    def __init__(self, run: Run, probes: list[dict], baseline: str | None = None) -> None:
+    def __init__(self, run: Run, probes: list[dict], baseline: Callable[[str], str] | None = None) -> None:
         self.run = run
         self.probes = probes
         self.baseline = baseline
-        """Key of the base model's kept step-0 answers (core/runs/baseline.py); None: always generate."""
+        """The key of the base model's kept step-0 answers in a precision (core/runs/baseline.py); None: generate."""
         self.prompt_texts = [p["messages"][-1]["content"] for p in probes]
         self.last_sample_step = -1
         self.sample_copy = None
@@ -66,9 +68,10 @@ class CoachCallback(TrainerCallback):
             return
         if run.stop_requested:
             return  # Stop was pressed: no new samples, the run saves and ends
-        kept = read_baseline(self.baseline) if self.baseline and state.global_step == 0 else None
+        dtype = "bfloat16" if wanted(model) else ""  # what this run's points answer with (core/sample_copy.py)
+        keep = self.baseline is not None and state.global_step == 0
+        kept = read_baseline(self.baseline(dtype)) if keep else None
         if kept is not None and len(kept) == len(self.probes):
-            dtype = "bfloat16" if wanted(model) else ""  # kept under a key that says which (RunInputs.baseline)
             run.record_samples(0, self.prompt_texts, kept, 0.0, dtype)  # the base model's: nothing trained yet
             self.last_sample_step = 0
             return
@@ -95,9 +98,9 @@ class CoachCallback(TrainerCallback):
         )
         if result.stopped:
             return  # cut short by Stop: half answers would mislead the table
-        if self.baseline and state.global_step == 0:
-            write_baseline(self.baseline, result.answers)
         dtype = "bfloat16" if self.sample_copy else ""  # answered by a bf16 copy (core/sample_copy.py)
+        if keep:
+            write_baseline(self.baseline(dtype), result.answers)
         run.record_samples(state.global_step, self.prompt_texts, result.answers, time.perf_counter() - started, dtype)
         self.last_sample_step = state.global_step
         run.set_message("Training.")
@@ -168,13 +171,15 @@ class RunInputs:
     """``core.data.prepare.PreparedData``: the rows to train and hold out."""
     probes: list[dict]
 
-    def baseline(self, config, device) -> str:
-        """The key of the base model's answers to these probes (core/runs/baseline.py)."""
+    def baseline(self, config, device, dtype: str) -> str:
+        """The key of the base model's answers to these probes (core/runs/baseline.py), generated in ``dtype``.
+
+        "bfloat16": by a bfloat16 copy (core/sample_copy.py); "": by the model as it trains. The two are kept
+        apart, so a sample table never shows step-0 answers of one kind above later ones of the other.
+        """
         messages = [p["messages"] for p in self.probes]
         chat_template = self.tokenizer.chat_template
-        from core.sample_copy import used_on
-
-        where = f"{device.kind}, bf16 copy" if used_on(device.kind) else device.kind
+        where = f"{device.kind}, bf16 copy" if dtype == "bfloat16" else device.kind
         tokens = config.sample_max_new_tokens
         return baseline_key(self.model_path, chat_template, messages, tokens, config.method, where)
 
@@ -301,7 +306,7 @@ def run_training(run: Run, extra_callbacks: list | tuple = ()) -> None:
         record_trained_with(run.folder, data.train_rows)
     run.set_probes([{"prompt": p["messages"][-1]["content"], "reference": p["reference"]} for p in probes])
     project = trackio_project(run.owner)  # each person's runs in a trackio project of their own
-    baseline = None if run.resume_from else inputs.baseline(config, device)
+    baseline = None if run.resume_from else functools.partial(inputs.baseline, config, device)
     callbacks = [*extra_callbacks, CoachCallback(run, probes, baseline)]
     trainer = build_trainer(config, inputs, device, run.folder.checkpoints_dir, run.run_id, project, callbacks,
                             say=run.set_message)  # fmt: skip

@@ -62,6 +62,7 @@ def warm(values: dict, should_stop: Callable[[], bool] = lambda: False, say: Cal
     from core.config import RunConfig
     from core.device import detect_device
     from core.runs.train import keep_inputs, read_inputs
+    from core.sample_copy import used_on
 
     config = RunConfig.from_dict(values)
     if not warmable(config.model_id):
@@ -73,15 +74,16 @@ def warm(values: dict, should_stop: Callable[[], bool] = lambda: False, say: Cal
     if should_stop():
         return "Warmed the model."
     tokenise(config, device, inputs, say)
-    key = inputs.baseline(config, device)
     if not inputs.probes or should_stop():
         return "Warmed the model and the data."
-    if read_baseline(key) is not None:
+    likely = "bfloat16" if used_on(device.kind) else ""  # the run's model decides (train.py): known once loaded
+    if read_baseline(inputs.baseline(config, device, likely)) is not None:
         return "Warmed the model and the data; the step-0 answers were kept already."
-    answers = base_answers(config, device, inputs, should_stop)
-    if answers is None:
+    answered = base_answers(config, device, inputs, should_stop)
+    if answered is None:
         return "Warmed the model and the data; the step-0 answers were cut short by a run."
-    write_baseline(key, answers)
+    answers, dtype = answered
+    write_baseline(inputs.baseline(config, device, dtype), answers)
     return f"Warmed the model and the data, and kept the step-0 answers to {len(answers)} prompt(s)."
 
 
@@ -111,8 +113,9 @@ def rehearse_step(trainer) -> None:
     model.zero_grad(set_to_none=True)
 
 
-def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> list[str] | None:
-    """The base model's greedy answers to the probes, loaded as the trainer loads it; None when cut short."""
+def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> tuple[list[str], str] | None:
+    """The base model's greedy answers to the probes, loaded as the trainer loads it, and the precision that
+    answered ("bfloat16": a copy, core/sample_copy.py); None when cut short."""
     from transformers import AutoModelForCausalLM
 
     from core.generation import generate_answers
@@ -123,7 +126,7 @@ def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> lis
     model = AutoModelForCausalLM.from_pretrained(inputs.model_path, **kwargs)
     if "quantization_config" not in kwargs:
         model = model.to(device.kind)
-    model, _ = sampling_model(model, None)  # the copy later points answer with, for a like-with-like table
+    model, copy = sampling_model(model, None)  # the copy later points answer with, for a like-with-like table
     result = generate_answers(
         model,
         inputs.tokenizer,
@@ -131,4 +134,4 @@ def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> lis
         config.sample_max_new_tokens,
         should_stop=should_stop,
     )
-    return None if result.stopped else result.answers
+    return None if result.stopped else (result.answers, "bfloat16" if copy else "")
