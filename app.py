@@ -7,11 +7,6 @@ when a run first needs them, so the page comes up fast.
 
 from __future__ import annotations
 
-import gc
-
-if __name__ == "__main__":  # off until the page is built (main): its imports and build ran ~0.5 s of full
-    gc.disable()  # collections of the cyclic garbage collector on 2 cores, and each found next to nothing to free
-
 import argparse
 import os
 import threading
@@ -176,8 +171,6 @@ def main() -> None:
     os.environ.setdefault(LOCAL_PATHS_ENV, default_local_paths(args.host))
     print(lower_server_share())  # before any worker starts: each worker's own session keeps its full share
     demo = create_app()
-    gc.freeze()  # the imports and the page live as long as the app: later collections need not walk them
-    gc.enable()
     if not args.no_warm_up:
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     from starlette.middleware import Middleware
