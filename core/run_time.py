@@ -88,7 +88,7 @@ def estimate_run_time(
     ``step_seconds``: one optimizer step (core/memory.py ``estimate_time``); ``scale``: how much slower this
     model and machine are than the reference (its seconds per step over SmolLM2's on 2 cores), applied to the
     reference figures only; measured ones are already this machine's. ``sample_dtype``: "bfloat16" where the
-    answers come from a bfloat16 copy (core/sample_copy.py ``used_on``), about 3x faster on a CPU.
+    answers come from a bfloat16 copy (core/sample_copy.py ``answer_dtype_on``), about 3x faster on a CPU.
 
     >>> estimate = estimate_run_time(RunConfig(), 2.2, 60, n_probes=3, eval_rows=32, tokens_per_row=88)
     >>> [name for name, _ in estimate.parts]
@@ -102,7 +102,7 @@ def estimate_run_time(
     if overheads.sample_seconds is not None and overheads.sample_tokens:
         per_round = overheads.sample_seconds * tokens / overheads.sample_tokens
     else:
-        reference = REFERENCE_COPY_SAMPLE_SECONDS if sample_dtype == "bfloat16" else REFERENCE_SAMPLE_SECONDS
+        reference = REFERENCE_COPY_SAMPLE_SECONDS if sample_dtype else REFERENCE_SAMPLE_SECONDS
         per_round = reference * scale * tokens / REFERENCE_SAMPLE_TOKENS
     rounds = sample_rounds(config, steps, n_probes)
     evals = steps // config.eval_steps if config.eval_steps > 0 and eval_rows else 0

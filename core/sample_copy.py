@@ -19,18 +19,22 @@ compares like with like, and the page says where the answers come from (``SAMPLE
 from __future__ import annotations
 
 import copy
+import functools
 import os
 
 SAMPLE_PRECISION_NOTE = (
     "On this CPU the sample answers come from a bfloat16 copy of the model (about 3x faster to generate; "
     "training keeps full precision), so a word or two can differ from what the model says in Try it."
 )
+COPY_DTYPE = "bfloat16"
+"""The ``dtype`` kept with answers a copy made ("": the model itself): sample rows, step-0 keys, estimates."""
 
 
 def _switched_on() -> bool:
     return os.environ.get("SFT_COACH_SAMPLE_BF16", "1") != "0"
 
 
+@functools.cache  # the CPU does not change while the app runs
 def _cpu_bf16() -> bool:
     import torch
 
@@ -62,8 +66,19 @@ def wanted(model) -> bool:
     return _cpu_bf16()
 
 
+def answer_dtype(model) -> str:
+    """``COPY_DTYPE`` when ``model``'s sample answers come from a copy (``wanted``), else ""."""
+    return COPY_DTYPE if wanted(model) else ""
+
+
+def answer_dtype_on(device_kind: str) -> str:
+    """The same, before a model is loaded: ``COPY_DTYPE`` where this kind of device answers from a copy."""
+    return COPY_DTYPE if used_on(device_kind) else ""
+
+
 def used_on(device_kind: str) -> bool:
-    """Whether sample answers on this kind of device come from a bfloat16 copy (part of the step-0 answers' key).
+    """Whether sample answers on this kind of device come from a bfloat16 copy, before a model is loaded (the
+    run-time estimate, the head start's look for kept step-0 answers); each run's own model decides (``wanted``).
 
     Training on a CPU keeps float32 weights (core/device.py ``weights_dtype``), so there it is the CPU's bf16
     support and the switch that decide.

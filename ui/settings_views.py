@@ -86,7 +86,7 @@ def run_time_estimate(config: RunConfig, model_id: str | None = None):
     from core.memory import REFERENCE_SECONDS_PER_STEP, estimate_time
     from core.paths import runs_dir
     from core.run_time import estimate_run_time, measured_overheads
-    from core.sample_copy import used_on
+    from core.sample_copy import answer_dtype_on
     from core.throughput import measured_throughput
 
     model_id = model_id or config.model_id
@@ -101,7 +101,7 @@ def run_time_estimate(config: RunConfig, model_id: str | None = None):
     if timing.seconds_per_step is None:
         return None
     reference = REFERENCE_SECONDS_PER_STEP["full" if config.method == "full" else "lora"]
-    sample_dtype = "bfloat16" if used_on(device.kind) else ""
+    sample_dtype = answer_dtype_on(device.kind)
     whole = estimate_run_time(
         config,
         timing.seconds_per_step,

@@ -17,7 +17,7 @@ from core.runs.names import distinct_names, readable_run_name
 from core.runs.progress import format_duration, measure_progress
 from core.runs.record import RunSnapshot, RunSummary
 from core.runs.store import RunFolder
-from core.sample_copy import SAMPLE_PRECISION_NOTE
+from core.sample_copy import COPY_DTYPE, SAMPLE_PRECISION_NOTE
 from core.sources import link_sources_html
 
 PHASE_LABELS = {
@@ -172,7 +172,7 @@ def render_samples(snapshot: RunSnapshot | None) -> str:
             f"<tr class='coach-expected'><th scope='row'>Expected<br><small>from the data</small></th>{cells}</tr>"
         )
     entries = snapshot.samples
-    precision = f" {SAMPLE_PRECISION_NOTE}" if any(e.get("dtype") == "bfloat16" for e in entries) else ""
+    precision = f" {SAMPLE_PRECISION_NOTE}" if any(e.get("dtype") == COPY_DTYPE for e in entries) else ""
     for index in range(len(entries) - 1, -1, -1):
         entry = entries[index]
         before = entries[index - 1]["answers"] if index else [None] * len(entry["answers"])

@@ -59,7 +59,7 @@ class CoachCallback(TrainerCallback):
 
     def _sample(self, state, model, tokenizer) -> None:
         from core.generation import generate_answers
-        from core.sample_copy import sampling_model, wanted
+        from core.sample_copy import COPY_DTYPE, answer_dtype, sampling_model
 
         if not state.is_world_process_zero:
             return
@@ -68,8 +68,8 @@ class CoachCallback(TrainerCallback):
             return
         if run.stop_requested:
             return  # Stop was pressed: no new samples, the run saves and ends
-        dtype = "bfloat16" if wanted(model) else ""  # what this run's points answer with (core/sample_copy.py)
         keep = self.baseline is not None and state.global_step == 0
+        dtype = answer_dtype(model) if keep else ""  # what this run's points answer with (core/sample_copy.py)
         kept = read_baseline(self.baseline(dtype)) if keep else None
         if kept is not None and len(kept) == len(self.probes):
             run.record_samples(0, self.prompt_texts, kept, 0.0, dtype)  # the base model's: nothing trained yet
@@ -98,7 +98,7 @@ class CoachCallback(TrainerCallback):
         )
         if result.stopped:
             return  # cut short by Stop: half answers would mislead the table
-        dtype = "bfloat16" if self.sample_copy else ""  # answered by a bf16 copy (core/sample_copy.py)
+        dtype = COPY_DTYPE if self.sample_copy else ""  # answered by the copy
         if keep:
             write_baseline(self.baseline(dtype), result.answers)
         run.record_samples(state.global_step, self.prompt_texts, result.answers, time.perf_counter() - started, dtype)
@@ -179,7 +179,9 @@ class RunInputs:
         """
         messages = [p["messages"] for p in self.probes]
         chat_template = self.tokenizer.chat_template
-        where = f"{device.kind}, bf16 copy" if dtype == "bfloat16" else device.kind
+        from core.sample_copy import COPY_DTYPE
+
+        where = f"{device.kind}, bf16 copy" if dtype == COPY_DTYPE else device.kind
         tokens = config.sample_max_new_tokens
         return baseline_key(self.model_path, chat_template, messages, tokens, config.method, where)
 

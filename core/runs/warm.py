@@ -62,7 +62,7 @@ def warm(values: dict, should_stop: Callable[[], bool] = lambda: False, say: Cal
     from core.config import RunConfig
     from core.device import detect_device
     from core.runs.train import keep_inputs, read_inputs
-    from core.sample_copy import used_on
+    from core.sample_copy import answer_dtype_on
 
     config = RunConfig.from_dict(values)
     if not warmable(config.model_id):
@@ -76,7 +76,7 @@ def warm(values: dict, should_stop: Callable[[], bool] = lambda: False, say: Cal
     tokenise(config, device, inputs, say)
     if not inputs.probes or should_stop():
         return "Warmed the model and the data."
-    likely = "bfloat16" if used_on(device.kind) else ""  # the run's model decides (train.py): known once loaded
+    likely = answer_dtype_on(device.kind)  # the run's model decides (train.py): known once it is loaded
     if read_baseline(inputs.baseline(config, device, likely)) is not None:
         return "Warmed the model and the data; the step-0 answers were kept already."
     answered = base_answers(config, device, inputs, should_stop)
@@ -119,7 +119,7 @@ def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> tup
     from transformers import AutoModelForCausalLM
 
     from core.generation import generate_answers
-    from core.sample_copy import sampling_model
+    from core.sample_copy import COPY_DTYPE, sampling_model
     from core.trl_args import build_model_init_kwargs
 
     kwargs = build_model_init_kwargs(config, device)  # dtype, quantization and remote code, as the trainer loads it
@@ -134,4 +134,4 @@ def base_answers(config, device, inputs, should_stop: Callable[[], bool]) -> tup
         config.sample_max_new_tokens,
         should_stop=should_stop,
     )
-    return None if result.stopped else (result.answers, "bfloat16" if copy else "")
+    return None if result.stopped else (result.answers, COPY_DTYPE if copy else "")
