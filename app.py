@@ -177,7 +177,9 @@ def main() -> None:
 
     from core.data.load import max_upload_mb
 
-    demo.queue(default_concurrency_limit=8).launch(
+    # api_open=False: a direct POST (run/predict) reaches only the events off the queue, wherever the app runs
+    # (Gradio sets it so on a Space); everything else joins the queue and its concurrency limits.
+    demo.queue(default_concurrency_limit=8, api_open=False).launch(
         server_name=args.host,
         server_port=args.port,
         share=False,

@@ -80,10 +80,14 @@ class PageClient:
         return {"path": path, "orig_name": name, "size": len(content), "meta": {"_type": "gradio.FileData"}}
 
     def call(self, fn_index: int, data: list, timeout: float = 120, extra: dict | None = None) -> EventResult:
-        """Join the queue for one event and read this tab's event stream until that event completes (``extra``:
-        more fields for the request body, e.g. a forged ``oauth_token``)."""
+        """One event as the page sends it: joining the queue and reading this tab's event stream until that event
+        completes, or, for an event off the queue (``queue=False``), one POST (``extra``: more fields for the
+        request body, e.g. a forged ``oauth_token``)."""
         body = {"data": data, "fn_index": fn_index, "session_hash": self.session_hash}
         body.update({"event_data": None, "trigger_id": None, **(extra or {})})
+        dep = next((d for d in self.config.get("dependencies", []) if d["id"] == fn_index), {})
+        if dep.get("queue") is False:
+            return self.call_direct(body, timeout)
         response = self.http.post(self.base + "gradio_api/queue/join", json=body)
         if response.status_code != 200:
             return EventResult(False, None, f"HTTP {response.status_code}: {response.text[:300]}", response.text)
@@ -106,6 +110,17 @@ class PageClient:
                 ok = bool(message.get("success", False))
                 return EventResult(ok, output.get("data"), None if ok else output.get("error"), "\n".join(raw))
         return EventResult(False, None, "the event stream ended early", "\n".join(raw))
+
+    def call_direct(self, body: dict, timeout: float = 120) -> EventResult:
+        """An event off the queue, as the browser sends it: one POST to ``run/predict``, answered with the outputs."""
+        response = self.http.post(self.base + "gradio_api/run/predict", json=body, timeout=timeout)
+        try:
+            output = response.json()
+        except ValueError:
+            return EventResult(False, None, f"HTTP {response.status_code}: {response.text[:300]}", response.text)
+        if response.status_code != 200:
+            return EventResult(False, None, output.get("error") or f"HTTP {response.status_code}", response.text)
+        return EventResult(True, output.get("data"), None, response.text)
 
     def call_named(self, api_name: str, values: dict[str, object] | None = None, timeout: float = 120) -> EventResult:
         dep = self.dependency(api_name)

@@ -135,3 +135,35 @@ def test_bad_input_gets_a_message_and_sharing_works_offline(trained):
     wait_for(lambda: page.locator("#share-token input").input_value() == "", what="the token box to be emptied")
     shot(page, "tryit-06-errors")
     assert not app_errors(errors), errors
+
+
+def test_stop_generating_reaches_the_server_and_ends_the_answer(trained):
+    """Stop is an event off the queue (it must not wait behind the answer it stops): the page posts it directly."""
+    _, page, errors, _, _ = trained
+    open_tab(page, "Chat")
+    picker = page.locator("#chat-model input")  # the test before left a Hub id that can't load offline
+    picker.click()
+    page.get_by_role("option", name="Base model: tiny-random-llama").click()
+    wait_for(lambda: picker.input_value() == "Base model: tiny-random-llama", what="the base model picked")
+    page.locator("#gen-settings").get_by_text("Generation settings").click()
+    set_slider(page, "gen-max-new-tokens", 1024)  # far longer than the Stop takes to arrive
+    page.locator("#gen-settings").get_by_text("Generation settings").click()
+    page.locator("#chat-message textarea").fill("Tell me a very long story.")
+    before = len(chat_messages(page, "bot"))
+    page.locator("#chat-send").click()
+    wait_for(
+        lambda: len(chat_messages(page, "bot")) > before and len(chat_messages(page, "bot")[-1].strip()) > 20,
+        timeout=180,
+        what="the start of a streamed answer",
+    )
+    with page.expect_response(lambda response: "/gradio_api/run/predict" in response.url) as stopped:
+        page.locator("#chat-stop").click()
+    assert stopped.value.status == 200, stopped.value.text()
+    lengths = []
+
+    def settled() -> bool:
+        lengths.append(len(chat_messages(page, "bot")[-1]))
+        return len(lengths) > 3 and len(set(lengths[-3:])) == 1
+
+    wait_for(settled, timeout=15, interval=0.5, what="the answer to stop growing")
+    assert not app_errors(errors), errors

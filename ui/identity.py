@@ -70,11 +70,14 @@ class NamedEndpointsGuard:
     """ASGI middleware: the by-name API routes answer only for the script endpoints; page events get a 404.
 
     Gradio serves every event by name at ``/gradio_api/{api,call,call/v2,run}/<name>``, even one kept off the
-    API page. The page calls its events by number through the queue, which stays open to it (and so to anyone
-    copying it: hence ``request_owner`` in every event).
+    API page. The page calls its events by number: through the queue, or, for an event off the queue
+    (``queue=False``: the Train step's tick, the Stop buttons of Try it), with one POST to ``run/predict``. Both
+    stay open to it (and so to anyone copying it: hence ``request_owner`` in every event); the app's queue has
+    ``api_open=False``, so ``run/predict`` reaches only the events off the queue, as on a Space.
     """
 
     PREFIXES = ("/gradio_api/api/", "/gradio_api/call/v2/", "/gradio_api/call/", "/gradio_api/run/")
+    PAGE_ROUTE = "/gradio_api/run/predict"  # the page's own: an event off the queue, named by its number
 
     def __init__(self, app, allowed: tuple[str, ...]) -> None:
         self.app = app
@@ -83,6 +86,8 @@ class NamedEndpointsGuard:
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         prefix = next((p for p in self.PREFIXES if path.startswith(p)), None)
+        if path.rstrip("/") == self.PAGE_ROUTE:
+            prefix = None
         if prefix is not None and path[len(prefix) :].strip("/").split("/")[0] not in self.allowed:
             body = b'{"detail": "Not an API endpoint of this app. See /gradio_api/info for the ones there are."}'
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
