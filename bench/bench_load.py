@@ -102,14 +102,26 @@ class Tally:
     positions_seen: dict[str, int] = field(default_factory=dict)
 
 
-class GradioSession:
-    """One browser tab's worth of Gradio protocol over a shared httpx client: its own session hash."""
+def off_queue(config: dict) -> frozenset[int]:
+    """The ids of the page's events that run off the queue (``queue=False``): a browser posts each as one request."""
+    return frozenset(dep["id"] for dep in config["dependencies"] if dep.get("queue") is False)
 
-    def __init__(self, http, base: str, fn_index: dict[str, int], tally: Tally) -> None:
+
+class GradioSession:
+    """One browser tab's worth of Gradio protocol over a shared httpx client: its own session hash.
+
+    ``direct``: the event ids the app runs off the queue (``off_queue``), sent the way the browser's client
+    sends them, as one POST to ``run/predict``; every other event joins the queue and reads its event stream.
+    """
+
+    def __init__(
+        self, http, base: str, fn_index: dict[str, int], tally: Tally, direct: frozenset[int] = frozenset()
+    ) -> None:
         self.http = http
         self.base = base
         self.fn_index = fn_index
         self.tally = tally
+        self.direct = direct
         self.session_hash = secrets.token_hex(6)
         self.changed_state_ids: list[int] = []  # of the last call: a browser then fires their change events
 
@@ -140,6 +152,8 @@ class GradioSession:
         """Join the queue for one event and read this session's event stream until it completes."""
         body = {"data": data, "fn_index": self.fn_index[api_name], "session_hash": self.session_hash}
         body.update({"event_data": None, "trigger_id": None})
+        if body["fn_index"] in self.direct:
+            return await self._direct(body)
         response = await self.http.post(self.base + "gradio_api/queue/join", json=body)
         response.raise_for_status()
         event_id = response.json()["event_id"]
@@ -161,16 +175,33 @@ class GradioSession:
                 return output.get("data")
         raise RuntimeError(f"the event stream ended before {api_name} completed")
 
+    async def _direct(self, body: dict):
+        """An event off the queue: one POST, answered with the outputs (the path names no endpoint: fn_index does)."""
+        response = await self.http.post(self.base + "gradio_api/run/predict", json=body)
+        output = response.json()
+        if response.status_code != 200:
+            raise RuntimeError(output.get("error") or f"HTTP {response.status_code}")
+        self.changed_state_ids = output.get("changed_state_ids") or []
+        return output.get("data")
+
 
 async def person(
-    index: int, http, base: str, fn_index: dict, tally: Tally, main_run: str, deadline: float, queue_model: str
+    index: int,
+    http,
+    base: str,
+    fn_index: dict,
+    tally: Tally,
+    main_run: str,
+    deadline: float,
+    queue_model: str,
+    direct: frozenset[int] = frozenset(),
 ) -> None:
     """One simulated person: page, upload and preview, watch the run; every fifth also queues a run.
 
     ``http`` is this person's own client (its own cookie jar, so the app sees a person of its own) over the
     connection pool everyone shares.
     """
-    tab = GradioSession(http, base, fn_index, tally)
+    tab = GradioSession(http, base, fn_index, tally, direct)
     await asyncio.sleep(random.Random(index).uniform(0, 3))  # people do not all arrive in the same second
     own_run = None
     for cycle in range(1000):  # bounded; the deadline ends it much sooner
@@ -259,7 +290,8 @@ async def load_test(server: AppServer, args) -> tuple[Tally, dict[str, str], dic
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=limits) as http:
         config = json.loads(await GradioSession(http, server.url, {}, tally).get("config"))
         fn_index = {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
-        tab = GradioSession(http, server.url, fn_index, tally)
+        direct = off_queue(config)
+        tab = GradioSession(http, server.url, fn_index, tally, direct)
         # One run trains throughout: more steps than the test lasts; stopped at the end.
         main_run = (await tab.timed("start", tab.call("start_training", [model, "json_extraction", 100_000])))[0]
         tally.started_runs.append(main_run)
@@ -274,7 +306,8 @@ async def load_test(server: AppServer, args) -> tuple[Tally, dict[str, str], dic
         transport = httpx.AsyncHTTPTransport(limits=limits)
         clients = [httpx.AsyncClient(timeout=REQUEST_TIMEOUT, transport=transport) for _ in range(args.sessions)]
         people = [
-            person(i, clients[i], server.url, fn_index, tally, main_run, deadline, model) for i in range(args.sessions)
+            person(i, clients[i], server.url, fn_index, tally, main_run, deadline, model, direct)
+            for i in range(args.sessions)
         ]
         await asyncio.gather(*people)
         for client in clients:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.revision import revision_tree  # noqa: E402
 from tests.app_server import AppServer  # noqa: E402
 
 
@@ -48,10 +48,7 @@ def main() -> None:
     print(f"# Page up, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="sft-coach-bench-", ignore_cleanup_errors=True) as tmp:
         folder = Path(tmp)
-        before = folder / "before-tree"
-        before.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
+        before = revision_tree(args.before, folder / "before-tree")
         trees = {f"at {args.before}": before, "this tree": ROOT}
         seconds: dict[str, list[float]] = {label: [] for label in trees}
         for round_ in range(args.rounds):

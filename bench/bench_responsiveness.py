@@ -11,7 +11,8 @@ Measured side by side in one run, on loopback only:
 4. training steps/s with no viewers vs with N viewers (the same run, measured over the two windows);
 
 and all of it again for each niceness of the app's session in ``--server-nice`` (core/priority.py), one app
-after another in one run.
+after another in one run. ``--before REV`` measures the app at that git revision too (its files from ``git
+archive``, this venv), alternating with this tree over ``--rounds`` rounds.
 
 Every request loop is bounded in count and time and stops by itself.
 """
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 
 from bench.bench_load import RequestFailed  # noqa: E402
+from bench.revision import revision_tree  # noqa: E402
 from tests.app_server import AppServer  # noqa: E402
 
 
@@ -55,7 +57,7 @@ def viewers(url: str, run_id: str, count: int, seconds: float) -> tuple[list[flo
 async def _viewers(url: str, run_id: str, count: int, seconds: float) -> tuple[list[float], list[float], int]:
     import httpx
 
-    from bench.bench_load import GradioSession, Tally
+    from bench.bench_load import GradioSession, Tally, off_queue
 
     tally = Tally()
     deadline = time.time() + seconds
@@ -64,7 +66,7 @@ async def _viewers(url: str, run_id: str, count: int, seconds: float) -> tuple[l
         fn_index = {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
 
         async def viewer(index: int) -> None:
-            tab = GradioSession(http, url, fn_index, tally)
+            tab = GradioSession(http, url, fn_index, tally, off_queue(config))
             await asyncio.sleep(index / count)  # viewers arrive spread over the first second
             for tick in range(int(seconds) + 1):
                 if time.time() >= deadline:
@@ -118,8 +120,8 @@ def cpu_shares(app, work, seconds: float) -> tuple[object, tuple[float, float]]:
     return result, ((sum(app.cpu_times()[:2]) - app_before) / wall, (time.process_time() - bench_before) / wall)
 
 
-def measure(nice: int, viewers_count: int, seconds: float) -> dict:
-    """One app (its session at niceness ``nice``, core/priority.py): page, first loss, and the three windows."""
+def measure(nice: int, viewers_count: int, seconds: float, root: Path = ROOT) -> dict:
+    """One app from ``root`` (its session at niceness ``nice``, core/priority.py): page, first loss, three windows."""
     from gradio_client import Client
 
     from core.models.catalog import OFFLINE_MODEL_ID
@@ -127,7 +129,7 @@ def measure(nice: int, viewers_count: int, seconds: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="sft-coach-bench-", ignore_cleanup_errors=True) as tmp:
         folder = Path(tmp)
         env = {"SFT_COACH_TINY_MODEL": "0", "SFT_COACH_SERVER_NICE": str(nice)}
-        server = AppServer(folder / "data", folder / "server.log", env)
+        server = AppServer(folder / "data", folder / "server.log", env, root=root)
         try:
             page_seconds = server.wait_until_up(120)
             client = Client(server.url, verbose=False)
@@ -161,17 +163,29 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=90)  # each window spans an eval + sampling step
     parser.add_argument("--server-nice", default="0", help="niceness values of the app's session to compare: 0,10")
+    parser.add_argument("--before", metavar="REV", help="also measure the app at this git revision, side by side")
+    parser.add_argument("--rounds", type=int, default=1, help="with --before: rounds, alternating which goes first")
     args = parser.parse_args()
     from core.models.catalog import ensure_offline_model
 
     ensure_offline_model()  # converted once beforehand: a first run's conversion is not page time
     started = time.time()
     load = os.getloadavg()
-    results = [measure(int(n), args.viewers, args.seconds) for n in args.server_nice.split(",")]
+    with tempfile.TemporaryDirectory(prefix="sft-coach-rev-") as checkout:
+        trees = {"this tree": ROOT}
+        if args.before:  # the revision's files only (git archive): nothing in this working tree changes
+            trees = {args.before: revision_tree(args.before, checkout), "this tree": ROOT}
+        results = []
+        for round_ in range(args.rounds if args.before else 1):
+            order = list(trees) if round_ % 2 == 0 else list(trees)[::-1]
+            for name in order:
+                for nice in args.server_nice.split(","):
+                    measured = measure(int(nice), args.viewers, args.seconds, trees[name])
+                    results.append({"tree": name, "round": round_ + 1, **measured})
     print(f"# Responsiveness, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, started {time.ctime(started)}")
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; after: {os.getloadavg()[0]:.2f}")
     for r in results:
-        print(f"\n## app session niceness {r['nice']}: {r['said']}")
+        print(f"\n## {r['tree']}, round {r['round']}, app session niceness {r['nice']}: {r['said']}")
         print(f"time to page: {r['page']:.1f} s (goal < 8 s)")
         print(f"time from Start to the first loss point: {r['first_loss']:.1f} s")
         print("| viewers | poll p50 (ms) | poll p95 (ms) | page p50 (ms) | page p95 (ms) | errors |")

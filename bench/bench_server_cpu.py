@@ -32,7 +32,6 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_load import GradioSession, Tally  # noqa: E402
+from bench.revision import revision_tree  # noqa: E402
 from tests.app_server import AppServer  # noqa: E402
 
 
@@ -101,6 +101,8 @@ async def call(
 ):
     """Run one event; with ``page``, then the change events of the states it changed, as a browser does."""
     tab.fn_index.setdefault(f"#{dep['id']}", dep["id"])
+    if dep.get("queue") is False:  # sent as the browser sends it: one request, off the queue
+        tab.direct |= {dep["id"]}
     result = await tab.call(f"#{dep['id']}", data)
     if page is not None:
         for after in page.change_of(tab.changed_state_ids)[:10]:
@@ -249,9 +251,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sft-coach-rev-") as checkout:
         trees = {"this tree": ROOT}
         if args.before:  # the revision's files only (git archive): nothing in this working tree changes
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], capture_output=True, check=True)
-            subprocess.run(["tar", "-x", "-C", checkout], input=archive.stdout, check=True)
-            trees = {args.before: Path(checkout), "this tree": ROOT}
+            trees = {args.before: revision_tree(args.before, checkout), "this tree": ROOT}
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for round_ in range(args.rounds):
             order = list(trees) if round_ % 2 == 0 else list(trees)[::-1]

@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.revision import revision_tree  # noqa: E402
+
 SETTINGS = {
     "per_device_train_batch_size": 4,
     "gradient_accumulation_steps": 1,
@@ -197,10 +199,7 @@ def main() -> None:
         kinds = dict(KINDS)
         results = {"trl": measure("trl", folder, model, data, args.steps)}
         if args.before:
-            old = folder / f"tree-{args.before}"
-            old.mkdir()
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], capture_output=True, check=True)
-            subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+            old = revision_tree(args.before, folder / f"tree-{args.before}")
             (old / ".venv").symlink_to(ROOT / ".venv")
             label = f"SFT Coach run manager at {args.before}"
             results[label] = measure("app", folder / "before", model, data, args.steps, tree=old)

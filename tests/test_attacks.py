@@ -230,6 +230,39 @@ def test_the_script_endpoints_reach_no_persons_run_or_files(victim):
     assert _runs(victim["data"])[victim["queued"]]["phase"] == "queued"
 
 
+def test_the_ticks_off_the_queue_know_a_person_by_their_cookie_not_by_their_page(victim):
+    """The Train step's tick and the script poll skip the queue: one POST each, which a stranger can send too.
+
+    The tick is sent as the page sends it, by the victim (it finds their run: its state changes), and by a stranger
+    who reuses the victim's session hash, so the victim's page state on the server (their run id) feeds it.
+    """
+    page = victim["page"]
+    tick = next(d for d in page.dependencies if any(t[1] == "tick" for t in d["targets"]))
+    assert tick.get("queue") is False and page.dependency("run_status").get("queue") is False
+    own = page.call(tick["id"], page.data_for(tick))
+    assert own.success and json.loads(own.raw)["changed_state_ids"], own.raw  # the victim's page is told to redraw
+    impostor = PageClient(page.base, session_hash=page.session_hash).open()
+    try:
+        for payload in _payloads(victim):
+            ticked = impostor.call(tick["id"], _forged_inputs(impostor, tick, payload))
+            _assert_nothing_leaked(ticked.raw, victim, payload, "the tick")
+            shown = impostor.call_named("refresh", {})  # what the tick's change event would draw
+            assert shown.success, shown.error
+            _assert_nothing_leaked(shown.raw, victim, payload, "the redraw after a tick")
+        for run_id in (victim["finished"], victim["queued"]):
+            body = {"data": [run_id], "fn_index": page.dependency("run_status")["id"], "event_data": None}
+            for asker in (impostor, page):  # a browser's own run is not a script's either
+                answer = asker.call_direct({**body, "session_hash": asker.session_hash, "trigger_id": None})
+                assert not answer.success and "no run with id" in answer.error, answer.raw
+        start = page.dependency("start_run")  # a queued event can't be sent past the queue and its limits
+        body = {"data": page.data_for(start), "fn_index": start["id"], "session_hash": impostor.session_hash}
+        skipped = impostor.call_direct({**body, "event_data": None, "trigger_id": None})
+        assert not skipped.success and "join the queue" in skipped.raw, skipped.raw
+    finally:
+        impostor.close()
+    assert _runs(victim["data"])[victim["queued"]]["phase"] == "queued"
+
+
 @pytest.mark.parametrize("forge", ["unsigned", "bad-signature", "account"])
 def test_a_forged_session_cookie_is_a_new_stranger(victim, forge):
     session_id = victim["session_id"]
