@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_load import GradioSession, Tally  # noqa: E402
+from bench.bench_load import GradioSession, Tally, off_queue  # noqa: E402
 from bench.revision import revision_tree  # noqa: E402
 from tests.app_server import AppServer  # noqa: E402
 
@@ -104,10 +104,18 @@ async def call(
     if dep.get("queue") is False:  # sent as the browser sends it: one request, off the queue
         tab.direct |= {dep["id"]}
     result = await tab.call(f"#{dep['id']}", data)
+    changed = list(tab.changed_state_ids)
+    if dep.get("queue") is False:  # the outputs it sent a value (not a skip) change, and fire their change events
+        changed += [i for i, value in zip(dep["outputs"], result or [], strict=False) if not _skipped(value)]
     if page is not None:
-        for after in page.change_of(tab.changed_state_ids)[:10]:
+        for after in page.change_of(changed)[:10]:
             await call(tab, after, page.inputs(after, owner, overrides), page, owner, overrides)
     return result
+
+
+def _skipped(value: object) -> bool:
+    """An output the event left as it was (``gr.skip()``: an update with no value)."""
+    return isinstance(value, dict) and value.get("__type__") == "update" and "value" not in value
 
 
 async def load_page(http, url: str, page: PageModel, tally: Tally, owner: str | None) -> str:
@@ -154,7 +162,7 @@ async def measure(server: AppServer, runs: Path, count: int, model_id: str) -> d
     async with httpx.AsyncClient(timeout=300) as http:
         config = json.loads(await GradioSession(http, server.url, {}, tally).get("config"))
         page = PageModel(config)
-        tab = GradioSession(http, server.url, page.fn_index, tally)
+        tab = GradioSession(http, server.url, page.fn_index, tally, off_queue(config))
         script_run = (await tab.call("start_training", [model_id, "json_extraction", 10]))[0]
         owner = await load_page(http, server.url, page, tally, None)  # a visitor, who then starts a run
         start = next(d for d in page.deps if d.get("api_name") == "start_run")
