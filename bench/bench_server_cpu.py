@@ -101,11 +101,12 @@ async def call(
 ):
     """Run one event; with ``page``, then the change events of the states it changed, as a browser does."""
     tab.fn_index.setdefault(f"#{dep['id']}", dep["id"])
-    if dep.get("queue") is False:  # sent as the browser sends it: one request, off the queue
+    direct = dep.get("queue") is False  # sent as the browser sends it: one request, off the queue
+    if direct:
         tab.direct |= {dep["id"]}
     result = await tab.call(f"#{dep['id']}", data)
     changed = list(tab.changed_state_ids)
-    if dep.get("queue") is False:  # the outputs it sent a value (not a skip) change, and fire their change events
+    if direct:  # the outputs it sent a value (not a skip) change, and fire their change events
         changed += [i for i, value in zip(dep["outputs"], result or [], strict=False) if not _skipped(value)]
     if page is not None:
         for after in page.change_of(changed)[:10]:

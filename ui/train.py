@@ -366,8 +366,8 @@ def build_train_step(manager: RunManager, config_state: gr.State) -> TrainStep:
     for control in (smoothing, x_axis):
         control.change(refresh, poll_inputs, outputs, show_progress="hidden")
     # Off the queue: the page posts each tick as one request, where a queued event costs a join, an event stream
-    # and the queue's bookkeeping (~7 ms of server CPU against ~1.5 ms, bench/RESULTS.md), every second in
-    # every open page. The tick only reads a snapshot; its change event (queued) does the drawing.
+    # and the queue's bookkeeping (a quiet tick 6.7 ms of server CPU queued, 3.2 ms off it: bench/RESULTS.md),
+    # every second in every open page. The tick only reads a snapshot; its change event (queued) does the drawing.
     timer.tick(events.watch, poll_inputs, moved_on, show_progress="hidden", queue=False)
     moved_on.change(refresh, poll_inputs, outputs, show_progress="hidden")
     endpoints = ScriptEndpoints(manager)
