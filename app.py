@@ -26,6 +26,7 @@ from ui.admin import build_admin_view, has_admin_view
 from ui.checklist import build_checklist_step
 from ui.data import build_data_step
 from ui.identity import NamedEndpointsGuard, SessionCookieMiddleware
+from ui.page_cache import PageCache
 from ui.remember import PageMemory, wire_page_memory
 from ui.settings import build_settings_step
 from ui.style import CSS, TICKER_JS, theme
@@ -192,6 +193,9 @@ def main() -> None:
         app_kwargs={
             "middleware": [
                 Middleware(SessionCookieMiddleware, secret=app_secret()),
+                Middleware(
+                    PageCache, blocks=demo
+                ),  # the page built once per address, not per visit (ui/page_cache.py)
                 Middleware(NamedEndpointsGuard, allowed=demo.script_api_names),
                 Middleware(TrackioMount),  # /trackio/: each person's own trackio dashboard (ui/trackio_mount.py)
             ]
