@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import urllib.request
 
 import pytest
 from gradio_client.exceptions import AppError
@@ -63,3 +65,23 @@ def test_a_failing_run_is_reported_and_the_next_one_works(server):
     assert "HF_HUB_OFFLINE is set" in status["error"]
     run_id = client.predict(TINY_MODEL_ID, "json_extraction", 2, api_name="/start_training")
     assert _wait_for(client, run_id, ("finished", "failed"))["phase"] == "finished"
+
+
+def test_the_page_is_the_one_gradio_builds_for_the_address_with_a_cookie_per_visitor(server):
+    """The page is kept once built (ui/page_cache.py): the same bytes, the root of the address asked under."""
+    app = server
+
+    def visit(url: str) -> tuple[bytes, str]:
+        with urllib.request.urlopen(url) as response:
+            return response.read(), response.headers["set-cookie"]
+
+    cached = [visit(app.url) for _ in range(3)]
+    built, _ = visit(app.url + "?uncached=1")  # a query goes past the cache to Gradio's own route
+    assert cached[0][0] == cached[1][0] == cached[2][0] == built  # the very bytes Gradio builds
+    assert len({cookie for _, cookie in cached}) == 3
+    root = re.search(rb'"root":\s*"([^"]*)"', built).group(1)
+    assert root == app.url.rstrip("/").encode()
+    via_proxy = urllib.request.Request(app.url, headers={"X-Forwarded-Host": "space.example"})
+    with urllib.request.urlopen(via_proxy) as response:
+        assert b'"root":"http://space.example"' in response.read().replace(b": ", b":")
+    assert visit(app.url)[0] == built

@@ -1,9 +1,7 @@
-"""The page built once per address (ui/page_cache.py): the same bytes Gradio builds, each visitor their own cookie."""
+"""The page built once per address (ui/page_cache.py); the launched app's page: tests/test_app.py."""
 
 from __future__ import annotations
 
-import re
-import urllib.request
 from types import SimpleNamespace
 
 import httpx
@@ -100,22 +98,3 @@ async def test_a_page_config_built_anew_is_a_new_page():
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-
-
-def test_the_launched_app_serves_gradios_own_page_and_a_cookie_per_visitor(launch_app):
-    app = launch_app(name="page-cache")
-
-    def visit(url: str) -> tuple[bytes, str]:
-        with urllib.request.urlopen(url) as response:
-            return response.read(), response.headers["set-cookie"]
-
-    cached = [visit(app.url) for _ in range(3)]
-    built, _ = visit(app.url + "?uncached=1")  # a query goes past the cache to Gradio's own route
-    assert cached[0][0] == cached[1][0] == cached[2][0] == built  # the very bytes Gradio builds
-    assert len({cookie for _, cookie in cached}) == 3
-    root = re.search(rb'"root":\s*"([^"]*)"', built).group(1)
-    assert root == app.url.rstrip("/").encode()
-    via_proxy = urllib.request.Request(app.url, headers={"X-Forwarded-Host": "space.example"})
-    with urllib.request.urlopen(via_proxy) as response:
-        assert b'"root":"http://space.example"' in response.read().replace(b": ", b":")
-    assert visit(app.url)[0] == built
