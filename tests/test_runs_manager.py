@@ -211,3 +211,25 @@ def test_jobs_are_listed_newest_first_and_run_ids_are_unguessable(tmp_path):
     assert [j.run_id for j in manager.runs(owner=EVERYONE)] == ids[::-1]
     assert len({i.rsplit("-", 1)[1] for i in ids}) == 3  # random suffix
     assert all(len(i.rsplit("-", 1)[1]) == 24 for i in ids)  # 96 random bits
+
+
+def test_a_row_limit_refuses_a_bigger_dataset_with_what_to_do_and_lets_a_smaller_one_train(tmp_path, local_paths):
+    from core.runs.manager import TooManyRows
+
+    rows = [
+        {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]} for i in range(30)
+    ]
+    data = local_paths / "upload"
+    data.mkdir()
+    (data / "train.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n\n")
+    (data / "test.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    small = local_paths / "small.jsonl"
+    small.write_text("\n".join(json.dumps(row) for row in rows[:21]))  # 21 rows: 1 held out, 20 to train
+    manager = RunManager(tmp_path / "runs", trainer=fake_trainer(steps=1), limits=Limits(max_dataset_rows=20))
+    with pytest.raises(TooManyRows, match="has 30 rows to train on; this Space trains at most 20 in one run"):
+        manager.start(RunConfig(dataset=str(data)), owner="ann")
+    with pytest.raises(TooManyRows, match="rows to train on"):  # a built-in demo is counted as it trains
+        manager.start(RunConfig(), owner="ann")
+    assert manager.summaries(owner="ann") == []  # nothing was queued
+    run = manager.start(RunConfig(dataset=str(small)), owner="ann")
+    assert manager.wait(run.run_id, timeout=10).phase == "finished"

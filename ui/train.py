@@ -20,7 +20,7 @@ from core.models.catalog import honest_model_id, model_description
 from core.oom_retry import retry_settings_after_oom
 from core.owners import SCRIPT_OWNER
 from core.paths import data_dir
-from core.runs.manager import RunManager, RunQueueFull
+from core.runs.manager import RunManager, SpaceLimit
 from core.runs.record import RESUMABLE_PHASES, RunSnapshot
 from core.workshop.budgets import BudgetSpent
 from core.workshop.shared import ClassBoard
@@ -155,7 +155,7 @@ class TrainEvents:
             config = RunConfig.from_dict({**(values or {}), "probe_prompts": prompts})
             ClassBoard(data_dir()).check_locks(config)  # the instructor's locked settings, whatever the page sent
             job = self.manager.start(config, owner=request_owner(request), estimate=_estimate(config))
-        except (ConfigError, RunQueueFull, BudgetSpent) as err:
+        except (ConfigError, SpaceLimit, BudgetSpent) as err:
             warn(str(err))
             return gr.skip(), gr.skip()
         notice = self.manager.start_notice(job.run_id, owner=request_owner(request))
@@ -204,7 +204,7 @@ class TrainEvents:
         try:
             ClassBoard(data_dir()).check_locks(RunConfig.from_dict(values))
             job = self.manager.start(RunConfig.from_dict(values), owner=who)
-        except (ConfigError, RunQueueFull, BudgetSpent) as err:
+        except (ConfigError, SpaceLimit, BudgetSpent) as err:
             warn(str(err))
             return gr.skip(), gr.skip()
         inform(suggestion[1])
@@ -397,7 +397,7 @@ class ScriptEndpoints:
         try:
             config = RunConfig(model_id=model_id, dataset=dataset, max_steps=int(max_steps))
             return self.manager.start(config, owner=SCRIPT_OWNER).run_id
-        except (ConfigError, RunQueueFull, BudgetSpent) as err:
+        except (ConfigError, SpaceLimit, BudgetSpent) as err:
             raise refusal(str(err)) from err
 
     def run_status(self, run_id: str) -> dict:

@@ -10,7 +10,15 @@ from core.data.errors import DataError
 from core.data.readers.json_files import read_jsonl
 from core.data.to_trl import prompt_messages, reference_answer
 
-__all__ = ["DataError", "PreparedData", "find_demo", "load_demo_rows", "own_probes", "prepare_training_data"]
+__all__ = [
+    "DataError",
+    "PreparedData",
+    "find_demo",
+    "load_demo_rows",
+    "own_probes",
+    "prepare_training_data",
+    "training_row_count",
+]
 
 
 @dataclass
@@ -151,8 +159,7 @@ def prepare_training_data(
 
         order = list(range(len(train)))
         random.Random(seed).shuffle(order)
-        n_eval = max(1, int(len(train) * eval_fraction))
-        held = set(order[:n_eval])
+        held = set(order[: _held_out_count(len(train), eval_fraction)])
         held_out = [train[i] for i in sorted(held)]
         train = [row for i, row in enumerate(train) if i not in held]
     demo = find_demo(train + held_out)  # before tool rows may be written as text
@@ -160,6 +167,40 @@ def prepare_training_data(
     conversational = [r for r in held_out if "messages" in r or isinstance(r.get("prompt"), list)]
     probes = _probes_from(conversational, num_probes)
     return PreparedData(train, held_out, probes, f"File: {path.name}{note}", demo)
+
+
+def _held_out_count(rows: int, eval_fraction: float) -> int:
+    """How many of a file's ``rows`` (with no test split of its own, 20 or more) are held out for evaluation."""
+    return max(1, int(rows * eval_fraction))
+
+
+def training_row_count(source: str, eval_fraction: float = 0.05) -> int:
+    """How many rows a run of ``source`` trains on, as ``prepare_training_data`` splits it, without parsing a row.
+
+    A committed folder or a file is counted by its non-blank lines (each was checked when it was written).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "rows.jsonl").write_text('{"text": "a"}\\n' * 100 + "\\n")
+    >>> training_row_count(str(folder / "rows.jsonl"))  # 5 of 100 held out
+    95
+    """
+    from core.demo_data import DEMO_DATASETS
+
+    if source in DEMO_DATASETS:
+        return len(load_demo_rows(source)[0])
+    path = Path(source).expanduser()
+    train_file = path / "train.jsonl" if path.is_dir() else path
+    if not train_file.is_file():
+        raise DataError(f"'{source}' is neither a built-in demo nor a file or folder with rows to train on.")
+    rows = _lines(train_file)
+    held_out_given = path.is_dir() and (path / "test.jsonl").is_file() and _lines(path / "test.jsonl") > 0
+    return rows - _held_out_count(rows, eval_fraction) if not held_out_given and rows >= 20 else rows
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def _for_template(train: list[dict], held_out: list[dict], tokenizer, model_name: str):

@@ -38,8 +38,16 @@ TrainerFn = Callable[[Run], None]
 """Trains one run to its end or raises; ``Run.conclude`` then records how it ended."""
 
 
-class RunQueueFull(RuntimeError):
+class SpaceLimit(RuntimeError):
+    """A limit this Space sets (``Limits``) refused a run; the message says which and what to do."""
+
+
+class RunQueueFull(SpaceLimit):
     """A limit on waiting runs was reached."""
+
+
+class TooManyRows(SpaceLimit):
+    """The dataset has more training rows than this Space trains in one run."""
 
 
 class RunManager(WorkshopLine, RemoteLine):
@@ -113,15 +121,32 @@ class RunManager(WorkshopLine, RemoteLine):
                     f"{limits.max_queued_per_owner}. Cancel one or wait for it to finish."
                 )
 
+    def _check_rows(self, config: RunConfig) -> None:
+        """``TooManyRows`` when the dataset trains more rows than ``SFT_COACH_MAX_ROWS`` allows (counted only then)."""
+        from core.data.prepare import DataError, training_row_count
+
+        most = self.limits.max_dataset_rows
+        try:
+            rows = training_row_count(config.dataset) if most else 0
+        except (DataError, OSError):
+            return  # data that can't be read fails the run itself, with the reader's own message
+        if rows > most:
+            raise TooManyRows(
+                f"Your dataset has {rows:,} rows to train on; this Space trains at most {most:,} in one run. "
+                f"In step 2, load a file with fewer rows (the first {most:,}, say) and press Use this dataset again."
+            )
+
     def start(self, config: RunConfig, owner: str, estimate: dict | None = None) -> Run:
         """Queue a run for ``owner``; it starts at once when nothing else is training. Returns the run.
 
         ``estimate``: how long the page said it would take (core/run_time.py), kept to show beside what it took.
-        Raises BudgetSpent or RunQueueFull (a limit) or ConfigError; ``start_notice`` says when steps were capped.
+        Raises BudgetSpent, a SpaceLimit (RunQueueFull, TooManyRows) or ConfigError; ``start_notice`` says when
+        steps were capped.
         """
         if not isinstance(require_owner(owner), str):
             raise ValueError("A run belongs to one person: pass their owner id, not EVERYONE.")
         config = self.checked_inputs(config, owner)
+        self._check_rows(config)
         settings = self.settings()
         asked_steps = config.max_steps
         config, notice = cap_steps(config, settings)
