@@ -193,9 +193,8 @@ def main() -> None:
         app_kwargs={
             "middleware": [
                 Middleware(SessionCookieMiddleware, secret=app_secret()),
-                Middleware(
-                    PageCache, blocks=demo
-                ),  # the page built once per address, not per visit (ui/page_cache.py)
+                # the page built once per address, not per visit (ui/page_cache.py)
+                Middleware(PageCache, blocks=demo),
                 Middleware(NamedEndpointsGuard, allowed=demo.script_api_names),
                 Middleware(TrackioMount),  # /trackio/: each person's own trackio dashboard (ui/trackio_mount.py)
             ]

@@ -75,4 +75,4 @@ class PageCache:
         await self.app(scope, receive, capture)
         if not keep or not start:
             return None
-        return {**start, "headers": list(start.get("headers", []))}, b"".join(chunks)
+        return start, b"".join(chunks)  # start holds its own copy of the headers

@@ -73,10 +73,10 @@ def validation_rows(dataset: str) -> int:
 
     if dataset in DEMO_DATASETS:
         return 100
-    test = Path(dataset) / "test.jsonl"
+    from core.data.prepare import jsonl_rows
+
     try:
-        with test.open("rb") as handle:
-            return sum(1 for line in handle if line.strip())
+        return jsonl_rows(Path(dataset) / "test.jsonl")
     except OSError:
         return 0
 

@@ -14,6 +14,7 @@ __all__ = [
     "DataError",
     "PreparedData",
     "find_demo",
+    "jsonl_rows",
     "load_demo_rows",
     "own_probes",
     "prepare_training_data",
@@ -193,12 +194,13 @@ def training_row_count(source: str, eval_fraction: float = 0.05) -> int:
     train_file = path / "train.jsonl" if path.is_dir() else path
     if not train_file.is_file():
         raise DataError(f"'{source}' is neither a built-in demo nor a file or folder with rows to train on.")
-    rows = _lines(train_file)
-    held_out_given = path.is_dir() and (path / "test.jsonl").is_file() and _lines(path / "test.jsonl") > 0
+    rows = jsonl_rows(train_file)
+    held_out_given = path.is_dir() and (path / "test.jsonl").is_file() and jsonl_rows(path / "test.jsonl") > 0
     return rows - _held_out_count(rows, eval_fraction) if not held_out_given and rows >= 20 else rows
 
 
-def _lines(path: Path) -> int:
+def jsonl_rows(path: Path) -> int:
+    """The non-blank lines of a JSONL file: its rows, once checked (OSError when it can't be read)."""
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())
 
